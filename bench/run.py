@@ -1,0 +1,313 @@
+"""aoai-mock benchmark: throughput vs a bare Starlette baseline, a 1000-token
+stream, and cold start.  Run from the project root:
+
+    .venv/bin/python bench/run.py [--duration 10] [--connections 64]
+        [--only throughput|stream|startup] [--strict] [--json]
+
+All traffic goes to 127.0.0.1; every server started is killed on exit.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from loadgen import WRK_INSTALL_HINT, LoadResult, LoadSpec, run_python, run_wrk, wrk_path
+from servers import AOAI_CMD, BASELINE_CMD, HOST, Server, can_pin, cpu_split, stop_all
+
+CHAT_PATH = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+HEADERS = {"api-key": "bench", "Content-Type": "application/json"}
+MESSAGES = [{"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "When was Microsoft founded?"}]
+CHAT_BODY = json.dumps({"messages": MESSAGES}, separators=(",", ":")).encode()
+STREAM_BODY = {"messages": MESSAGES, "stream": True, "max_tokens": 1000}
+STREAM_EXTRA_HEADERS = {"x-aoai-mock-responder": "generated"}
+
+TARGET_RATIO, TARGET_STREAM_MS, TARGET_STARTUP_S = 0.60, 150.0, 1.5
+
+
+class Ctx:
+    """Run-wide settings derived from the CLI."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.target_cmd = BASELINE_CMD if args.target_cmd == "baseline" else args.target_cmd
+        self.pinned = can_pin() and not args.no_pin
+        self.server_cpu, self.client_cpus = cpu_split() if self.pinned else (None, None)
+        self.rows: list[tuple[str, str, str, str]] = []
+        self.figures: dict[str, Any] = {}
+        self.notes: list[str] = []
+
+    def server(self, name: str, cmd: str) -> Server:
+        return Server(name, cmd, self.server_cpu, loop=self.args.loop, http=self.args.http)
+
+    def row(self, metric: str, value: str, target: str = "", ok: bool | None = None) -> None:
+        self.rows.append((metric, value, target, "" if ok is None else ("PASS" if ok else "FAIL")))
+
+
+# -------------------------------------------------------------- throughput
+
+def _precheck(base: str) -> None:
+    """One request must answer 200 before we load the server."""
+    r = httpx.post(base + CHAT_PATH, headers=HEADERS, content=CHAT_BODY, timeout=10)
+    if r.status_code != 200:
+        raise RuntimeError(f"chat precheck got {r.status_code}: {r.text[:300]}")
+
+
+def _client_name(ctx: Ctx) -> str:
+    choice = ctx.args.client
+    if choice == "auto":
+        choice = "wrk" if wrk_path() else "python"
+        if choice == "python":
+            ctx.notes.append(f"wrk not on PATH (install: {WRK_INSTALL_HINT}); "
+                             "using the Python fallback client")
+    if choice == "wrk" and not wrk_path():
+        raise RuntimeError(f"--client wrk but wrk is not installed ({WRK_INSTALL_HINT})")
+    return choice
+
+
+def _load(ctx: Ctx, client: str, port: int) -> LoadResult:
+    a = ctx.args
+    spec = LoadSpec(HOST, port, CHAT_PATH, HEADERS, CHAT_BODY, a.connections,
+                    a.duration, a.warmup, ctx.client_cpus)
+    if client == "wrk":
+        return run_wrk(spec)
+    return run_python(spec, a.client_procs)
+
+
+def _one_throughput(ctx: Ctx, client: str, name: str, cmd: str) -> LoadResult:
+    with ctx.server(name, cmd) as srv:
+        srv.wait_healthy(ctx.args.health_path if name == "aoai-mock" else "/_mock/health")
+        _precheck(srv.base)
+        print(f"  loading {name} for {ctx.args.warmup:g}+{ctx.args.duration:g}s ...",
+              file=sys.stderr, flush=True)
+        return _load(ctx, client, srv.port)
+
+
+def bench_throughput(ctx: Ctx) -> None:
+    client = _client_name(ctx)
+    desc = {"wrk": "wrk", "python": f"python asyncio client x{ctx.args.client_procs} procs"}
+    ctx.notes.append(f"throughput client: {desc[client]}, {ctx.args.connections} connections, "
+                     f"{ctx.args.warmup:g}s warm-up + {ctx.args.duration:g}s, servers run one "
+                     "after the other")
+    res: dict[str, LoadResult] = {}
+    for name, cmd in (("baseline", BASELINE_CMD), ("aoai-mock", ctx.target_cmd)):
+        res[name] = r = _one_throughput(ctx, client, name, cmd)
+        ctx.row(f"{name} throughput", f"{r.rps:,.0f} req/s")
+        ctx.row(f"{name} latency p50 / p99", f"{r.p50_ms:.2f} / {r.p99_ms:.2f} ms")
+        if r.non_200 or r.errors:
+            ctx.row(f"{name} non-200 / socket errors", f"{r.non_200} / {r.errors}", "0", False)
+        ctx.figures[name] = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms,
+                             "requests": r.requests, "non_200": r.non_200, "errors": r.errors}
+    ratio = res["aoai-mock"].rps / res["baseline"].rps if res["baseline"].rps else 0.0
+    ctx.row("ratio aoai-mock / baseline", f"{ratio:.2f}", f">= {TARGET_RATIO:.2f}",
+            ratio >= TARGET_RATIO)
+    ctx.figures["throughput_ratio"] = ratio
+    ctx.figures["client"] = client
+
+
+# --------------------------------------------------------------- streaming
+
+def _stream_request(ctx: Ctx) -> tuple[str, dict[str, str], bytes]:
+    """(path, headers, body) for the stream test; --stream-body overrides."""
+    path, extra, body = CHAT_PATH, dict(STREAM_EXTRA_HEADERS), STREAM_BODY
+    if ctx.args.stream_body:
+        given = json.loads(ctx.args.stream_body)
+        if isinstance(given, dict) and "body" in given:
+            path = given.get("path", path)
+            extra = dict(given.get("headers", {}))
+            body = given["body"]
+        else:
+            body = given
+    return path, {**HEADERS, **extra}, json.dumps(body).encode()
+
+
+def _count_chunk(data: str) -> int:
+    """1 if this SSE data payload carries non-empty delta content."""
+    try:
+        choices = json.loads(data).get("choices") or []
+    except ValueError:
+        return 0
+    return int(any((c.get("delta") or {}).get("content") for c in choices))
+
+
+def _one_stream(client: httpx.Client, req: tuple[str, dict[str, str], bytes]) -> tuple[float, int]:
+    """Send one streaming request; return (seconds to `data: [DONE]`, content chunks)."""
+    path, headers, body = req
+    chunks = 0
+    t0 = time.perf_counter()
+    with client.stream("POST", path, headers=headers, content=body) as resp:
+        if resp.status_code != 200:
+            raise RuntimeError(f"stream got {resp.status_code}: {resp.read()[:300]!r}")
+        for line in resp.iter_lines():
+            if line == "data: [DONE]":
+                return time.perf_counter() - t0, chunks
+            if line.startswith("data:"):
+                chunks += _count_chunk(line[5:].strip())
+    raise RuntimeError("stream ended without data: [DONE]")
+
+
+def bench_stream(ctx: Ctx) -> None:
+    req = _stream_request(ctx)
+    runs: list[tuple[float, int]] = []
+    with ctx.server("aoai-mock", ctx.target_cmd) as srv:
+        srv.wait_healthy(ctx.args.health_path)
+        with httpx.Client(base_url=srv.base, timeout=30) as client:
+            for _ in range(3):  # warm-up, also opens the keep-alive connection
+                _one_stream(client, req)
+            runs = [_one_stream(client, req) for _ in range(ctx.args.stream_runs)]
+    med_ms = statistics.median(t for t, _ in runs) * 1000
+    chunks = int(statistics.median(c for _, c in runs))
+    ctx.row("stream content chunks received", f"{chunks}")
+    ctx.row(f"stream time to [DONE] (median of {len(runs)})", f"{med_ms:.1f} ms",
+            f"< {TARGET_STREAM_MS:g} ms", med_ms < TARGET_STREAM_MS)
+    ctx.row("stream min / max", f"{min(runs)[0]*1000:.1f} / {max(runs)[0]*1000:.1f} ms")
+    ctx.figures["stream"] = {"median_ms": med_ms, "chunks": chunks,
+                             "runs_ms": [round(t * 1000, 2) for t, _ in runs]}
+
+
+# ---------------------------------------------------------------- startup
+
+def _poll_first_chat(srv: Server, deadline_s: float = 30.0) -> float:
+    """Seconds from spawn until the chat endpoint first answers 200."""
+    deadline = time.monotonic() + deadline_s
+    with httpx.Client(timeout=httpx.Timeout(5.0, connect=0.1)) as client:
+        while time.monotonic() < deadline:
+            try:
+                r = client.post(srv.base + CHAT_PATH, headers=HEADERS, content=CHAT_BODY)
+                if r.status_code == 200:
+                    return time.perf_counter() - srv.started_at
+            except httpx.TransportError:
+                pass
+            if srv.proc is None or srv.proc.poll() is not None:
+                raise RuntimeError(f"server exited during startup:\n{srv.log_tail()}")
+            time.sleep(0.002)
+    raise RuntimeError(f"no 200 chat completion within {deadline_s:g}s:\n{srv.log_tail()}")
+
+
+def bench_startup(ctx: Ctx) -> None:
+    times = []
+    for _ in range(ctx.args.startup_runs):
+        with ctx.server("aoai-mock", ctx.target_cmd) as srv:
+            times.append(_poll_first_chat(srv))
+    med = statistics.median(times)
+    ctx.row(f"cold start to first 200 (median of {len(times)})", f"{med:.3f} s",
+            f"< {TARGET_STARTUP_S:g} s", med < TARGET_STARTUP_S)
+    ctx.figures["startup"] = {"median_s": med, "runs_s": [round(t, 3) for t in times]}
+
+
+# ------------------------------------------------------------------ report
+
+def print_report(ctx: Ctx) -> None:
+    width = [max(len(r[i]) for r in ctx.rows + [("metric", "value", "target", "result")])
+             for i in range(4)]
+    line = "  ".join(f"{{:<{w}}}" for w in width)
+    print()
+    print(line.format("metric", "value", "target", "result"))
+    print("  ".join("-" * w for w in width))
+    for r in ctx.rows:
+        print(line.format(*r))
+    print()
+    for note in ctx.notes:
+        print(f"note: {note}")
+
+
+def _run_scenarios(ctx: Ctx) -> bool:
+    """Run the selected scenarios; a failing one is reported and the rest still run."""
+    scenarios: dict[str, Callable[[Ctx], None]] = {
+        "throughput": bench_throughput, "stream": bench_stream, "startup": bench_startup}
+    ok = True
+    for name, fn in scenarios.items():
+        if ctx.args.only not in (None, name):
+            continue
+        print(f"[{name}]", file=sys.stderr, flush=True)
+        try:
+            fn(ctx)
+        except (RuntimeError, OSError, httpx.HTTPError, TimeoutError, ValueError) as exc:
+            ok = False
+            ctx.row(f"{name}", "ERROR", "", False)
+            ctx.notes.append(f"{name} failed: {exc}")
+        finally:
+            stop_all()
+    return ok
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="aoai-mock benchmark (127.0.0.1 only)")
+    p.add_argument("--duration", type=float, default=10.0, help="measured seconds per server")
+    p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--only", choices=["throughput", "stream", "startup"])
+    p.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    p.add_argument("--json", action="store_true", help="also print figures as JSON")
+    p.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    p.add_argument("--client-procs", type=int, default=2, help="python client processes")
+    p.add_argument("--stream-body", help="JSON body, or {path?, headers, body}")
+    p.add_argument("--stream-runs", type=int, default=20)
+    p.add_argument("--startup-runs", type=int, default=5)
+    p.add_argument("--no-pin", action="store_true", help="do not pin server/client CPUs")
+    p.add_argument("--loop", default="auto", help="baseline uvicorn --loop")
+    p.add_argument("--http", default="auto", help="baseline uvicorn --http")
+    p.add_argument("--target-cmd", default=AOAI_CMD, help=argparse.SUPPRESS)
+    p.add_argument("--health-path", default="/_mock/health", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.duration = min(max(args.duration, 1.0), 600.0)
+    args.warmup = min(max(args.warmup, 0.0), 60.0)
+    args.connections = min(max(args.connections, 1), 1024)
+    args.stream_runs = min(max(args.stream_runs, 1), 200)
+    args.startup_runs = min(max(args.startup_runs, 1), 50)
+    return args
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN (e.g. no latency samples) becomes null so the JSON stays valid."""
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_safe(v) for v in obj]
+    return None if isinstance(obj, float) and math.isnan(obj) else obj
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    ctx = Ctx(parse_args(argv))
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if ctx.pinned:
+        os.sched_setaffinity(0, ctx.client_cpus)
+        ctx.notes.append(f"servers pinned to CPU {ctx.server_cpu}, client(s) to CPU "
+                         f"{','.join(map(str, sorted(ctx.client_cpus)))}")
+    else:
+        ctx.notes.append("no CPU pinning: client and server share all CPUs")
+    if ctx.target_cmd != AOAI_CMD:
+        ctx.notes.append(f"aoai-mock side overridden: {ctx.target_cmd}")
+    try:
+        ok = _run_scenarios(ctx)
+    except KeyboardInterrupt:
+        print("\ninterrupted; servers stopped", file=sys.stderr)
+        return 130
+    finally:
+        stop_all()
+    print_report(ctx)
+    if ctx.args.json:
+        print(json.dumps(_json_safe(ctx.figures)))
+    failed = any(r[3] == "FAIL" for r in ctx.rows) or not ok
+    return 1 if ctx.args.strict and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from aoai_mock.cli import main
+
+raise SystemExit(main())

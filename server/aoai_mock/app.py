@@ -1,0 +1,45 @@
+"""``create_app(settings)``: the FastAPI application with its routes, error handlers and front door."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from aoai_mock.behaviour import tokens
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.http import control
+from aoai_mock.http.errors import install_error_handlers
+from aoai_mock.http.front import AzureFront
+from aoai_mock.http.routes import inference
+from aoai_mock.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, fixtures_dir: Path | None = None) -> FastAPI:
+    settings = settings or Settings()
+    runtime = Runtime.create(settings, fixtures_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The tokenizers take a few hundred milliseconds to build; do it before the first request.
+        await anyio.to_thread.run_sync(tokens.preload)
+        yield
+
+    app = FastAPI(
+        title="aoai-mock",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(inference.router)
+    app.include_router(control.router)
+    app.add_middleware(AzureFront, ids=runtime.ids, region=settings.region)
+    return app

@@ -1,0 +1,187 @@
+"""Chat completions: check the request as the service does, ask the responder, shape every choice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from aoai_mock.behaviour import content_filter, tokens
+from aoai_mock.behaviour.responders.base import Choice, Conversation, Message
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.shaping import chat_logprobs, shape_text
+from aoai_mock.config import Deployment
+from aoai_mock.errors import InvalidRequest
+from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.requests import ChatRequest
+from aoai_mock.wire.results import ChatResult, ChoiceResult, ToolCallOut, Usage
+
+__all__ = ["run_chat", "request_key", "check_output_budget"]
+
+_REASONING_TOKENS = 64  # what an o-series answer "thinks" before it writes, per choice
+
+
+def request_key(body: Mapping[str, Any]) -> bytes:
+    """The part of a body that decides the answer: streaming or not gives the same text."""
+    kept = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+    return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)
+
+
+def _text(content: Any) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    return "".join(p.get("text") or p.get("refusal") or "" for p in content if isinstance(p, Mapping))
+
+
+def _messages(raw: Sequence[Mapping[str, Any]]) -> tuple[Message, ...]:
+    return tuple(
+        Message(
+            role=m["role"],
+            text=_text(m.get("content")),
+            name=m.get("name"),
+            tool_call_id=m.get("tool_call_id"),
+            tool_calls=tuple(m.get("tool_calls") or ()),
+        )
+        for m in raw
+    )
+
+
+def _tools(request: ChatRequest, body: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    if request.tools:
+        return tuple(t["function"] for t in body["tools"])
+    return tuple(body.get("functions") or ())
+
+
+def _check_tools(request: ChatRequest, tools: Sequence[Mapping[str, Any]]) -> None:
+    choice = request.tool_choice
+    if choice is not None and not request.tools:
+        raise InvalidRequest(
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+            param="tool_choice",
+        )
+    if choice is not None and not isinstance(choice, str):
+        name = choice.function.name
+        if not any(t.get("name") == name for t in tools):
+            raise InvalidRequest(
+                f"Invalid value for 'tool_choice': no function named '{name}' was specified in the 'tools' "
+                "parameter.",
+                param="tool_choice",
+            )
+
+
+def check_output_budget(
+    deployment: Deployment, prompt_tokens: int, asked: int | None, param: str, unit: str = "messages"
+) -> None:
+    """The service's length checks: the output cap of the model, then the context window."""
+    if asked is not None and asked > deployment.max_output_tokens:
+        raise InvalidRequest(
+            f"{param} is too large: {asked}. This model supports at most {deployment.max_output_tokens} "
+            f"completion tokens, whereas you provided {asked}.",
+            param=param,
+            code="invalid_value",
+        )
+    window = deployment.context_window
+    if asked is not None and prompt_tokens + asked > window:
+        raise InvalidRequest(
+            f"This model's maximum context length is {window} tokens. However, you requested "
+            f"{prompt_tokens + asked} tokens ({prompt_tokens} in the {unit}, {asked} in the completion). "
+            f"Please reduce the length of the {unit} or completion.",
+            param=unit,
+            code="context_length_exceeded",
+        )
+    if prompt_tokens > window:
+        raise InvalidRequest(
+            f"This model's maximum context length is {window} tokens. However, your {unit} resulted in "
+            f"{prompt_tokens} tokens. Please reduce the length of the {unit}.",
+            param=unit,
+            code="context_length_exceeded",
+        )
+
+
+def _max_tokens(request: ChatRequest, deployment: Deployment) -> tuple[int | None, str]:
+    if deployment.reasoning and request.max_tokens is not None:
+        raise InvalidRequest(
+            "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+            "'max_completion_tokens' instead.",
+            param="max_tokens",
+            code="unsupported_parameter",
+        )
+    if request.max_completion_tokens is not None:
+        return request.max_completion_tokens, "max_completion_tokens"
+    return request.max_tokens, "max_tokens"
+
+
+def _tool_call(call: Any, encoding: str) -> tuple[ToolCallOut, int]:
+    ids = tokens.encode(call.arguments, encoding)
+    pieces = tuple(tokens.pieces(ids, encoding))
+    return ToolCallOut(call.id, call.name, call.arguments, pieces), len(ids) + tokens.count(call.name, encoding) + 3
+
+
+def _shape_choice(
+    index: int, choice: Choice, request: ChatRequest, conv: Conversation, encoding: str, budget: int | None
+) -> tuple[ChoiceResult, int]:
+    if choice.tool_calls:
+        made = [_tool_call(c, encoding) for c in choice.tool_calls]
+        forced = request.tool_choice is not None and not isinstance(request.tool_choice, str)
+        finish = choice.finish_reason or ("stop" if forced else "tool_calls")
+        calls = tuple(c for c, _ in made)
+        return ChoiceResult(index, None, (), finish, tool_calls=calls), sum(n for _, n in made)
+    stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or ())
+    text = choice.refusal if choice.content is None and choice.refusal else (choice.content or "")
+    shaped = shape_text(text, stop=stop, max_tokens=budget, encoding=encoding)
+    logprobs = None
+    if request.logprobs:
+        logprobs = chat_logprobs(shaped.pieces, request.top_logprobs or 0, conv.rng(1000 + index))
+    finish = choice.finish_reason or shaped.finish_reason
+    if choice.content is None and choice.refusal:
+        return ChoiceResult(index, None, shaped.pieces, finish, refusal=shaped.text), shaped.token_count
+    return ChoiceResult(index, shaped.text, shaped.pieces, finish, logprobs=logprobs), shaped.token_count
+
+
+def run_chat(
+    runtime: Runtime,
+    deployment: Deployment,
+    api_version: str,
+    request: ChatRequest,
+    body: Mapping[str, Any],
+    responder: str | None = None,
+) -> ChatResult:
+    encoding = tokens.encoding_name_for(deployment.model)
+    tools = _tools(request, body)
+    _check_tools(request, tools)
+    budget, param = _max_tokens(request, deployment)
+    prompt_tokens = tokens.count_chat(body["messages"], encoding, body.get("tools") or body.get("functions"))
+    check_output_budget(deployment, prompt_tokens, budget, param)
+    key = request_key(body)
+    conv = Conversation(
+        operation=av.CHAT,
+        messages=_messages(body["messages"]),
+        seed=runtime.request_seed(deployment, key),
+        n=request.n or 1,
+        max_tokens=budget,
+        tools=tools,
+        tool_choice=body.get("tool_choice", body.get("function_call")),
+        response_format=body.get("response_format"),
+        parallel_tool_calls=request.parallel_tool_calls is not False,
+        body=body,
+    )
+    reply = runtime.responder(deployment, responder).respond(conv, runtime.context(deployment))
+    filters = content_filter.choice_results(api_version)
+    choices, completion_tokens = [], 0
+    for index in range(conv.n):
+        shaped, used = _shape_choice(index, reply.choices[index % len(reply.choices)], request, conv, encoding, budget)
+        choices.append(replace(shaped, filter_results=filters))
+        completion_tokens += used
+    reasoning = _REASONING_TOKENS * conv.n if deployment.reasoning else 0
+    return ChatResult(
+        id=runtime.ids.object_id("chatcmpl-", key),
+        created=runtime.clock.created(),
+        model=deployment.response_model,
+        system_fingerprint=deployment.system_fingerprint,
+        choices=tuple(choices),
+        usage=Usage(prompt_tokens, completion_tokens + reasoning, reasoning),
+        prompt_filter_results=content_filter.prompt_results(api_version),
+        include_usage=bool(request.stream_options and request.stream_options.include_usage),
+    )

@@ -1,0 +1,86 @@
+"""Legacy completions: prompts as text, lists or token arrays; ChatML prompts read as conversations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from aoai_mock.behaviour import content_filter, tokens
+from aoai_mock.behaviour.chat import check_output_budget, request_key
+from aoai_mock.behaviour.responders.base import Conversation, Message
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.shaping import completion_logprobs, shape_text
+from aoai_mock.config import Deployment
+from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.requests import CompletionRequest
+from aoai_mock.wire.results import CompletionChoice, CompletionResult, Usage
+
+__all__ = ["run_completion", "prompts_of", "chatml_messages"]
+
+_CHATML = re.compile(r"<\|im_start\|>(\w+)\n(.*?)(?:<\|im_end\|>|$)", re.S)
+
+
+def prompts_of(prompt: Any, encoding: str) -> list[str]:
+    """Every prompt of a request as text: a string, strings, a token array or token arrays."""
+    if isinstance(prompt, str):
+        return [prompt]
+    if prompt and all(isinstance(p, int) for p in prompt):
+        return [tokens.decode(prompt, encoding)]
+    return [p if isinstance(p, str) else tokens.decode(p, encoding) for p in prompt] or [""]
+
+
+def chatml_messages(prompt: str) -> tuple[Message, ...]:
+    """A ChatML prompt (``<|im_start|>user ... <|im_end|>``) as messages; plain text is one user message."""
+    found = [Message(role, text.strip()) for role, text in _CHATML.findall(prompt) if text.strip()]
+    return tuple(found) if found else (Message("user", prompt),)
+
+
+def run_completion(
+    runtime: Runtime,
+    deployment: Deployment,
+    api_version: str,
+    request: CompletionRequest,
+    body: Mapping[str, Any],
+    responder: str | None = None,
+) -> CompletionResult:
+    encoding = tokens.encoding_name_for(deployment.model)
+    prompts = prompts_of(request.prompt, encoding)
+    counts = [tokens.count(p, encoding) for p in prompts]
+    check_output_budget(deployment, max(counts), request.max_tokens, "max_tokens", unit="prompt")
+    key = request_key(body)
+    n = request.n or 1
+    stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or ())
+    filters = content_filter.choice_results(api_version)
+    choices, completion_tokens = [], 0
+    for p_index, prompt in enumerate(prompts):
+        conv = Conversation(
+            operation=av.COMPLETIONS,
+            messages=chatml_messages(prompt),
+            seed=runtime.request_seed(deployment, key + b"\0%d" % p_index),
+            n=n,
+            max_tokens=request.max_tokens,
+            body=body,
+        )
+        reply = runtime.responder(deployment, responder).respond(conv, runtime.context(deployment))
+        for j in range(n):
+            answer = reply.choices[j % len(reply.choices)].content or ""
+            shaped = shape_text(answer, stop=stop, max_tokens=request.max_tokens, encoding=encoding)
+            completion_tokens += shaped.token_count
+            text = (prompt + shaped.text) if request.echo else shaped.text
+            logprobs = None
+            if request.logprobs is not None:
+                logprobs = completion_logprobs(shaped.pieces, request.logprobs, len(prompt) if request.echo else 0, conv.rng(j))
+            choices.append(
+                CompletionChoice(p_index * n + j, text, shaped.pieces, shaped.finish_reason, logprobs, filters)
+            )
+    return CompletionResult(
+        id=runtime.ids.object_id("cmpl-", key),
+        created=runtime.clock.created(),
+        model=deployment.response_model,
+        choices=tuple(choices),
+        usage=Usage(sum(counts), completion_tokens),
+        prompt_filter_results=content_filter.prompt_results(api_version, len(prompts)),
+        include_usage=bool(request.stream_options and request.stream_options.include_usage),
+        extra={"echo_prefix": [prompts[c.index // n] for c in choices] if request.echo else None},
+    )

@@ -1,0 +1,61 @@
+"""The behaviour layer's shared services for one server: settings, clock, ids, responders."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aoai_mock.behaviour import responders
+from aoai_mock.behaviour.ids import Clock, IdFactory
+from aoai_mock.behaviour.responders.base import Context, Responder
+from aoai_mock.config import Deployment
+from aoai_mock.errors import InvalidRequest
+from aoai_mock.settings import FROZEN_CREATED, Settings
+
+__all__ = ["Runtime"]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    fixtures_dir: Path = Path("fixtures")
+    clock: Clock = field(default_factory=Clock)
+    ids: IdFactory = field(default_factory=IdFactory)
+    _responders: dict[tuple[str, str], Responder] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, settings: Settings, fixtures_dir: Path | None = None) -> "Runtime":
+        clock = Clock(frozen_at=FROZEN_CREATED if settings.frozen else None)
+        return cls(
+            settings=settings,
+            fixtures_dir=fixtures_dir or Path("fixtures"),
+            clock=clock,
+            ids=IdFactory(settings.seed),
+        )
+
+    def deployment(self, name: str) -> Deployment | None:
+        return self.settings.config.deployment(name)
+
+    def responder(self, deployment: Deployment, override: str | None = None) -> Responder:
+        """The deployment's responder, or the one a request names (``x-aoai-mock-responder``)."""
+        spec = deployment.responder
+        name = override or spec.name
+        key = (deployment.name, name)
+        found = self._responders.get(key)
+        if found is None:
+            options = spec.options if name == spec.name else {}
+            try:
+                found = self._responders[key] = responders.create(name, options)
+            except responders.UnknownResponder as exc:
+                raise InvalidRequest(str(exc), param="x-aoai-mock-responder", code="unknown_responder") from None
+        return found
+
+    def context(self, deployment: Deployment) -> Context:
+        return Context(deployment.name, deployment.model, self.fixtures_dir)
+
+    def request_seed(self, deployment: Deployment, key: bytes) -> int:
+        """The seed of one request: the same deployment, body and server seed give the same number."""
+        salt = str(self.settings.seed or 0).encode()
+        digest = hashlib.blake2b(deployment.name.encode() + b"\0" + key, digest_size=8, key=salt).digest()
+        return int.from_bytes(digest, "big")

@@ -1,0 +1,78 @@
+"""What every generated answer goes through: stop sequences, the token limit, pieces for streaming, logprobs."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aoai_mock.behaviour import tokens
+
+__all__ = ["Shaped", "shape_text", "chat_logprobs", "completion_logprobs"]
+
+
+@dataclass(frozen=True, slots=True)
+class Shaped:
+    text: str
+    pieces: tuple[str, ...]
+    finish_reason: str  # "stop" or "length"
+
+    @property
+    def token_count(self) -> int:
+        return len(self.pieces)
+
+
+def _cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def shape_text(text: str, *, stop: Sequence[str], max_tokens: int | None, encoding: str) -> Shaped:
+    text, _ = _cut_at_stop(text, stop)
+    ids = tokens.encode(text, encoding)
+    finish = "stop"
+    if max_tokens is not None and len(ids) > max_tokens:
+        ids = ids[:max_tokens]
+        finish = "length"
+    pieces = tuple(tokens.pieces(ids, encoding))
+    return Shaped("".join(pieces), pieces, finish)
+
+
+def _logprob(rng: random.Random) -> float:
+    return round(-abs(rng.gauss(0, 0.6)) - 1e-6, 6)
+
+
+def chat_logprobs(pieces: Sequence[str], top: int, rng: random.Random) -> tuple[dict[str, Any], ...]:
+    """``choices[i].logprobs.content`` entries: one per token, with ``top`` alternatives each."""
+    entries = []
+    for piece in pieces:
+        best = _logprob(rng)
+        alternatives = [{"token": piece, "logprob": best, "bytes": list(piece.encode())}]
+        for rank in range(1, top):
+            alt = f"{piece.strip() or piece}{rank}"
+            value = round(best - rank - rng.random(), 6)
+            alternatives.append({"token": alt, "logprob": value, "bytes": list(alt.encode())})
+        entries.append(
+            {"token": piece, "logprob": best, "bytes": list(piece.encode()), "top_logprobs": alternatives[:top]}
+        )
+    return tuple(entries)
+
+
+def completion_logprobs(pieces: Sequence[str], top: int, offset: int, rng: random.Random) -> dict[str, Any]:
+    """The legacy completions ``logprobs`` object: tokens, token_logprobs, top_logprobs, text_offset."""
+    values = [_logprob(rng) for _ in pieces]
+    offsets = []
+    position = offset
+    for piece in pieces:
+        offsets.append(position)
+        position += len(piece)
+    tops = [{piece: value} | {f"{piece}{r}": value - r for r in range(1, top)} for piece, value in zip(pieces, values)]
+    return {
+        "tokens": list(pieces),
+        "token_logprobs": values,
+        "top_logprobs": tops if top else None,
+        "text_offset": offsets,
+    }
+
+

@@ -1,0 +1,71 @@
+"""``aoai-mock``: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aoai-mock", description="A local, deterministic Azure OpenAI.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the mock over HTTP")
+    serve.add_argument("--host", help="address to bind (env AOAI_MOCK_HOST; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (env AOAI_MOCK_PORT; default 8000; 0 picks a free one)")
+    serve.add_argument("--config", dest="config_path", help="YAML configuration file (env AOAI_MOCK_CONFIG)")
+    serve.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        help="accept only this key; repeatable (env AOAI_MOCK_API_KEYS, comma-separated). "
+        "Without any, every non-empty key is accepted.",
+    )
+    serve.add_argument("--seed", type=int, help="seed for answers; also freezes ids and timestamps (env AOAI_MOCK_SEED)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aoai_mock.settings import ConfigError, resolve
+
+    try:
+        settings = resolve(
+            {
+                "host": args.host,
+                "port": args.port,
+                "config_path": args.config_path,
+                "api_keys": tuple(args.api_keys or ()),
+                "seed": args.seed,
+            }
+        )
+    except ConfigError as exc:
+        print(f"aoai-mock: {exc}", file=sys.stderr)
+        return 2
+
+    import uvicorn
+
+    from aoai_mock.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+        timeout_graceful_shutdown=1,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""The YAML configuration: server settings and the deployments the mock serves.
+
+A deployment is what Azure calls one: a name in the URL, a model and version behind it, a kind that
+decides which operations it answers, and the responder that writes its answers.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from aoai_mock.wire import api_versions as av
+
+__all__ = ["Kind", "ResponderSpec", "Deployment", "Config", "ConfigError", "load_config", "default_config"]
+
+DEFAULT_CONFIG = "default_config.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the field."""
+
+
+class Kind(str, Enum):
+    chat = "chat"
+    completions = "completions"
+    embeddings = "embeddings"
+    image = "image"
+    audio = "audio"  # transcriptions and translations (whisper)
+    speech = "speech"  # text to speech (tts)
+
+
+KIND_OPERATIONS: dict[Kind, frozenset[str]] = {
+    Kind.chat: frozenset({av.CHAT}),
+    Kind.completions: frozenset({av.COMPLETIONS}),
+    Kind.embeddings: frozenset({av.EMBEDDINGS}),
+    Kind.image: frozenset({av.IMAGES_GENERATIONS, av.IMAGES_EDITS}),
+    Kind.audio: frozenset({av.AUDIO_TRANSCRIPTIONS, av.AUDIO_TRANSLATIONS}),
+    Kind.speech: frozenset({av.AUDIO_SPEECH}),
+}
+
+_DEFAULT_RESPONDER = {Kind.embeddings: "embeddings"}
+
+
+class ResponderSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "echo"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Deployment(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    model: str
+    version: str = ""
+    kind: Kind
+    response_model: str = ""  # what the `model` field of a response says; derived when empty
+    operations: frozenset[str] = frozenset()  # derived from kind when empty
+    context_window: int = 128_000
+    max_output_tokens: int = 4_096
+    dimensions: int = 1_536
+    custom_dimensions: bool = True  # text-embedding-3 accepts `dimensions`, ada-002 does not
+    reasoning: bool = False  # o-series: max_completion_tokens only, reasoning tokens in usage
+    min_api_version: str | None = None
+    tokens_per_minute: int = 1_000_000
+    system_fingerprint: str | None = None
+    responder: ResponderSpec = ResponderSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _responder_shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("responder"), str):
+            data = {**data, "responder": {"name": data["responder"]}}
+        if isinstance(data, dict) and "responder" not in data:
+            kind = Kind(data.get("kind", "chat"))
+            data = {**data, "responder": {"name": _DEFAULT_RESPONDER.get(kind, "echo")}}
+        return data
+
+    @model_validator(mode="after")
+    def _derive(self) -> "Deployment":
+        if not self.operations:
+            object.__setattr__(self, "operations", KIND_OPERATIONS[self.kind])
+        unknown = set(self.operations) - av.ALL_OPERATIONS
+        if unknown:
+            raise ValueError(f"unknown operations {sorted(unknown)}; known: {sorted(av.ALL_OPERATIONS)}")
+        if not self.response_model:
+            dated = self.kind is Kind.chat and self.version[:4].isdigit()
+            object.__setattr__(self, "response_model", f"{self.model}-{self.version}" if dated else self.model)
+        if self.min_api_version is not None and av.lookup(self.min_api_version) is None:
+            raise ValueError(f"min_api_version {self.min_api_version!r} is not a known api-version")
+        return self
+
+    @property
+    def requests_per_minute(self) -> int:
+        """Azure's quota arithmetic: 6 requests a minute for every 1000 tokens a minute."""
+        return max(1, self.tokens_per_minute * 6 // 1000)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str | None = None
+    port: int | None = None
+    api_keys: tuple[str, ...] | None = None
+    seed: int | None = None
+    region: str = "East US"
+    max_body_bytes: int = 64 * 1024 * 1024
+    deployments: tuple[Deployment, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "Config":
+        names = [d.name for d in self.deployments]
+        doubled = sorted({n for n in names if names.count(n) > 1})
+        if doubled:
+            raise ValueError(f"deployment names must be unique; repeated: {', '.join(doubled)}")
+        return self
+
+    def deployment(self, name: str) -> Deployment | None:
+        return self._by_name.get(name)
+
+    @property
+    def _by_name(self) -> dict[str, Deployment]:
+        cached = self.__dict__.get("_index")
+        if cached is None:
+            cached = {d.name: d for d in self.deployments}
+            self.__dict__["_index"] = cached
+        return cached
+
+
+def _parse(text: str, source: str, base: Config | None = None) -> Config:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    if base is not None and "deployments" not in data:
+        data = {**data, "deployments": [d.model_dump() for d in base.deployments]}
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def default_config() -> Config:
+    """The built-in configuration: every deployment the quickstarts use, and the current models."""
+    text = (files("aoai_mock") / "data" / DEFAULT_CONFIG).read_text(encoding="utf-8")
+    return _parse(text, f"built-in {DEFAULT_CONFIG}")
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return default_config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return _parse(text, str(path), base=default_config())

@@ -1,0 +1,189 @@
+"""The errors Azure OpenAI answers with, as plain exceptions.
+
+Behaviour raises these; ``http/errors.py`` renders them. Nothing here knows about HTTP frameworks.
+
+Azure sends two body shapes (``../shared/WIRE-NOTES.md``):
+
+* the gateway's, ``{"error": {"code": ..., "message": ...}}`` (auth, routing, api-version, deployment);
+* the model service's, ``{"error": {"message", "type", "param", "code"}}`` with every key present, nulls
+  included (validation, context length, server errors, content filter).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AzureError",
+    "AccessDenied",
+    "PermissionDenied",
+    "ResourceNotFound",
+    "ApiVersionNotSupported",
+    "ModelNeedsNewerApiVersion",
+    "DeploymentNotFound",
+    "OperationNotSupported",
+    "InvalidRequest",
+    "InvalidJson",
+    "RequestTooLarge",
+    "UnsupportedMediaType",
+    "ServerError",
+]
+
+
+class AzureError(Exception):
+    """An error response. ``gateway`` selects the short ``{code, message}`` body."""
+
+    status: ClassVar[int] = 400
+    gateway: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        type: str | None = "invalid_request_error",
+        inner: dict[str, Any] | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.param = param
+        self.type = type
+        self.inner = inner
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body Azure sends for this error."""
+        if self.gateway:
+            return {"error": {"code": self.code, "message": self.message}}
+        error: dict[str, Any] = {
+            "message": self.message,
+            "type": self.type,
+            "param": self.param,
+            "code": self.code,
+        }
+        if self.inner is not None:
+            error["status"] = self.status
+            error["innererror"] = self.inner
+        return {"error": error}
+
+
+class AccessDenied(AzureError):
+    status = 401
+    gateway = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
+            "valid key for an active subscription and use a correct regional API endpoint for your resource.",
+            code="401",
+        )
+
+
+class PermissionDenied(AzureError):
+    status = 401
+    gateway = True
+
+    def __init__(self) -> None:
+        super().__init__("Principal does not have access to API/Operation.", code="PermissionDenied")
+
+
+class ResourceNotFound(AzureError):
+    """Unknown route, missing api-version, or an api-version without this operation."""
+
+    status = 404
+    gateway = True
+
+    def __init__(self) -> None:
+        super().__init__("Resource not found", code="404")
+
+
+class ApiVersionNotSupported(AzureError):
+    gateway = True
+
+    def __init__(self) -> None:
+        super().__init__("API version not supported", code="BadRequest")
+
+
+class ModelNeedsNewerApiVersion(AzureError):
+    gateway = True
+
+    def __init__(self, minimum: str) -> None:
+        # The braces are literally in the service's text.
+        super().__init__(
+            f"Model {{modelName}} is enabled only for api versions {minimum} and later", code="BadRequest"
+        )
+
+
+class DeploymentNotFound(AzureError):
+    status = 404
+    gateway = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The API deployment for this resource does not exist. If you created the deployment within "
+            "the last 5 minutes, please wait a moment and try again.",
+            code="DeploymentNotFound",
+        )
+
+
+class OperationNotSupported(AzureError):
+    gateway = True
+
+    def __init__(self, operation: str, model: str) -> None:
+        super().__init__(
+            f"The {operation} operation does not work with the specified model, {model}. Please choose "
+            "different model and try again. You can learn more about which models can be used with each "
+            "operation here: https://go.microsoft.com/fwlink/?linkid=2197993.",
+            code="OperationNotSupported",
+        )
+
+
+class InvalidRequest(AzureError):
+    """A 400 from the model service: the body is wrong in some way ``param`` names."""
+
+
+class InvalidJson(InvalidRequest):
+    def __init__(self) -> None:
+        super().__init__(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
+            "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
+            "valid JSON. If you have trouble figuring out how to fix this, please contact us through our "
+            "help center at help.openai.com.)"
+        )
+
+
+class RequestTooLarge(AzureError):
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The request body is too large. The maximum size is {limit} bytes.", code="request_too_large"
+        )
+
+
+class UnsupportedMediaType(InvalidRequest):
+    def __init__(self, content_type: str) -> None:
+        shown = content_type or "none"
+        super().__init__(
+            f"Invalid Content-Type header ({shown}), expected application/json.",
+            code="invalid_content_type",
+        )
+
+
+class ServerError(AzureError):
+    status = 500
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            "The server had an error while processing your request. Sorry about that! You can retry your "
+            "request, or contact us through an Azure support request at: "
+            "https://go.microsoft.com/fwlink/?linkid=2213926 if the error persists. "
+            f"(Please include the request ID {request_id} in your message.)",
+            type="server_error",
+        )

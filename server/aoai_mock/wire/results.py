@@ -1,0 +1,74 @@
+"""What an operation decided, before it is rendered: plain data that the builders turn into Azure's shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Usage", "ToolCallOut", "ChoiceResult", "ChatResult", "CompletionChoice", "CompletionResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallOut:
+    id: str
+    name: str
+    arguments: str
+    argument_pieces: tuple[str, ...] = ()  # how a stream splits the arguments
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceResult:
+    index: int
+    content: str | None
+    pieces: tuple[str, ...]  # the content, token by token, as a stream sends it
+    finish_reason: str
+    tool_calls: tuple[ToolCallOut, ...] = ()
+    refusal: str | None = None
+    logprobs: tuple[dict[str, Any], ...] | None = None  # one entry per piece
+    filter_results: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResult:
+    id: str
+    created: int
+    model: str
+    system_fingerprint: str | None
+    choices: tuple[ChoiceResult, ...]
+    usage: Usage
+    prompt_filter_results: list[dict[str, Any]] | None = None
+    include_usage: bool = False  # stream_options.include_usage
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionChoice:
+    index: int
+    text: str
+    pieces: tuple[str, ...]
+    finish_reason: str
+    logprobs: dict[str, Any] | None = None
+    filter_results: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionResult:
+    id: str
+    created: int
+    model: str
+    choices: tuple[CompletionChoice, ...]
+    usage: Usage
+    prompt_filter_results: list[dict[str, Any]] | None = None
+    include_usage: bool = False
+    system_fingerprint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
