@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,8 +27,11 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The tokenizers take a few hundred milliseconds to build; do it before the first request.
-        await anyio.to_thread.run_sync(tokens.preload)
+        # The tokenizers take a few hundred milliseconds to build: the current one before the first
+        # request is served, the older one in the background.
+        await anyio.to_thread.run_sync(tokens.preload, ("o200k_base",))
+        background = threading.Thread(target=tokens.preload, args=(("cl100k_base",),), daemon=True)
+        background.start()
         yield
 
     app = FastAPI(

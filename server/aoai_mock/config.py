@@ -43,7 +43,7 @@ KIND_OPERATIONS: dict[Kind, frozenset[str]] = {
     Kind.speech: frozenset({av.AUDIO_SPEECH}),
 }
 
-_DEFAULT_RESPONDER = {Kind.embeddings: "embeddings"}
+_DEFAULT_RESPONDER = {"embeddings": "embeddings"}
 
 
 class ResponderSpec(BaseModel):
@@ -78,8 +78,7 @@ class Deployment(BaseModel):
         if isinstance(data, dict) and isinstance(data.get("responder"), str):
             data = {**data, "responder": {"name": data["responder"]}}
         if isinstance(data, dict) and "responder" not in data:
-            kind = Kind(data.get("kind", "chat"))
-            data = {**data, "responder": {"name": _DEFAULT_RESPONDER.get(kind, "echo")}}
+            data = {**data, "responder": {"name": _DEFAULT_RESPONDER.get(str(data.get("kind")), "echo")}}
         return data
 
     @model_validator(mode="after")

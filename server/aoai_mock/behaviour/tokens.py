@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import cache
 from importlib.resources import files
 from typing import Any
 
@@ -19,7 +18,7 @@ import tiktoken
 __all__ = ["encoding_name_for", "encoding", "count", "encode", "decode", "count_chat", "pieces", "preload"]
 
 _RANKS_DIR = str(files("aoai_mock") / "data" / "tokenizers")
-_env_lock = threading.Lock()
+_env_lock = threading.Lock()  # guards the build and the TIKTOKEN_CACHE_DIR it sets
 
 # Per-message overheads; gpt-35-turbo-0301 used 4 and -1 for a name, every later chat model 3 and 1.
 _TOKENS_PER_MESSAGE = 3
@@ -35,19 +34,32 @@ def encoding_name_for(model: str) -> str:
     return "cl100k_base"
 
 
-@cache
+_built: dict[str, tiktoken.Encoding] = {}
+
+
 def encoding(name: str) -> tiktoken.Encoding:
-    """Build the named encoding from the bundled rank files; never touches the network."""
+    """The named encoding, built once from the bundled rank files; never touches the network."""
+    found = _built.get(name)
+    if found is not None:
+        return found
     with _env_lock:
-        previous = os.environ.get("TIKTOKEN_CACHE_DIR")
-        os.environ["TIKTOKEN_CACHE_DIR"] = _RANKS_DIR
-        try:
-            return tiktoken.get_encoding(name)
-        finally:
-            if previous is None:
-                del os.environ["TIKTOKEN_CACHE_DIR"]
-            else:
-                os.environ["TIKTOKEN_CACHE_DIR"] = previous
+        if name not in _built:
+            _built[name] = _build(name)
+        return _built[name]
+
+
+def _build(name: str) -> tiktoken.Encoding:
+    # tiktoken reads its rank files from TIKTOKEN_CACHE_DIR when they are there (checking their hash),
+    # which is where the bundled copies live under tiktoken's own file names.
+    previous = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = _RANKS_DIR
+    try:
+        return tiktoken.get_encoding(name)
+    finally:
+        if previous is None:
+            del os.environ["TIKTOKEN_CACHE_DIR"]
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = previous
 
 
 def preload(names: Iterable[str] = ("o200k_base", "cl100k_base")) -> None:

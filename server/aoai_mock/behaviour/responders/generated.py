@@ -16,9 +16,6 @@ from aoai_mock.behaviour.responders.base import Context, Conversation, TextRespo
 
 __all__ = ["GeneratedResponder"]
 
-_WORDS_PER_TOKEN = 0.75
-
-
 @cache
 def _faker(locale: str) -> Any:
     from faker import Faker  # imported on first use: faker is slow to import and start-up should be fast
@@ -48,11 +45,11 @@ class GeneratedResponder(TextResponder):
         fake.seed_instance(rng.getrandbits(64))
         encoding = tokens.encoding_name_for(ctx.model)
         sentences: list[str] = []
-        words = 0
-        while words < target * _WORDS_PER_TOKEN:
+        counted = 0
+        while counted < target:
             sentence = fake.sentence(nb_words=rng.randint(6, 16))
             sentences.append(sentence)
-            words += sentence.count(" ") + 1
+            counted += tokens.count(" " + sentence, encoding)
         text = " ".join(sentences)
         if self.exact:
             text = tokens.decode(tokens.encode(text, encoding)[:target], encoding)

@@ -1,0 +1,101 @@
+"""The ``aoai-mock`` command as users run it: a real process, real ports, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHAT = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+BODY = {"messages": [{"role": "user", "content": "Determinism, please."}], "n": 2}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "aoai_mock", "serve", "--port", str(port), *args]
+    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(url + "/_mock/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read().decode()
+            assert time.monotonic() < deadline, "server did not become healthy"
+            time.sleep(0.05)
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_answers_health_and_chat():
+    with serve() as (url, _):
+        assert httpx.get(url + "/_mock/health").json()["status"] == "ok"
+        r = httpx.post(url + CHAT, json=BODY, headers={"api-key": "k"})
+        assert r.status_code == 200 and r.json()["object"] == "chat.completion"
+
+
+def test_seed_gives_byte_identical_bodies_across_two_server_runs():
+    bodies = []
+    for _ in range(2):
+        with serve("--seed", "42") as (url, _):
+            hdr = {"api-key": "k", "x-aoai-mock-responder": "generated"}
+            bodies.append([httpx.post(url + CHAT, json=BODY, headers=hdr).content for _ in range(2)])
+    assert bodies[0] == bodies[1]
+    assert b'"created":1735689600' in bodies[0][0]
+
+
+def test_keys_from_env_are_enforced_and_never_logged():
+    with serve("--log-level", "debug", env={"AOAI_MOCK_API_KEYS": "sekrit-one,sekrit-two"}) as (url, proc):
+        assert httpx.post(url + CHAT, json=BODY, headers={"api-key": "sekrit-two"}).status_code == 200
+        assert httpx.post(url + CHAT, json=BODY, headers={"Authorization": "Bearer sekrit-one"}).status_code == 200
+        assert httpx.post(url + CHAT, json=BODY, headers={"api-key": "wrong-sekrit"}).status_code == 401
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=10)[0].decode()
+    assert "sekrit" not in output
+
+
+def test_sigterm_stops_the_server_quickly():
+    with serve() as (_, proc):
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=3)[0].decode()
+        assert time.monotonic() - started < 2
+    # uvicorn shuts down gracefully, then re-raises the signal it caught, as a process should.
+    assert proc.returncode in (0, -signal.SIGTERM)
+    assert "Finished server process" in output
+
+
+def test_invalid_config_refuses_to_start_and_says_why(tmp_path: Path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("deployments:\n  - {name: x, model: m, kind: robot}\n")
+    done = subprocess.run([sys.executable, "-m", "aoai_mock", "serve", "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert str(cfg) in done.stderr and "deployments.0.kind" in done.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"]])
+def test_help(args):
+    done = subprocess.run([sys.executable, "-m", "aoai_mock", *args], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and "--api-key" in done.stdout or "serve" in done.stdout
