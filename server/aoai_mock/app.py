@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         redoc_url=None,
         openapi_url=None,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks cost microseconds on every request; the mock reports itself.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     install_error_handlers(app)

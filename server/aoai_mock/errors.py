@@ -35,6 +35,8 @@ class AzureError(Exception):
 
     status: ClassVar[int] = 400
     gateway: ClassVar[bool] = False
+    # The exact bytes the service sends, where a JSON serialiser would write them differently.
+    verbatim: ClassVar[bytes | None] = None
 
     def __init__(
         self,
@@ -88,6 +90,7 @@ class AccessDenied(AzureError):
 class PermissionDenied(AzureError):
     status = 401
     gateway = True
+    verbatim = b'{"error":{"code":"PermissionDenied","message": "Principal does not have access to API/Operation."}}'
 
     def __init__(self) -> None:
         super().__init__("Principal does not have access to API/Operation.", code="PermissionDenied")
@@ -98,6 +101,7 @@ class ResourceNotFound(AzureError):
 
     status = 404
     gateway = True
+    verbatim = b'{"error":{"code":"404","message": "Resource not found"}}'  # [captured], the space included
 
     def __init__(self) -> None:
         super().__init__("Resource not found", code="404")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -120,14 +119,20 @@ def _tool_call(call: Any, encoding: str) -> tuple[ToolCallOut, int]:
 
 
 def _shape_choice(
-    index: int, choice: Choice, request: ChatRequest, conv: Conversation, encoding: str, budget: int | None
+    index: int,
+    choice: Choice,
+    request: ChatRequest,
+    conv: Conversation,
+    encoding: str,
+    budget: int | None,
+    filters: dict[str, Any] | None,
 ) -> tuple[ChoiceResult, int]:
     if choice.tool_calls:
         made = [_tool_call(c, encoding) for c in choice.tool_calls]
         forced = request.tool_choice is not None and not isinstance(request.tool_choice, str)
         finish = choice.finish_reason or ("stop" if forced else "tool_calls")
         calls = tuple(c for c, _ in made)
-        return ChoiceResult(index, None, (), finish, tool_calls=calls), sum(n for _, n in made)
+        return ChoiceResult(index, None, (), finish, calls, filter_results=filters), sum(n for _, n in made)
     stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or ())
     text = choice.refusal if choice.content is None and choice.refusal else (choice.content or "")
     shaped = shape_text(text, stop=stop, max_tokens=budget, encoding=encoding)
@@ -136,8 +141,10 @@ def _shape_choice(
         logprobs = chat_logprobs(shaped.pieces, request.top_logprobs or 0, conv.rng(1000 + index))
     finish = choice.finish_reason or shaped.finish_reason
     if choice.content is None and choice.refusal:
-        return ChoiceResult(index, None, shaped.pieces, finish, refusal=shaped.text), shaped.token_count
-    return ChoiceResult(index, shaped.text, shaped.pieces, finish, logprobs=logprobs), shaped.token_count
+        result = ChoiceResult(index, None, shaped.pieces, finish, refusal=shaped.text, filter_results=filters)
+        return result, shaped.token_count
+    result = ChoiceResult(index, shaped.text, shaped.pieces, finish, logprobs=logprobs, filter_results=filters)
+    return result, shaped.token_count
 
 
 def run_chat(
@@ -171,8 +178,9 @@ def run_chat(
     filters = content_filter.choice_results(api_version)
     choices, completion_tokens = [], 0
     for index in range(conv.n):
-        shaped, used = _shape_choice(index, reply.choices[index % len(reply.choices)], request, conv, encoding, budget)
-        choices.append(replace(shaped, filter_results=filters))
+        choice = reply.choices[index % len(reply.choices)]
+        shaped, used = _shape_choice(index, choice, request, conv, encoding, budget, filters)
+        choices.append(shaped)
         completion_tokens += used
     reasoning = _REASONING_TOKENS * conv.n if deployment.reasoning else 0
     return ChatResult(

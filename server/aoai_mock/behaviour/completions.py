@@ -80,7 +80,7 @@ def run_completion(
         model=deployment.response_model,
         choices=tuple(choices),
         usage=Usage(sum(counts), completion_tokens),
-        prompt_filter_results=content_filter.prompt_results(api_version, len(prompts)),
+        prompt_filter_results=content_filter.prompt_results(api_version, len(prompts), jailbreak=False),
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
         extra={"echo_prefix": [prompts[c.index // n] for c in choices] if request.echo else None},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from aoai_mock.behaviour import tokens
@@ -29,6 +30,21 @@ def _cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
 
 
 def shape_text(text: str, *, stop: Sequence[str], max_tokens: int | None, encoding: str) -> Shaped:
+    """The answer as sent: cut at the first stop sequence, then at ``max_tokens`` (``finish_reason: length``)."""
+    if len(text) <= _CACHED_TEXT:
+        return _shape_cached(text, tuple(stop), max_tokens, encoding)
+    return _shape(text, stop, max_tokens, encoding)
+
+
+_CACHED_TEXT = 2048  # short answers repeat (echo, fixtures): shape each one once
+
+
+@lru_cache(maxsize=4096)
+def _shape_cached(text: str, stop: tuple[str, ...], max_tokens: int | None, encoding: str) -> Shaped:
+    return _shape(text, stop, max_tokens, encoding)
+
+
+def _shape(text: str, stop: Sequence[str], max_tokens: int | None, encoding: str) -> Shaped:
     text, _ = _cut_at_stop(text, stop)
     ids = tokens.encode(text, encoding)
     finish = "stop"

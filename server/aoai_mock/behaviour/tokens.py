@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
 import orjson
 import tiktoken
+
+from aoai_mock.errors import InvalidRequest
 
 __all__ = ["encoding_name_for", "encoding", "count", "encode", "decode", "count_chat", "pieces", "preload"]
 
@@ -72,12 +75,38 @@ def encode(text: str, encoding_name: str) -> list[int]:
     return encoding(encoding_name).encode(text, disallowed_special=())
 
 
+_CACHED_TEXT = 2048  # shorter texts (roles, names, system prompts) repeat across requests: remember them
+
+
+@lru_cache(maxsize=16384)
+def _count_short(text: str, encoding_name: str) -> int:
+    return len(encode(text, encoding_name))
+
+
 def count(text: str, encoding_name: str) -> int:
+    if len(text) <= _CACHED_TEXT:
+        return _count_short(text, encoding_name)
     return len(encode(text, encoding_name))
 
 
 def decode(tokens: Sequence[int], encoding_name: str) -> str:
-    return encoding(encoding_name).decode(list(tokens))
+    """Token ids as text; an id the tokenizer does not know is the service's 400, not a crash."""
+    enc = encoding(encoding_name)
+    try:
+        return enc.decode(list(tokens))
+    except (KeyError, OverflowError, ValueError):
+        bad = next((t for t in tokens if not _known(enc, t)), tokens[0])
+        raise InvalidRequest(
+            f"Invalid token in prompt: {bad}. Minimum value is 0, maximum value is {enc.eot_token} (inclusive)."
+        ) from None
+
+
+def _known(enc: tiktoken.Encoding, token: int) -> bool:
+    try:
+        enc.decode_single_token_bytes(token)
+    except (KeyError, OverflowError, ValueError):
+        return False
+    return True
 
 
 def pieces(tokens: Sequence[int], encoding_name: str) -> Iterator[str]:

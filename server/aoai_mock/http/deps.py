@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote_plus
+
 from starlette.requests import Request
 
 from aoai_mock.behaviour.runtime import Runtime
@@ -50,8 +52,17 @@ def authenticate(request: Request, keys: tuple[str, ...]) -> None:
         raise AccessDenied()
 
 
+def _query_value(query: bytes, name: bytes) -> str | None:
+    """One query parameter, read straight from the raw query string (the hot path skips a full parse)."""
+    for pair in query.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if key == name:
+            return unquote_plus(value.decode("latin-1"))
+    return None
+
+
 def api_version(request: Request, operation: str, required: bool = True) -> str:
-    value = request.query_params.get("api-version")
+    value = _query_value(request.scope.get("query_string", b""), b"api-version")
     if not value:
         if required:
             raise ResourceNotFound()
@@ -78,6 +89,16 @@ def deployment_for(runtime: Runtime, name: str, operation: str, version: str) ->
 _JSON_TYPES = ("application/json", "text/json")
 
 
+async def _receive_all(request: Request) -> bytes:
+    """The whole body of a request whose declared length is within the limit."""
+    message = await request.receive()
+    body = message.get("body", b"")
+    while message.get("more_body", False):
+        message = await request.receive()
+        body += message.get("body", b"")
+    return body
+
+
 async def read_json_body(request: Request, limit: int) -> bytes:
     """The raw body of a JSON request, refused when it is too large or not JSON at all."""
     content_type = request.headers.get("content-type", "")
@@ -85,8 +106,13 @@ async def read_json_body(request: Request, limit: int) -> bytes:
     if media and media not in _JSON_TYPES and not media.endswith("+json"):
         raise UnsupportedMediaType(media)
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(limit)
+    if declared and declared.isdigit():
+        if int(declared) > limit:
+            raise RequestTooLarge(limit)
+        body = await _receive_all(request)
+        if not body.strip():
+            raise InvalidJson()
+        return body
     chunks = []
     size = 0
     async for chunk in request.stream():

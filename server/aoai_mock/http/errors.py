@@ -18,7 +18,7 @@ log = logging.getLogger("aoai_mock")
 
 def render_error(error: AzureError) -> Response:
     return Response(
-        orjson.dumps(error.body()),
+        error.verbatim or orjson.dumps(error.body()),
         status_code=error.status,
         media_type="application/json",
         headers=error.headers,

@@ -166,9 +166,14 @@ def _plain(value: Any) -> str:
 
 
 def _out_of_range(kind: str, ctx: dict[str, Any], param: str, value: Any) -> InvalidRequest:
-    what = "integer" if isinstance(value, int) else "decimal"
-    below = kind.startswith("greater")
+    # The parameter's type names the error (temperature 3 is a decimal), and the limit prints as the
+    # service prints it: "Expected a value <= 2, but got 3.0 instead".
     limit = next(iter(ctx.values()), None)
+    what = "decimal" if isinstance(limit, float) or not isinstance(value, int) else "integer"
+    if what == "decimal":
+        value = float(value)
+        limit = int(limit) if isinstance(limit, float) and limit.is_integer() else limit
+    below = kind.startswith("greater")
     sign = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
     position = "below minimum" if below else "above maximum"
     return InvalidRequest(
