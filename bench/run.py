@@ -32,7 +32,8 @@ MESSAGES = [{"role": "system", "content": "You are a helpful assistant."},
             {"role": "user", "content": "When was Microsoft founded?"}]
 CHAT_BODY = json.dumps({"messages": MESSAGES}, separators=(",", ":")).encode()
 STREAM_BODY = {"messages": MESSAGES, "stream": True, "max_tokens": 1000}
-STREAM_EXTRA_HEADERS = {"x-aoai-mock-responder": "generated"}
+STREAM_PATH = "/openai/deployments/bench-stream/chat/completions?api-version=2024-10-21"  # bench/config.yaml
+STREAM_EXTRA_HEADERS: dict[str, str] = {}
 
 TARGET_RATIO, TARGET_STREAM_MS, TARGET_STARTUP_S = 0.60, 150.0, 1.5
 
@@ -121,7 +122,7 @@ def bench_throughput(ctx: Ctx) -> None:
 
 def _stream_request(ctx: Ctx) -> tuple[str, dict[str, str], bytes]:
     """(path, headers, body) for the stream test; --stream-body overrides."""
-    path, extra, body = CHAT_PATH, dict(STREAM_EXTRA_HEADERS), STREAM_BODY
+    path, extra, body = STREAM_PATH, dict(STREAM_EXTRA_HEADERS), STREAM_BODY
     if ctx.args.stream_body:
         given = json.loads(ctx.args.stream_body)
         if isinstance(given, dict) and "body" in given:
