@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from aoai_mock.wire.results import ChatResult, ChoiceResult, ToolCallOut, Usage
+from aoai_mock.wire.results import ChatResult, ChoiceResult, CompletionResult, ToolCallOut, Usage
 
-__all__ = ["chat_body", "chat_chunks", "usage_body"]
+__all__ = ["chat_body", "chat_chunks", "usage_body", "annotation_chunk", "chunk_head"]
 
 
 def usage_body(usage: Usage) -> dict[str, Any]:
@@ -67,17 +67,27 @@ def chat_body(result: ChatResult) -> dict[str, Any]:
     return body
 
 
-def chat_chunks(result: ChatResult) -> Iterator[dict[str, Any]]:
-    """Every data object of the stream, in order; the transport adds ``data: [DONE]``."""
-    if result.prompt_filter_results is not None:
-        yield {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": result.prompt_filter_results}
-    head = {
+def annotation_chunk(prompt_filter_results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first event of an annotated stream: prompt annotations only, every id field empty."""
+    return {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": prompt_filter_results}
+
+
+def chunk_head(result: ChatResult | CompletionResult, obj: str) -> dict[str, Any]:
+    """The fields every chunk of one stream shares."""
+    return {
         "created": result.created,
         "id": result.id,
         "model": result.model,
-        "object": "chat.completion.chunk",
+        "object": obj,
         "system_fingerprint": result.system_fingerprint,
     }
+
+
+def chat_chunks(result: ChatResult) -> Iterator[dict[str, Any]]:
+    """Every data object of the stream, in order; the transport adds ``data: [DONE]``."""
+    if result.prompt_filter_results is not None:
+        yield annotation_chunk(result.prompt_filter_results)
+    head = chunk_head(result, "chat.completion.chunk")
     for choice in result.choices:
         for delta, filters, logprobs in _deltas(choice):
             yield head | {"choices": [_chunk_choice(choice.index, delta, filters, None, logprobs)]}

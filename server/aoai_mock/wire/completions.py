@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from aoai_mock.wire.chat import annotation_chunk, chunk_head
 from aoai_mock.wire.results import CompletionChoice, CompletionResult, Usage
 
 __all__ = ["completion_body", "completion_chunks"]
@@ -42,14 +43,8 @@ def completion_body(result: CompletionResult) -> dict[str, Any]:
 
 def completion_chunks(result: CompletionResult) -> Iterator[dict[str, Any]]:
     if result.prompt_filter_results is not None:
-        yield {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": result.prompt_filter_results}
-    head = {
-        "created": result.created,
-        "id": result.id,
-        "model": result.model,
-        "object": "text_completion",
-        "system_fingerprint": result.system_fingerprint,
-    }
+        yield annotation_chunk(result.prompt_filter_results)
+    head = chunk_head(result, "text_completion")
     echoes = result.extra.get("echo_prefix")
     for position, choice in enumerate(result.choices):
         if echoes:
