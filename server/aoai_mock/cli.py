@@ -24,6 +24,16 @@ def _parser() -> argparse.ArgumentParser:
         "Without any, every non-empty key is accepted.",
     )
     serve.add_argument("--seed", type=int, help="seed for answers; also freezes ids and timestamps (env AOAI_MOCK_SEED)")
+    serve.add_argument(
+        "--scenario",
+        dest="scenarios",
+        action="append",
+        help="scenario file, folder or shipped scenario name to load; repeatable (env AOAI_MOCK_SCENARIOS, "
+        "comma-separated). The first one loaded is active.",
+    )
+    serve.add_argument("--watch", action="store_true", default=None, help="reload scenario files when they change")
+    serve.add_argument("--admin-key", help="require this key on the /_mock/ control API (env AOAI_MOCK_ADMIN_KEY)")
+    serve.add_argument("--journal-size", type=int, help="requests the journal keeps (env AOAI_MOCK_JOURNAL_SIZE)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -39,6 +49,10 @@ def _serve(args: argparse.Namespace) -> int:
                 "config_path": args.config_path,
                 "api_keys": tuple(args.api_keys or ()),
                 "seed": args.seed,
+                "scenarios": tuple(args.scenarios or ()),
+                "watch": args.watch,
+                "admin_key": args.admin_key,
+                "journal_size": args.journal_size,
             }
         )
     except ConfigError as exc:

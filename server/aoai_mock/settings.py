@@ -28,6 +28,10 @@ class Settings:
     seed: int | None = None  # set: ids, request ids and `created` are frozen too
     config_path: Path | None = None
     config: Config = field(default_factory=Config)
+    scenarios: tuple[str, ...] = ()  # files, folders or names of shipped scenarios, loaded at start
+    admin_key: str | None = None  # set: the /_mock/ control API asks for it (never the Azure key)
+    watch: bool = False  # reload scenario files when they change
+    journal_size: int = 1000  # requests the journal keeps (oldest dropped first)
 
     @property
     def frozen(self) -> bool:
@@ -38,7 +42,10 @@ class Settings:
         return self.config.region
 
     def __repr__(self) -> str:  # keys never reach a log
-        return f"Settings(host={self.host!r}, port={self.port}, keys={len(self.api_keys)}, seed={self.seed})"
+        return (
+            f"Settings(host={self.host!r}, port={self.port}, keys={len(self.api_keys)}, seed={self.seed}, "
+            f"scenarios={self.scenarios!r}, admin_key={'set' if self.admin_key else None})"
+        )
 
 
 def _split_keys(value: str) -> tuple[str, ...]:
@@ -57,6 +64,14 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         found["seed"] = _int("AOAI_MOCK_SEED", env["AOAI_MOCK_SEED"])
     if env.get("AOAI_MOCK_CONFIG"):
         found["config_path"] = Path(env["AOAI_MOCK_CONFIG"])
+    if env.get("AOAI_MOCK_SCENARIOS"):
+        found["scenarios"] = _split_keys(env["AOAI_MOCK_SCENARIOS"])
+    if env.get("AOAI_MOCK_ADMIN_KEY"):
+        found["admin_key"] = env["AOAI_MOCK_ADMIN_KEY"]
+    if env.get("AOAI_MOCK_WATCH"):
+        found["watch"] = env["AOAI_MOCK_WATCH"].strip().lower() in ("1", "true", "yes", "on")
+    if env.get("AOAI_MOCK_JOURNAL_SIZE"):
+        found["journal_size"] = _int("AOAI_MOCK_JOURNAL_SIZE", env["AOAI_MOCK_JOURNAL_SIZE"])
     return found
 
 
@@ -82,4 +97,8 @@ def resolve(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
     values = {k: v for k, v in from_file.items() if v is not None} | merged
     if "api_keys" in values:
         values["api_keys"] = tuple(values["api_keys"])
+    if "scenarios" in values:
+        values["scenarios"] = tuple(values["scenarios"])
+    if values.get("journal_size", 1) < 1:
+        raise ConfigError("the journal size must be at least 1")
     return Settings(config=config, **values)
