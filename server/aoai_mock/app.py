@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
+    app.state.journal = control.Journal(settings.journal_size)
     install_error_handlers(app)
     app.include_router(inference.router)
     app.include_router(control.router)

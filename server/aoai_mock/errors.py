@@ -27,6 +27,7 @@ __all__ = [
     "RequestTooLarge",
     "UnsupportedMediaType",
     "ServerError",
+    "AdminKeyRequired",
 ]
 
 
@@ -190,4 +191,19 @@ class ServerError(AzureError):
             "https://go.microsoft.com/fwlink/?linkid=2213926 if the error persists. "
             f"(Please include the request ID {request_id} in your message.)",
             type="server_error",
+        )
+
+
+class AdminKeyRequired(AzureError):
+    """The ``/_mock/`` control API was called without the admin key (``--admin-key``), or with another key."""
+
+    status = 401
+    gateway = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The /_mock/ control API needs the admin key this mock was started with (--admin-key): send it "
+            "in the x-aoai-mock-admin-key header or as Authorization: Bearer <admin key>. An Azure API key "
+            "does not grant access.",
+            code="AdminKeyRequired",
         )
