@@ -24,6 +24,7 @@ __all__ = [
     "ToolCall",
     "Choice",
     "Reply",
+    "UsageOverride",
     "Context",
     "Responder",
     "register",
@@ -86,8 +87,19 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageOverride:
+    """Token counts a reply reports instead of the counted ones; a field left None stays counted."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     choices: tuple[Choice, ...]
+    usage: UsageOverride | None = None  # None: report the counted tokens
+    embeddings: tuple[tuple[float, ...], ...] | None = None  # for an embeddings request: one vector per input, in turn
 
 
 @dataclass(frozen=True, slots=True)
