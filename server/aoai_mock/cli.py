@@ -35,7 +35,49 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-key", help="require this key on the /_mock/ control API (env AOAI_MOCK_ADMIN_KEY)")
     serve.add_argument("--journal-size", type=int, help="requests the journal keeps (env AOAI_MOCK_JOURNAL_SIZE)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    schema = commands.add_parser("schema", help="print the JSON Schema of scenario files, for editors")
+    schema.add_argument("-o", "--output", help="write it to this file instead of standard output")
+    validate = commands.add_parser(
+        "validate", help="check scenario files; print every problem with its file, line and field"
+    )
+    validate.add_argument("paths", nargs="+", metavar="FILE", help="scenario file, folder or shipped scenario name")
     return parser
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from aoai_mock.scenarios import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from aoai_mock.behaviour.scenario_engine import ScenarioBook
+    from aoai_mock.scenarios import ScenarioError, load_paths
+
+    try:
+        scenarios = load_paths(args.paths)
+        for scenario in scenarios:
+            ScenarioBook().load(scenario)  # compiles it: responders and fixtures, as the server would
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"aoai-mock: {count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        return 1
+    if not scenarios:
+        print("no scenario files found")
+    for scenario in scenarios:
+        rules = len(scenario.rules)
+        print(f"ok: {scenario.name} ({rules} rule{'s' if rules != 1 else ''}) from {scenario.source}")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -78,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "schema":
+        return _schema(args)
+    if args.command == "validate":
+        return _validate(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
