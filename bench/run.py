@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from loadgen import WRK_INSTALL_HINT, LoadResult, LoadSpec, run_python, run_wrk, wrk_path
-from servers import AOAI_CMD, BASELINE_CMD, HOST, Server, can_pin, cpu_split, stop_all
+from servers import AOAI_CMD, BASELINE_CMD, HOST, SAME_PROTOCOL_BASELINE_CMD, Server, can_pin, cpu_split, stop_all
 
 CHAT_PATH = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
 HEADERS = {"api-key": "bench", "Content-Type": "application/json"}
@@ -115,6 +115,13 @@ def bench_throughput(ctx: Ctx) -> None:
     ctx.row("ratio aoai-mock / baseline", f"{ratio:.2f}", f">= {TARGET_RATIO:.2f}",
             ratio >= TARGET_RATIO)
     ctx.figures["throughput_ratio"] = ratio
+    if ctx.args.same_protocol:
+        r = _one_throughput(ctx, client, "baseline, same protocol", SAME_PROTOCOL_BASELINE_CMD)
+        ctx.row("baseline (aoai-mock's protocol)", f"{r.rps:,.0f} req/s")
+        same = res["aoai-mock"].rps / r.rps if r.rps else 0.0
+        ctx.row("ratio aoai-mock / same-protocol baseline", f"{same:.2f}")
+        ctx.figures["same_protocol_baseline"] = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms}
+        ctx.figures["same_protocol_ratio"] = same
     ctx.figures["client"] = client
 
 
@@ -261,6 +268,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stream-runs", type=int, default=20)
     p.add_argument("--startup-runs", type=int, default=5)
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client CPUs")
+    p.add_argument("--same-protocol", action="store_true",
+                   help="also load the baseline served with aoai-mock's write-coalescing protocol")
     p.add_argument("--loop", default="auto", help="baseline uvicorn --loop")
     p.add_argument("--http", default="auto", help="baseline uvicorn --http")
     p.add_argument("--target-cmd", default=AOAI_CMD, help=argparse.SUPPRESS)

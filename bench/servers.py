@@ -27,6 +27,8 @@ BASELINE_CMD = (
     " --no-access-log --log-level warning"
 )
 
+SAME_PROTOCOL_BASELINE_CMD = "{python} {bench}/baseline_same_protocol.py {port}"
+
 _LIVE: list["Server"] = []  # every server still running, for emergency cleanup
 
 

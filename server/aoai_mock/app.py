@@ -9,6 +9,7 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.runtime import Runtime
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         background.start()
         yield
 
-    app = FastAPI(
+    app = _App(
         title="aoai-mock",
         docs_url=None,
         redoc_url=None,
@@ -44,9 +45,17 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
-    app.state.journal = control.Journal(settings.journal_size)
+    app.state.journal = journal = control.Journal(settings.journal_size)
     install_error_handlers(app)
-    app.include_router(inference.router)
     app.include_router(control.router)
-    app.add_middleware(AzureFront, ids=runtime.ids, region=settings.region)
+    app.front = AzureFront(super(_App, app).__call__, runtime, inference.fast_route, journal)
     return app
+
+
+class _App(FastAPI):
+    """FastAPI behind the front door: every request enters through :class:`AzureFront` first."""
+
+    front: AzureFront
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.front(scope, receive, send)

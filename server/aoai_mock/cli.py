@@ -104,6 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from aoai_mock.app import create_app
+    from aoai_mock.http.protocol import UVICORN_OPTIONS
 
     uvicorn.run(
         create_app(settings),
@@ -112,6 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.log_level == "debug",
         timeout_graceful_shutdown=1,
+        **UVICORN_OPTIONS,
     )
     return 0
 

@@ -6,6 +6,8 @@ decides which operations it answers, and the responder that writes its answers.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from enum import Enum
 from importlib.resources import files
 from pathlib import Path
@@ -99,6 +101,14 @@ class Deployment(BaseModel):
     def requests_per_minute(self) -> int:
         """Azure's quota arithmetic: 6 requests a minute for every 1000 tokens a minute."""
         return max(1, self.tokens_per_minute * 6 // 1000)
+
+    @cached_property
+    def rate_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        """The rate-limit headers of a response from a deployment with its whole quota left."""
+        return (
+            (b"x-ratelimit-remaining-requests", str(self.requests_per_minute - 1).encode()),
+            (b"x-ratelimit-remaining-tokens", str(self.tokens_per_minute).encode()),
+        )
 
 
 class Config(BaseModel):

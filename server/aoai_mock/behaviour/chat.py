@@ -35,16 +35,12 @@ def _text(content: Any) -> str:
 
 
 def _messages(raw: Sequence[Mapping[str, Any]]) -> tuple[Message, ...]:
-    return tuple(
-        Message(
-            role=m["role"],
-            text=_text(m.get("content")),
-            name=m.get("name"),
-            tool_call_id=m.get("tool_call_id"),
-            tool_calls=tuple(m.get("tool_calls") or ()),
-        )
-        for m in raw
-    )
+    made = []
+    for m in raw:
+        get = m.get
+        calls = get("tool_calls")
+        made.append(Message(m["role"], _text(get("content")), get("name"), get("tool_call_id"), tuple(calls or ())))
+    return tuple(made)
 
 
 def _tools(request: ChatRequest, body: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from aoai_mock.behaviour import responders
@@ -23,6 +24,7 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
     ids: IdFactory = field(default_factory=IdFactory)
     _responders: dict[tuple[str, str], Responder] = field(default_factory=dict)
+    _contexts: dict[str, Context] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings, fixtures_dir: Path | None = None) -> "Runtime":
@@ -52,10 +54,17 @@ class Runtime:
         return found
 
     def context(self, deployment: Deployment) -> Context:
-        return Context(deployment.name, deployment.model, self.fixtures_dir)
+        found = self._contexts.get(deployment.name)
+        if found is None or found.model != deployment.model:
+            found = self._contexts[deployment.name] = Context(deployment.name, deployment.model, self.fixtures_dir)
+        return found
 
     def request_seed(self, deployment: Deployment, key: bytes) -> int:
         """The seed of one request: the same deployment, body and server seed give the same number."""
-        salt = str(self.settings.seed or 0).encode()
-        digest = hashlib.blake2b(deployment.name.encode() + b"\0" + key, digest_size=8, key=salt).digest()
-        return int.from_bytes(digest, "big")
+        hasher = self._seed_hasher.copy()
+        hasher.update(deployment.name.encode() + b"\0" + key)
+        return int.from_bytes(hasher.digest(), "big")
+
+    @cached_property
+    def _seed_hasher(self) -> "hashlib._Hash":
+        return hashlib.blake2b(digest_size=8, key=str(self.settings.seed or 0).encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote_plus
 
 from starlette.requests import Request
+from starlette.types import Receive
 
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
@@ -21,7 +22,16 @@ from aoai_mock.errors import (
 )
 from aoai_mock.wire import api_versions as av
 
-__all__ = ["runtime_of", "authenticate", "api_version", "deployment_for", "read_json_body", "OPERATION_NAMES"]
+__all__ = [
+    "runtime_of",
+    "authenticate",
+    "query_value",
+    "api_version",
+    "deployment_for",
+    "check_json_request",
+    "receive_body",
+    "OPERATION_NAMES",
+]
 
 # How the service names an operation in OperationNotSupported.
 OPERATION_NAMES = {
@@ -40,19 +50,17 @@ def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def authenticate(request: Request, keys: tuple[str, ...]) -> None:
+def authenticate(api_key: str | None, authorization: str | None, keys: tuple[str, ...]) -> None:
     """``api-key`` or ``Authorization: Bearer``; any non-empty one when no keys are configured."""
-    headers = request.headers
-    presented = headers.get("api-key")
+    presented = api_key
     if not presented:
-        auth = headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
+        scheme, _, token = (authorization or "").partition(" ")
         presented = token.strip() if scheme.lower() == "bearer" else ""
     if not presented or (keys and presented not in keys):
         raise AccessDenied()
 
 
-def _query_value(query: bytes, name: bytes) -> str | None:
+def query_value(query: bytes, name: bytes) -> str | None:
     """One query parameter, read straight from the raw query string (the hot path skips a full parse)."""
     for pair in query.split(b"&"):
         key, _, value = pair.partition(b"=")
@@ -61,8 +69,9 @@ def _query_value(query: bytes, name: bytes) -> str | None:
     return None
 
 
-def api_version(request: Request, operation: str, required: bool = True) -> str:
-    value = _query_value(request.scope.get("query_string", b""), b"api-version")
+def api_version(query: bytes, operation: str, required: bool = True) -> str:
+    """The ``api-version`` of a raw query string, checked against what the version offers."""
+    value = query_value(query, b"api-version")
     if not value:
         if required:
             raise ResourceNotFound()
@@ -89,38 +98,28 @@ def deployment_for(runtime: Runtime, name: str, operation: str, version: str) ->
 _JSON_TYPES = ("application/json", "text/json")
 
 
-async def _receive_all(request: Request) -> bytes:
-    """The whole body of a request whose declared length is within the limit."""
-    message = await request.receive()
-    body = message.get("body", b"")
-    while message.get("more_body", False):
-        message = await request.receive()
-        body += message.get("body", b"")
-    return body
-
-
-async def read_json_body(request: Request, limit: int) -> bytes:
-    """The raw body of a JSON request, refused when it is too large or not JSON at all."""
-    content_type = request.headers.get("content-type", "")
-    media = content_type.split(";", 1)[0].strip().lower()
+def check_json_request(content_type: str | None, content_length: str | None, limit: int) -> None:
+    """Refuse a body that is not JSON, or that says it is larger than ``limit``, before reading it."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
     if media and media not in _JSON_TYPES and not media.endswith("+json"):
         raise UnsupportedMediaType(media)
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit():
-        if int(declared) > limit:
+    if content_length and content_length.isdigit() and int(content_length) > limit:
+        raise RequestTooLarge(limit)
+
+
+async def receive_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, refused as soon as it grows past ``limit``; an empty one is not JSON."""
+    message = await receive()
+    body = message.get("body", b"")
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        body += message.get("body", b"")
+        if len(body) > limit:
             raise RequestTooLarge(limit)
-        body = await _receive_all(request)
-        if not body.strip():
-            raise InvalidJson()
-        return body
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(limit)
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    if len(body) > limit:
+        raise RequestTooLarge(limit)
     if not body.strip():
         raise InvalidJson()
     return body

@@ -1,35 +1,103 @@
-"""The front door, as pure ASGI middleware (it never buffers a stream).
+"""The front door, as pure ASGI (it never buffers a stream), outermost in the application.
 
 * ``//openai/...`` is served as ``/openai/...`` (the legacy SDK with a trailing-slash base sends it);
 * every response, errors and streams included, carries Azure's headers: request ids, region and the
-  security headers; routes add their own (rate-limit figures) through ``scope["state"]``.
+  security headers; routes add their own (rate-limit figures) to :class:`Exchange.headers`;
+* the inference routes, most of the traffic, are dispatched here directly: they need none of the
+  framework's middleware, routing or dependency injection, which would cost more than the work itself.
+  Everything else goes on to the FastAPI application.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aoai_mock.behaviour.ids import IdFactory
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.errors import AzureError, ServerError
+from aoai_mock.state.journal import Journal
 
-__all__ = ["AzureFront", "add_response_headers"]
+__all__ = ["AzureFront", "Exchange", "JsonReply", "FastRoute", "error_reply", "add_response_headers"]
 
-_STATIC = [
+log = logging.getLogger("aoai_mock")
+
+_STATIC = (
     (b"x-content-type-options", b"nosniff"),
     (b"strict-transport-security", b"max-age=31536000; includeSubDomains; preload"),
-]
+)
 _CACHE = (b"cache-control", b"no-cache, must-revalidate")
+_JSON = (b"content-type", b"application/json")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request as the fast routes see it: the raw scope, its headers by name, and what to add."""
+
+    runtime: Runtime
+    scope: Scope
+    receive: Receive
+    headers: dict[bytes, bytes]  # lower-case names; a repeated header keeps its last value
+    deployment: str
+    request_id: str
+    operation: str | None = None
+    body: bytes = b""  # as received, for the journal
+    scenario: str | None = None  # the scenario and rule that answered, for the journal
+    rule: str | None = None
+    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return value.decode("latin-1") if value is not None else None
+
+
+class JsonReply:
+    """A complete JSON response: one start message, one body message."""
+
+    __slots__ = ("body", "status", "headers")
+
+    def __init__(self, body: bytes, status: int = 200, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        self.body = body
+        self.status = status
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length = (b"content-length", str(len(self.body)).encode())
+        await send({"type": "http.response.start", "status": self.status, "headers": [length, _JSON, *self.headers]})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def error_reply(error: AzureError) -> JsonReply:
+    headers = tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items())
+    return JsonReply(error.verbatim or orjson.dumps(error.body()), error.status, headers)
 
 
 def add_response_headers(scope: Scope, headers: dict[str, str]) -> None:
-    """Headers a route wants on its response, whatever the response turns out to be."""
+    """Headers a framework route wants on its response, whatever the response turns out to be."""
     scope.setdefault("state", {}).setdefault("azure_headers", {}).update(headers)
 
 
+# A fast route: the exchange in, an ASGI app (the reply) out.
+FastRoute = Callable[[Exchange], Awaitable[ASGIApp]]
+# Finds the fast route for a method and path, with the deployment name it names.
+Router = Callable[[str, str], "tuple[FastRoute, str] | None"]
+
+
+_JOURNAL_SKIPS = "/_mock/"  # the control API is not traffic under test
+
+
 class AzureFront:
-    def __init__(self, app: ASGIApp, ids: IdFactory, region: str) -> None:
+    def __init__(self, app: ASGIApp, runtime: Runtime, fast_routes: Router, journal: Journal) -> None:
         self.app = app
-        self.ids = ids
-        self.region = region.encode()
+        self.runtime = runtime
+        self.journal = journal
+        self.ids = runtime.ids
+        self.region = runtime.settings.region.encode()
+        self.fast_routes = fast_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,35 +105,98 @@ class AzureFront:
             return
         path: str = scope["path"]
         if path.startswith("//"):
-            fixed = "/" + path.lstrip("/")
-            scope = dict(scope, path=fixed, raw_path=fixed.encode())
+            path = "/" + path.lstrip("/")
+            scope = dict(scope, path=path, raw_path=path.encode())
         request_id = self.ids.request_id()
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        client_id = request_id.encode()
-        for name, value in scope["headers"]:
-            if name == b"x-ms-client-request-id" and value:
-                client_id = value
-                break
         rid = request_id.encode()
+        headers = dict(scope["headers"])
+        extra = [
+            (b"apim-request-id", rid),
+            (b"x-request-id", rid),
+            (b"x-ms-client-request-id", headers.get(b"x-ms-client-request-id") or rid),
+            (b"x-ms-region", self.region),
+            (b"azureml-model-session", b"d" + rid[:8]),
+            *_STATIC,
+        ]
+        found = self.fast_routes(scope["method"], path)
+        if found is None:
+            await self._framework(scope, receive, send, request_id, extra)
+            return
+        route, deployment = found
+        start = time.monotonic()
+        exchange = Exchange(self.runtime, scope, receive, headers, deployment, request_id)
+        try:
+            reply = await route(exchange)
+        except AzureError as exc:
+            reply = error_reply(exc)
+        except Exception as exc:  # a bug of ours: the service's 500, and the server goes on
+            log.exception("unexpected error while serving %s %s: %r", scope["method"], path, exc)
+            reply = error_reply(ServerError(request_id))
+        added = exchange.response_headers
+        sent: list[int | bool] = [500, False]  # status, stream
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers += [
-                    (b"apim-request-id", rid),
-                    (b"x-request-id", rid),
-                    (b"x-ms-client-request-id", client_id),
-                    (b"x-ms-region", self.region),
-                    (b"azureml-model-session", b"d" + rid[:8]),
-                    *_STATIC,
-                ]
-                if b"cache-control" not in present:
-                    headers.append(_CACHE)
-                for name, value in state.get("azure_headers", {}).items():
-                    headers.append((name.encode(), value.encode()))
-                message = {**message, "headers": headers}
+                sent[0] = message["status"]
+                sent[1] = not isinstance(reply, JsonReply)
+                message = _with_headers(message, extra, added)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await reply(scope, receive, send_with_headers)
+        finally:
+            self.journal.record(
+                start, time.monotonic(), "POST", path, scope["query_string"], scope["headers"], exchange.body,
+                sent[0], sent[1], request_id, deployment, exchange.operation, exchange.scenario, exchange.rule,  # type: ignore[arg-type]
+            )
+
+    async def _framework(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, extra: list[tuple[bytes, bytes]]
+    ) -> None:
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        if scope["path"].startswith(_JOURNAL_SKIPS):
+            await self.app(scope, receive, lambda m: _send_with_headers(send, m, extra, state))
+            return
+        start = time.monotonic()
+        chunks: list[bytes] = []
+        sent: list[int | bool] = [500, False]
+
+        async def receive_and_keep() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+            return message
+
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent[0] = message["status"]
+                sent[1] = any(n == b"content-type" and v.startswith(b"text/event-stream") for n, v in message.get("headers", ()))
+            await _send_with_headers(send, message, extra, state)
+
+        try:
+            await self.app(scope, receive_and_keep, send_and_note)
+        finally:
+            self.journal.record(
+                start, time.monotonic(), scope["method"], scope["path"], scope["query_string"], scope["headers"],
+                b"".join(chunks), sent[0], sent[1], request_id,  # type: ignore[arg-type]
+                deployment=state.get("deployment"), operation=state.get("operation"),
+            )
+
+
+async def _send_with_headers(send: Send, message: Message, extra: list[tuple[bytes, bytes]], state: dict) -> None:
+    if message["type"] == "http.response.start":
+        added = [(k.encode(), v.encode()) for k, v in state.get("azure_headers", {}).items()]
+        message = _with_headers(message, extra, added)
+    await send(message)
+
+
+def _with_headers(
+    message: Message, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]]
+) -> Message:
+    own = message.get("headers", ())
+    headers = [*own, *extra, *added]
+    if not any(name.lower() == b"cache-control" for name, _ in own):  # extra and added never carry it
+        headers.append(_CACHE)
+    message["headers"] = headers  # each start message is built for this one response
+    return message

@@ -9,11 +9,15 @@ import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-__all__ = ["json_response", "sse_response", "encode_event"]
+__all__ = ["json_bytes", "json_response", "sse_response", "encode_event"]
 
 _SORTED = orjson.OPT_SORT_KEYS
 _STREAM_HEADERS = {"cache-control": "no-cache, must-revalidate"}
 DONE = "[DONE]"
+
+
+def json_bytes(body: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(body, option=_SORTED)
 
 
 def json_response(body: Mapping[str, Any], status: int = 200) -> Response:

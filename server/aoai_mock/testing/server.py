@@ -10,6 +10,7 @@ from types import TracebackType
 import uvicorn
 
 from aoai_mock.app import create_app
+from aoai_mock.http.protocol import UVICORN_OPTIONS
 from aoai_mock.settings import Settings
 
 __all__ = ["LiveServer"]
@@ -20,7 +21,9 @@ class LiveServer:
 
     def __init__(self, settings: Settings | None = None, fixtures_dir: Path | None = None) -> None:
         self.app = create_app(settings or Settings(port=0), fixtures_dir)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **UVICORN_OPTIONS
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="aoai-mock", daemon=True)
         self.port = 0

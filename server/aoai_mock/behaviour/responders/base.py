@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
 class Message:
     role: str
     text: str
@@ -44,7 +44,7 @@ class Message:
     tool_calls: tuple[Mapping[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
 class Conversation:
     """What a responder sees of a chat or completions request."""
 
@@ -60,7 +60,10 @@ class Conversation:
     body: Mapping[str, Any] = field(default_factory=dict)
 
     def last(self, role: str) -> Message | None:
-        return next((m for m in reversed(self.messages) if m.role == role), None)
+        for message in reversed(self.messages):
+            if message.role == role:
+                return message
+        return None
 
     @property
     def last_user_text(self) -> str:
@@ -71,14 +74,14 @@ class Conversation:
         return random.Random(self.seed * 1_000_003 + index)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
 class ToolCall:
     id: str
     name: str
     arguments: str  # JSON text, as the wire carries it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
 class Choice:
     content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
@@ -95,7 +98,7 @@ class UsageOverride:
     reasoning_tokens: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
 class Reply:
     choices: tuple[Choice, ...]
     usage: UsageOverride | None = None  # None: report the counted tokens
@@ -158,6 +161,8 @@ class TextResponder:
         return False
 
     def respond(self, conversation: Conversation, ctx: Context) -> Reply:
+        if conversation.n == 1:
+            return Reply((self._choice(conversation, ctx, 0),))
         return Reply(tuple(self._choice(conversation, ctx, i) for i in range(conversation.n)))
 
     def _choice(self, conversation: Conversation, ctx: Context, index: int) -> Choice:

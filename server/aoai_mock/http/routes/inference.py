@@ -1,6 +1,8 @@
 """Chat completions, completions and embeddings under ``/openai/deployments/{deployment}/...``.
 
 Each route: check key, api-version and deployment; parse the body into its model; ask behaviour; render.
+They are the hot path, so they run straight from the front door (:mod:`aoai_mock.http.front`) on the raw
+ASGI exchange, without the framework's routing.
 """
 
 from __future__ import annotations
@@ -8,18 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from aoai_mock.behaviour.chat import run_chat
 from aoai_mock.behaviour.completions import run_completion
 from aoai_mock.behaviour.embeddings import run_embeddings
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
-from aoai_mock.http.deps import api_version, authenticate, deployment_for, read_json_body, runtime_of
-from aoai_mock.http.front import add_response_headers
-from aoai_mock.http.render import json_response, sse_response
+from aoai_mock.http.deps import api_version, authenticate, check_json_request, deployment_for, receive_body
+from aoai_mock.http.front import Exchange, FastRoute, JsonReply
+from aoai_mock.http.render import json_bytes, sse_response
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.chat import chat_body, chat_chunks
 from aoai_mock.wire.completions import completion_body, completion_chunks
@@ -27,14 +27,13 @@ from aoai_mock.wire.embeddings import embeddings_body
 from aoai_mock.wire.requests import ChatRequest, CompletionRequest, EmbeddingRequest
 from aoai_mock.wire.validation import load_json, validate
 
-__all__ = ["router"]
+__all__ = ["fast_route", "RESPONDER_HEADER"]
 
-router = APIRouter()
+RESPONDER_HEADER = b"x-aoai-mock-responder"
+_PREFIX = "/openai/deployments/"
 
-RESPONDER_HEADER = "x-aoai-mock-responder"
 
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
 class _Call:
     runtime: Runtime
     deployment: Deployment
@@ -43,57 +42,59 @@ class _Call:
     responder: str | None  # the x-aoai-mock-responder header
 
 
-async def _prepare(request: Request, operation: str) -> _Call:
+async def _prepare(exchange: Exchange, operation: str) -> _Call:
     """The checks in the service's order (key, api-version, deployment), then the body as JSON."""
-    runtime = runtime_of(request)
+    runtime = exchange.runtime
     settings = runtime.settings
-    authenticate(request, settings.api_keys)
-    version = api_version(request, operation)
-    found = deployment_for(runtime, request.path_params["deployment"], operation, version)
-    _rate_headers(request, found)
-    raw = await read_json_body(request, settings.config.max_body_bytes)
-    return _Call(runtime, found, version, load_json(raw), request.headers.get(RESPONDER_HEADER))
+    exchange.operation = operation
+    authenticate(exchange.header(b"api-key"), exchange.header(b"authorization"), settings.api_keys)
+    version = api_version(exchange.scope["query_string"], operation)
+    found = deployment_for(runtime, exchange.deployment, operation, version)
+    exchange.response_headers.extend(found.rate_headers)
+    limit = settings.config.max_body_bytes
+    check_json_request(exchange.header(b"content-type"), exchange.header(b"content-length"), limit)
+    raw = exchange.body = await receive_body(exchange.receive, limit)
+    return _Call(runtime, found, version, load_json(raw), exchange.header(RESPONDER_HEADER))
 
 
-def _rate_headers(request: Request, deployment: Deployment) -> None:
-    add_response_headers(
-        request.scope,
-        {
-            "x-ratelimit-remaining-requests": str(deployment.requests_per_minute - 1),
-            "x-ratelimit-remaining-tokens": str(deployment.tokens_per_minute),
-        },
-    )
-
-
-async def chat_completions(request: Request) -> Response:
-    call = await _prepare(request, av.CHAT)
+async def chat_completions(exchange: Exchange) -> ASGIApp:
+    call = await _prepare(exchange, av.CHAT)
     parsed = validate(ChatRequest, call.body)
     result = run_chat(call.runtime, call.deployment, call.api_version, parsed, call.body, call.responder)
     if parsed.stream:
         return sse_response(chat_chunks(result))
-    return json_response(chat_body(result))
+    return JsonReply(json_bytes(chat_body(result)))
 
 
-async def completions(request: Request) -> Response:
-    call = await _prepare(request, av.COMPLETIONS)
+async def completions(exchange: Exchange) -> ASGIApp:
+    call = await _prepare(exchange, av.COMPLETIONS)
     parsed = validate(CompletionRequest, call.body)
     result = run_completion(call.runtime, call.deployment, call.api_version, parsed, call.body, call.responder)
     if parsed.stream:
         return sse_response(completion_chunks(result))
-    return json_response(completion_body(result))
+    return JsonReply(json_bytes(completion_body(result)))
 
 
-async def embeddings(request: Request) -> Response:
-    call = await _prepare(request, av.EMBEDDINGS)
+async def embeddings(exchange: Exchange) -> ASGIApp:
+    call = await _prepare(exchange, av.EMBEDDINGS)
     parsed = validate(EmbeddingRequest, call.body)
     result = run_embeddings(call.deployment, parsed, call.body)
-    return json_response(embeddings_body(result.model, result.vectors, result.prompt_tokens))
+    return JsonReply(json_bytes(embeddings_body(result.model, result.vectors, result.prompt_tokens)))
 
 
-# Plain Starlette routes: the hot path needs no dependency injection, and FastAPI's costs ~70 us a call.
-for _path, _endpoint in (
-    ("/openai/deployments/{deployment}/chat/completions", chat_completions),
-    ("/openai/deployments/{deployment}/completions", completions),
-    ("/openai/deployments/{deployment}/embeddings", embeddings),
-):
-    router.add_route(_path, _endpoint, methods=["POST"])
+_OPERATIONS: dict[str, FastRoute] = {
+    "chat/completions": chat_completions,
+    "completions": completions,
+    "embeddings": embeddings,
+}
+
+
+def fast_route(method: str, path: str) -> tuple[FastRoute, str] | None:
+    """``POST /openai/deployments/{deployment}/{operation}``: the route and the deployment's name."""
+    if method != "POST" or not path.startswith(_PREFIX):
+        return None
+    name, _, operation = path[len(_PREFIX) :].partition("/")
+    route = _OPERATIONS.get(operation)
+    if route is None or not name:
+        return None
+    return route, name
