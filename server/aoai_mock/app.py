@@ -7,16 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.http import control
+from aoai_mock.behaviour.scenario_engine import ScenarioBook
+from aoai_mock.http import control, control_scenarios
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
 from aoai_mock.http.routes import inference
+from aoai_mock.scenarios.loader import load_paths
+from aoai_mock.scenarios.watch import watch
 from aoai_mock.settings import Settings
 
 __all__ = ["create_app"]
@@ -25,6 +29,8 @@ __all__ = ["create_app"]
 def create_app(settings: Settings | None = None, fixtures_dir: Path | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime.create(settings, fixtures_dir)
+    if settings.scenarios:  # a broken file stops the start here, with every problem (ScenarioError)
+        runtime.book = ScenarioBook(load_paths(settings.scenarios))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,7 +39,11 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         await anyio.to_thread.run_sync(tokens.preload, ("o200k_base",))
         background = threading.Thread(target=tokens.preload, args=(("cl100k_base",),), daemon=True)
         background.start()
-        yield
+        async with anyio.create_task_group() as tasks:
+            if settings.watch and settings.scenarios:
+                tasks.start_soon(watch, runtime.book, settings.scenarios)
+            yield
+            tasks.cancel_scope.cancel()
 
     app = _App(
         title="aoai-mock",
@@ -48,6 +58,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.state.journal = journal = control.Journal(settings.journal_size)
     install_error_handlers(app)
     app.include_router(control.router)
+    app.include_router(control_scenarios.router)
     app.front = AzureFront(super(_App, app).__call__, runtime, inference.fast_route, journal)
     return app
 

@@ -105,9 +105,17 @@ def _serve(args: argparse.Namespace) -> int:
 
     from aoai_mock.app import create_app
     from aoai_mock.http.protocol import UVICORN_OPTIONS
+    from aoai_mock.scenarios import ScenarioError
 
+    try:
+        app = create_app(settings)
+    except ScenarioError as exc:
+        print(f"aoai-mock: not starting, the scenarios have {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=args.log_level,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from aoai_mock.behaviour import content_filter, tokens
-from aoai_mock.behaviour.responders.base import Choice, Conversation, Message
-from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.responders.base import Choice, Conversation, Message, Responder, UsageOverride
 from aoai_mock.behaviour.shaping import chat_logprobs, shape_text
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest
@@ -17,7 +16,10 @@ from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.requests import ChatRequest
 from aoai_mock.wire.results import ChatResult, ChoiceResult, ToolCallOut, Usage
 
-__all__ = ["run_chat", "request_key", "check_output_budget"]
+if TYPE_CHECKING:  # the runtime imports the scenario engine, which reads requests with these modules
+    from aoai_mock.behaviour.runtime import Runtime
+
+__all__ = ["run_chat", "request_key", "check_output_budget", "usage_of"]
 
 _REASONING_TOKENS = 64  # what an o-series answer "thinks" before it writes, per choice
 
@@ -143,14 +145,27 @@ def _shape_choice(
     return result, shaped.token_count
 
 
+def usage_of(override: UsageOverride | None, prompt: int, completion: int, reasoning: int) -> Usage:
+    """The counted tokens, or the figures a scripted reply states."""
+    if override is None:
+        return Usage(prompt, completion, reasoning)
+    reasoning = reasoning if override.reasoning_tokens is None else override.reasoning_tokens
+    return Usage(
+        prompt if override.prompt_tokens is None else override.prompt_tokens,
+        completion if override.completion_tokens is None else override.completion_tokens,
+        reasoning,
+    )
+
+
 def run_chat(
     runtime: Runtime,
     deployment: Deployment,
     api_version: str,
     request: ChatRequest,
     body: Mapping[str, Any],
-    responder: str | None = None,
+    responder: Responder | None = None,
 ) -> ChatResult:
+    """``responder``: who writes the answer; None: the deployment's own."""
     encoding = tokens.encoding_name_for(deployment.model)
     tools = _tools(request, body)
     _check_tools(request, tools)
@@ -170,7 +185,7 @@ def run_chat(
         parallel_tool_calls=request.parallel_tool_calls is not False,
         body=body,
     )
-    reply = runtime.responder(deployment, responder).respond(conv, runtime.context(deployment))
+    reply = (responder or runtime.responder(deployment)).respond(conv, runtime.context(deployment))
     filters = content_filter.choice_results(api_version)
     choices, completion_tokens = [], 0
     for index in range(conv.n):
@@ -185,7 +200,7 @@ def run_chat(
         model=deployment.response_model,
         system_fingerprint=deployment.system_fingerprint,
         choices=tuple(choices),
-        usage=Usage(prompt_tokens, completion_tokens + reasoning, reasoning),
+        usage=usage_of(reply.usage, prompt_tokens, completion_tokens + reasoning, reasoning),
         prompt_filter_results=content_filter.prompt_results(api_version),
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
     )

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aoai_mock.behaviour import content_filter, tokens
-from aoai_mock.behaviour.chat import check_output_budget, request_key
-from aoai_mock.behaviour.responders.base import Conversation, Message
-from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.chat import check_output_budget, request_key, usage_of
+from aoai_mock.behaviour.responders.base import Conversation, Message, Responder
 from aoai_mock.behaviour.shaping import completion_logprobs, shape_text
 from aoai_mock.config import Deployment
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.requests import CompletionRequest
-from aoai_mock.wire.results import CompletionChoice, CompletionResult, Usage
+from aoai_mock.wire.results import CompletionChoice, CompletionResult
+
+if TYPE_CHECKING:  # the runtime imports the scenario engine, which reads requests with these modules
+    from aoai_mock.behaviour.runtime import Runtime
 
 __all__ = ["run_completion", "prompts_of", "chatml_messages"]
 
@@ -42,8 +44,11 @@ def run_completion(
     api_version: str,
     request: CompletionRequest,
     body: Mapping[str, Any],
-    responder: str | None = None,
+    responder: Responder | None = None,
 ) -> CompletionResult:
+    """``responder``: who writes the answers; None: the deployment's own."""
+    responder = responder or runtime.responder(deployment)
+    override = None
     encoding = tokens.encoding_name_for(deployment.model)
     prompts = prompts_of(request.prompt, encoding)
     counts = [tokens.count(p, encoding) for p in prompts]
@@ -62,9 +67,11 @@ def run_completion(
             max_tokens=request.max_tokens,
             body=body,
         )
-        reply = runtime.responder(deployment, responder).respond(conv, runtime.context(deployment))
+        reply = responder.respond(conv, runtime.context(deployment))
+        override = reply.usage or override
         for j in range(n):
-            answer = reply.choices[j % len(reply.choices)].content or ""
+            chosen = reply.choices[j % len(reply.choices)]
+            answer = chosen.content or ""
             shaped = shape_text(answer, stop=stop, max_tokens=request.max_tokens, encoding=encoding)
             completion_tokens += shaped.token_count
             text = (prompt + shaped.text) if request.echo else shaped.text
@@ -72,14 +79,16 @@ def run_completion(
             if request.logprobs is not None:
                 logprobs = completion_logprobs(shaped.pieces, request.logprobs, len(prompt) if request.echo else 0, conv.rng(j))
             choices.append(
-                CompletionChoice(p_index * n + j, text, shaped.pieces, shaped.finish_reason, logprobs, filters)
+                CompletionChoice(
+                    p_index * n + j, text, shaped.pieces, chosen.finish_reason or shaped.finish_reason, logprobs, filters
+                )
             )
     return CompletionResult(
         id=runtime.ids.object_id("cmpl-", key),
         created=runtime.clock.created(),
         model=deployment.response_model,
         choices=tuple(choices),
-        usage=Usage(sum(counts), completion_tokens),
+        usage=usage_of(override, sum(counts), completion_tokens, 0),
         prompt_filter_results=content_filter.prompt_results(api_version, len(prompts), jailbreak=False),
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
         extra={"echo_prefix": [prompts[c.index // n] for c in choices] if request.echo else None},

@@ -18,8 +18,10 @@ from functools import lru_cache
 from typing import Any
 
 from aoai_mock.behaviour import tokens
+from aoai_mock.behaviour.responders.base import Context, Conversation, Message, Responder
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest
+from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.requests import EmbeddingRequest
 
 __all__ = ["EmbeddingResult", "run_embeddings", "vector"]
@@ -106,13 +108,33 @@ def _encode(values: list[float]) -> str:
     return base64.b64encode(array("f", values).tobytes()).decode()
 
 
-def run_embeddings(deployment: Deployment, request: EmbeddingRequest, body: Mapping[str, Any]) -> EmbeddingResult:
+def _scripted(
+    responder: Responder, ctx: Context, texts: list[tuple[str, int]], body: Mapping[str, Any]
+) -> tuple[tuple[float, ...], ...] | None:
+    """The vectors a scenario's reply gives (from a fixture), or None to generate them."""
+    messages = tuple(Message("user", text) for text, _ in texts)
+    conversation = Conversation(operation=av.EMBEDDINGS, messages=messages, seed=0, body=body)
+    return responder.respond(conversation, ctx).embeddings or None
+
+
+def run_embeddings(
+    deployment: Deployment,
+    request: EmbeddingRequest,
+    body: Mapping[str, Any],
+    responder: Responder | None = None,
+    ctx: Context | None = None,
+) -> EmbeddingResult:
+    """``responder`` (a scenario's, with its ``ctx``) may give the vectors; otherwise they are derived."""
     encoding = tokens.encoding_name_for(deployment.model)
     texts = _texts(request.input, encoding)
     _check(request, deployment, texts)
     as_base64 = request.encoding_format == "base64"
+    scripted = _scripted(responder, ctx, texts, body) if responder is not None and ctx is not None else None
     vectors = []
-    for text, _ in texts:
-        values = vector(text, deployment.dimensions, request.dimensions)
+    for index, (text, _) in enumerate(texts):
+        if scripted:
+            values = list(scripted[index % len(scripted)])[: request.dimensions or None]
+        else:
+            values = vector(text, deployment.dimensions, request.dimensions)
         vectors.append(_encode(values) if as_base64 else values)
     return EmbeddingResult(deployment.response_model, tuple(vectors), sum(n for _, n in texts))

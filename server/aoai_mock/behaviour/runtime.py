@@ -10,7 +10,8 @@ from pathlib import Path
 from aoai_mock.behaviour import responders
 from aoai_mock.behaviour.ids import Clock, IdFactory
 from aoai_mock.behaviour.responders.base import Context, Responder
-from aoai_mock.config import Deployment
+from aoai_mock.behaviour.scenario_engine import ScenarioBook
+from aoai_mock.config import Deployment, ResponderSpec
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.settings import FROZEN_CREATED, Settings
 
@@ -23,6 +24,7 @@ class Runtime:
     fixtures_dir: Path = Path("fixtures")
     clock: Clock = field(default_factory=Clock)
     ids: IdFactory = field(default_factory=IdFactory)
+    book: ScenarioBook = field(default_factory=ScenarioBook)
     _responders: dict[tuple[str, str], Responder] = field(default_factory=dict)
     _contexts: dict[str, Context] = field(default_factory=dict)
 
@@ -36,8 +38,10 @@ class Runtime:
             ids=IdFactory(settings.seed),
         )
 
-    def deployment(self, name: str) -> Deployment | None:
-        return self.settings.config.deployment(name)
+    def deployment(self, name: str, scenario: str | None = None) -> Deployment | None:
+        """The deployment the active (or named) scenario declares, else the configured one."""
+        found = self.book.deployment(name, scenario) if scenario or self.book.active else None
+        return found or self.settings.config.deployment(name)
 
     def responder(self, deployment: Deployment, override: str | None = None) -> Responder:
         """The deployment's responder, or the one a request names (``x-aoai-mock-responder``)."""
@@ -51,6 +55,14 @@ class Runtime:
                 found = self._responders[key] = responders.create(name, options)
             except responders.UnknownResponder as exc:
                 raise InvalidRequest(str(exc), param="x-aoai-mock-responder", code="unknown_responder") from None
+        return found
+
+    def responder_for(self, spec: ResponderSpec) -> Responder:
+        """The responder a scenario's default names, built once per name and options."""
+        key = ("", spec.name + repr(sorted(spec.options.items())))
+        found = self._responders.get(key)
+        if found is None:
+            found = self._responders[key] = responders.create(spec.name, spec.options)
         return found
 
     def context(self, deployment: Deployment) -> Context:

@@ -84,8 +84,10 @@ def api_version(query: bytes, operation: str, required: bool = True) -> str:
     return value
 
 
-def deployment_for(runtime: Runtime, name: str, operation: str, version: str) -> Deployment:
-    deployment = runtime.deployment(name)
+def deployment_for(
+    runtime: Runtime, name: str, operation: str, version: str, scenario: str | None = None
+) -> Deployment:
+    deployment = runtime.deployment(name, scenario)
     if deployment is None:
         raise DeploymentNotFound()
     if operation not in deployment.operations:

@@ -121,6 +121,7 @@ class ToolMessage(_Strict):
     role: Literal["tool"]
     content: str | list[TextPart]
     tool_call_id: str
+    name: str | None = None  # not in the spec, but OpenAI's own cookbook sends it and the service accepts it
 
 
 class FunctionMessage(_Strict):

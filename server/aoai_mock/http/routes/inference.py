@@ -15,7 +15,9 @@ from starlette.types import ASGIApp
 from aoai_mock.behaviour.chat import run_chat
 from aoai_mock.behaviour.completions import run_completion
 from aoai_mock.behaviour.embeddings import run_embeddings
+from aoai_mock.behaviour.responders.base import Responder
 from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.scenario_engine import RequestView
 from aoai_mock.config import Deployment
 from aoai_mock.http.deps import api_version, authenticate, check_json_request, deployment_for, receive_body
 from aoai_mock.http.front import Exchange, FastRoute, JsonReply
@@ -27,9 +29,10 @@ from aoai_mock.wire.embeddings import embeddings_body
 from aoai_mock.wire.requests import ChatRequest, CompletionRequest, EmbeddingRequest
 from aoai_mock.wire.validation import load_json, validate
 
-__all__ = ["fast_route", "RESPONDER_HEADER"]
+__all__ = ["fast_route", "RESPONDER_HEADER", "SCENARIO_HEADER"]
 
 RESPONDER_HEADER = b"x-aoai-mock-responder"
+SCENARIO_HEADER = b"x-aoai-mock-scenario"
 _PREFIX = "/openai/deployments/"
 
 
@@ -40,6 +43,7 @@ class _Call:
     api_version: str
     body: dict[str, Any]
     responder: str | None  # the x-aoai-mock-responder header
+    scenario: str | None  # the x-aoai-mock-scenario header
 
 
 async def _prepare(exchange: Exchange, operation: str) -> _Call:
@@ -49,18 +53,37 @@ async def _prepare(exchange: Exchange, operation: str) -> _Call:
     exchange.operation = operation
     authenticate(exchange.header(b"api-key"), exchange.header(b"authorization"), settings.api_keys)
     version = api_version(exchange.scope["query_string"], operation)
-    found = deployment_for(runtime, exchange.deployment, operation, version)
+    scenario = exchange.header(SCENARIO_HEADER)
+    found = deployment_for(runtime, exchange.deployment, operation, version, scenario)
     exchange.response_headers.extend(found.rate_headers)
     limit = settings.config.max_body_bytes
     check_json_request(exchange.header(b"content-type"), exchange.header(b"content-length"), limit)
     raw = exchange.body = await receive_body(exchange.receive, limit)
-    return _Call(runtime, found, version, load_json(raw), exchange.header(RESPONDER_HEADER))
+    return _Call(runtime, found, version, load_json(raw), exchange.header(RESPONDER_HEADER), scenario)
+
+
+def _responder(exchange: Exchange, call: _Call, operation: str) -> Responder | None:
+    """Who answers: the responder the request names, else the scenario's rule, else None (the deployment's)."""
+    runtime = call.runtime
+    if call.responder:
+        return runtime.responder(call.deployment, call.responder)
+    book = runtime.book
+    if call.scenario is None and book.active is None:
+        return None
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in exchange.headers.items()}
+    view = RequestView(operation, call.deployment.name, call.api_version, headers, call.body)
+    decision = book.decide(view, call.scenario)
+    exchange.scenario, exchange.rule = decision.scenario, decision.rule
+    if decision.responder is not None:
+        return decision.responder
+    return runtime.responder_for(decision.default) if decision.default is not None else None
 
 
 async def chat_completions(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.CHAT)
     parsed = validate(ChatRequest, call.body)
-    result = run_chat(call.runtime, call.deployment, call.api_version, parsed, call.body, call.responder)
+    responder = _responder(exchange, call, av.CHAT)
+    result = run_chat(call.runtime, call.deployment, call.api_version, parsed, call.body, responder)
     if parsed.stream:
         return sse_response(chat_chunks(result))
     return JsonReply(json_bytes(chat_body(result)))
@@ -69,7 +92,8 @@ async def chat_completions(exchange: Exchange) -> ASGIApp:
 async def completions(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.COMPLETIONS)
     parsed = validate(CompletionRequest, call.body)
-    result = run_completion(call.runtime, call.deployment, call.api_version, parsed, call.body, call.responder)
+    responder = _responder(exchange, call, av.COMPLETIONS)
+    result = run_completion(call.runtime, call.deployment, call.api_version, parsed, call.body, responder)
     if parsed.stream:
         return sse_response(completion_chunks(result))
     return JsonReply(json_bytes(completion_body(result)))
@@ -78,7 +102,9 @@ async def completions(exchange: Exchange) -> ASGIApp:
 async def embeddings(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.EMBEDDINGS)
     parsed = validate(EmbeddingRequest, call.body)
-    result = run_embeddings(call.deployment, parsed, call.body)
+    responder = _responder(exchange, call, av.EMBEDDINGS)
+    context = call.runtime.context(call.deployment)
+    result = run_embeddings(call.deployment, parsed, call.body, responder, context)
     return JsonReply(json_bytes(embeddings_body(result.model, result.vectors, result.prompt_tokens)))
 
 
