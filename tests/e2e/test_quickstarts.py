@@ -19,7 +19,7 @@ import pytest
 from openai import AzureOpenAI
 
 from tests.conftest import KEY
-from tests.e2e.conftest import GENERATED
+from tests.e2e.conftest import GENERATED, SEED_MESSAGES
 
 SAFE = {"filtered": False, "severity": "safe"}
 FOUR_CATEGORIES = {"hate": SAFE, "self_harm": SAFE, "sexual": SAFE, "violence": SAFE}
@@ -357,3 +357,42 @@ def test_003_curl_chat(base_url: str, endpoint_suffix: str) -> None:
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
     # api-versions before 2023-06-01-preview carry no content-filter annotations.
     assert "prompt_filter_results" not in body and "content_filter_results" not in choice
+
+
+# -- the shipped `quickstarts` scenario: each page's snippet prints what the page shows ------------------
+
+QUICKSTARTS = {"x-aoai-mock-scenario": "quickstarts"}
+
+
+@pytest.fixture(scope="module")
+def quickstarts_url() -> Any:
+    from aoai_mock.settings import resolve
+    from aoai_mock.testing import LiveServer
+
+    with LiveServer(resolve({"port": 0, "scenarios": ("quickstarts",)}, env={})) as live:
+        yield live.url
+
+
+def test_quickstarts_scenario_004_chat_prints_the_pages_answer(quickstarts_url: str) -> None:
+    client = AzureOpenAI(api_key=KEY, api_version="2024-10-21", azure_endpoint=quickstarts_url)
+    completion = client.chat.completions.create(model="gpt-4o", messages=SEED_MESSAGES)
+    assert completion.choices[0].message.content == (
+        "Microsoft was founded on April 4, 1975, by Bill Gates and Paul Allen in Albuquerque, New Mexico."
+    )
+
+
+def test_quickstarts_scenario_002_prints_the_pages_completion(quickstarts_url: str) -> None:
+    response = run_002(quickstarts_url)
+    assert response["choices"][0]["text"] == " there was a girl who"
+    assert response["choices"][0]["finish_reason"] == "length"
+
+
+def test_quickstarts_scenario_003_reports_the_pages_usage(quickstarts_url: str) -> None:
+    r = httpx.post(
+        f"{quickstarts_url}/openai/deployments/gpt-35-turbo/chat/completions?api-version=2023-05-15",
+        headers={"Content-Type": "application/json", "api-key": KEY},
+        content=CURL_003,
+    )
+    body = r.json()
+    assert body["choices"][0]["message"]["content"].startswith("Yes, other Azure AI services also support")
+    assert (body["usage"]["prompt_tokens"], body["usage"]["completion_tokens"]) == (58, 68)
