@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from aoai_mock.settings import Settings, resolve
 from aoai_mock.testing import LiveServer
 

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from aoai_mock.config import ConfigError, default_config
 from aoai_mock.settings import resolve
 

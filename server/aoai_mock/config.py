@@ -6,9 +6,8 @@ decides which operations it answers, and the responder that writes its answers.
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from enum import Enum
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Any

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from aoai_mock.behaviour import responders
 from aoai_mock.behaviour.responders.base import Context, Conversation, Message
 

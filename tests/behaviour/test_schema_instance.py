@@ -4,7 +4,6 @@ import random
 
 import jsonschema
 import pytest
-
 from aoai_mock.behaviour.schema_instance import instance
 
 SCHEMAS = [

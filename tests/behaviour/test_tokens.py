@@ -1,7 +1,6 @@
 """Token counts match the figures the service reports in the quickstarts."""
 
 import pytest
-
 from aoai_mock.behaviour import tokens
 
 SEED_CHAT = [

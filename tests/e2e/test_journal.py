@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
-from openai import AzureOpenAI
-
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+from openai import AzureOpenAI
+
 from tests.conftest import GA, KEY
 
 
@@ -72,9 +72,9 @@ def _streams_and_filters(server: LiveServer, admin: httpx.Client) -> None:
         )
     chats = admin.get("/_mock/requests", params={"operation": "chat.completions", "status": "200"}).json()["data"]
     assert [e["stream"] for e in chats] == [True]
-    assert [e["deployment"] for e in admin.get("/_mock/requests", params={"status": "4xx"}).json()["data"]] == [
-        "gpt-4o"
-    ]
+    (refused,) = admin.get("/_mock/requests", params={"status": "4xx"}).json()["data"]
+    assert refused["deployment"] == "gpt-4o" and refused["status"] == 401
+    assert refused["body"]["messages"] == [{"role": "user", "content": "no key"}]  # read for the journal
     embeddings = admin.get("/_mock/requests", params={"deployment": "text-embedding-3-small"}).json()["data"]
     assert [e["body"]["input"] for e in embeddings] == ["vector"]
     since = admin.get("/_mock/requests", params={"since": str(chats[0]["seq"])}).json()["data"]
@@ -92,3 +92,16 @@ def test_unknown_routes_are_recorded_too(server: LiveServer, admin: httpx.Client
     assert response.status_code == 404
     (entry,) = admin.get("/_mock/requests").json()["data"]
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/openai/nowhere", 404)
+
+
+@pytest.mark.parametrize("body", [b"   ", b"{not json", b'{"messages": 1}'])
+def test_refused_bodies_are_recorded_without_waiting(server: LiveServer, admin: httpx.Client, body: bytes) -> None:
+    response = httpx.post(
+        f"{server.url}/openai/deployments/gpt-4o/chat/completions?api-version={GA}",
+        content=body,
+        headers={"api-key": KEY, "content-type": "application/json"},
+        timeout=5,
+    )
+    assert response.status_code == 400
+    (entry,) = admin.get("/_mock/requests").json()["data"]
+    assert entry["status"] == 400 and entry["body_size"] == len(body)

@@ -278,9 +278,10 @@ def test_004_error_handling(client: AzureOpenAI, capsys: pytest.CaptureFixture[s
 
 def run_002(base_url: str, extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
     """The quickstart's script (``requests`` is installed); ``extra_headers`` only picks the responder."""
-    import os  # noqa: F401
-    import requests
     import json
+    import os  # noqa: F401
+
+    import requests
 
     apiKey = KEY
     base_url = base_url + "/"  # the page's example endpoint ends with a slash

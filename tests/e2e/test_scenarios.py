@@ -10,10 +10,10 @@ import httpx
 import jsonschema
 import openai
 import pytest
-from openai import AzureOpenAI
-
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+from openai import AzureOpenAI
+
 from tests.conftest import GA, KEY
 
 WEATHER_TOOL = {

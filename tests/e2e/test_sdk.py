@@ -12,10 +12,10 @@ import jsonschema
 import openai
 import pydantic
 import pytest
-from openai import AsyncAzureOpenAI, AzureOpenAI, OpenAI
-
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+from openai import AsyncAzureOpenAI, AzureOpenAI, OpenAI
+
 from tests.conftest import GA, KEY
 from tests.e2e.conftest import GENERATED, SEED_MESSAGES
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-
 from aoai_mock.errors import PermissionDenied, ResourceNotFound
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+
 from tests.conftest import GA, KEY, chat_path
 
 # [captured] bodies, exactly as WIRE-NOTES.md gives them.

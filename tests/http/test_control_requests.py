@@ -13,13 +13,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from fastapi import FastAPI
-
 from aoai_mock.app import create_app
 from aoai_mock.errors import AdminKeyRequired
 from aoai_mock.settings import Settings
 from aoai_mock.state.journal import BODY_LIMIT, Journal
 from aoai_mock.testing import LiveServer
+from fastapi import FastAPI
 
 ADMIN = "adm-0123456789"
 AZURE_KEY = "azure-key-abcdef"

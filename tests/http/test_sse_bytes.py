@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from aoai_mock.http.render import encode_event
+
 from tests.conftest import GA, chat_path
 
 INSTRUCT = f"/openai/deployments/gpt-35-turbo-instruct/completions?api-version={GA}"

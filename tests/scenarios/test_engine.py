@@ -5,12 +5,21 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from aoai_mock.behaviour.scenario_engine import Decision, ScenarioBook, UnknownScenario
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.scenarios import ScenarioError
 from aoai_mock.scenarios.schema import Scenario
-from tests.scenarios.helpers import CTX, ask, book_of, chat, conversation, scenario, text, view
+
+from tests.scenarios.helpers import (
+    CTX,
+    ask,
+    book_of,
+    chat,
+    conversation,
+    scenario,
+    text,
+    view,
+)
 
 
 def answers(book: ScenarioBook, count: int) -> list[str | None]:

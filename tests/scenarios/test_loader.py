@@ -8,8 +8,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-
-from aoai_mock.scenarios import Problem, ScenarioError, json_schema, load_file, load_paths, load_text, shipped
+from aoai_mock.scenarios import (
+    Problem,
+    ScenarioError,
+    json_schema,
+    load_file,
+    load_paths,
+    load_text,
+    shipped,
+)
 from aoai_mock.scenarios.loader import shipped_dir
 
 

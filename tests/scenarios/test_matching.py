@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from aoai_mock.behaviour.matching import RequestFacts, compile_match
 from aoai_mock.scenarios.schema import Match
+
 from tests.scenarios.helpers import WEATHER_TOOL, chat, view
 
 

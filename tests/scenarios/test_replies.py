@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from aoai_mock.behaviour.responders.base import UsageOverride
 from aoai_mock.errors import AzureError
+
 from tests.scenarios.helpers import WEATHER_TOOL, ask, book_of, chat, text
 
 

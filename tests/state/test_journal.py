@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from aoai_mock.state.journal import BODY_LIMIT, MASK, FilterError, Filters, Journal
 
 T0 = 1_735_689_600.0  # 2025-01-01T00:00:00Z

@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.api_versions import (
     API_VERSIONS,

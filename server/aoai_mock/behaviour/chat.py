@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from aoai_mock.behaviour import content_filter, tokens
-from aoai_mock.behaviour.responders.base import Choice, Conversation, Message, Responder, UsageOverride
+from aoai_mock.behaviour.responders.base import (
+    Choice,
+    Conversation,
+    Message,
+    Responder,
+    UsageOverride,
+)
 from aoai_mock.behaviour.shaping import chat_logprobs, shape_text
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest

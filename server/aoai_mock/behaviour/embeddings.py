@@ -18,7 +18,12 @@ from functools import lru_cache
 from typing import Any
 
 from aoai_mock.behaviour import tokens
-from aoai_mock.behaviour.responders.base import Context, Conversation, Message, Responder
+from aoai_mock.behaviour.responders.base import (
+    Context,
+    Conversation,
+    Message,
+    Responder,
+)
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire import api_versions as av

@@ -16,7 +16,12 @@ from typing import Any, Protocol
 
 from jsonpath_ng.ext import parse as parse_json_path
 
-from aoai_mock.behaviour.request_facts import RequestFacts, RequestView, ToolResult, short
+from aoai_mock.behaviour.request_facts import (
+    RequestFacts,
+    RequestView,
+    ToolResult,
+    short,
+)
 from aoai_mock.scenarios import schema
 
 __all__ = ["RequestView", "RequestFacts", "Test", "ValueTest", "RuleMatcher", "compile_match"]

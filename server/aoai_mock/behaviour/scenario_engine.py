@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aoai_mock.behaviour.matching import RequestFacts, RequestView, RuleMatcher, compile_match
+from aoai_mock.behaviour.matching import (
+    RequestFacts,
+    RequestView,
+    RuleMatcher,
+    compile_match,
+)
 from aoai_mock.behaviour.responders.base import Context, Conversation, Reply, Responder
 from aoai_mock.behaviour.responders.fixture import FixtureError
 from aoai_mock.behaviour.scenario_replies import Bindings, CompiledReply

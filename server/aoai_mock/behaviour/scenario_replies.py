@@ -33,7 +33,13 @@ from aoai_mock.behaviour.responders.fixture import load_reply
 from aoai_mock.behaviour.schema_instance import instance
 from aoai_mock.behaviour.templating import Text, Value
 from aoai_mock.errors import AzureError
-from aoai_mock.scenarios.loader import Problem, ScenarioError, VectorFixture, find_fixture, read_vectors
+from aoai_mock.scenarios.loader import (
+    Problem,
+    ScenarioError,
+    VectorFixture,
+    find_fixture,
+    read_vectors,
+)
 from aoai_mock.scenarios.schema import ChoiceSpec, ErrorSpec, ReplySpec, ToolCallSpec
 
 __all__ = ["Bindings", "CompiledReply", "ScriptedError", "variables"]

@@ -13,7 +13,6 @@ from aoai_mock.errors import (
     AccessDenied,
     ApiVersionNotSupported,
     DeploymentNotFound,
-    InvalidJson,
     ModelNeedsNewerApiVersion,
     OperationNotSupported,
     RequestTooLarge,
@@ -110,7 +109,7 @@ def check_json_request(content_type: str | None, content_length: str | None, lim
 
 
 async def receive_body(receive: Receive, limit: int) -> bytes:
-    """The whole body, refused as soon as it grows past ``limit``; an empty one is not JSON."""
+    """The whole body, refused as soon as it grows past ``limit``."""
     message = await receive()
     body = message.get("body", b"")
     while message.get("more_body", False):
@@ -122,6 +121,4 @@ async def receive_body(receive: Receive, limit: int) -> bytes:
             raise RequestTooLarge(limit)
     if len(body) > limit:
         raise RequestTooLarge(limit)
-    if not body.strip():
-        raise InvalidJson()
     return body

@@ -46,6 +46,7 @@ class Exchange:
     request_id: str
     operation: str | None = None
     body: bytes = b""  # as received, for the journal
+    body_read: bool = False  # whether the route consumed the body (then never read it again)
     scenario: str | None = None  # the scenario and rule that answered, for the journal
     rule: str | None = None
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
@@ -129,6 +130,8 @@ class AzureFront:
             reply = await route(exchange)
         except AzureError as exc:
             reply = error_reply(exc)
+            if not exchange.body_read:
+                exchange.body = await _body_for_journal(receive, headers, self.runtime.settings.config.max_body_bytes)
         except Exception as exc:  # a bug of ours: the service's 500, and the server goes on
             log.exception("unexpected error while serving %s %s: %r", scope["method"], path, exc)
             reply = error_reply(ServerError(request_id))
@@ -189,6 +192,19 @@ async def _send_with_headers(send: Send, message: Message, extra: list[tuple[byt
         added = [(k.encode(), v.encode()) for k, v in state.get("azure_headers", {}).items()]
         message = _with_headers(message, extra, added)
     await send(message)
+
+
+async def _body_for_journal(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
+    """The body of a request refused before it was read (a wrong key, say), when it is small enough."""
+    declared = headers.get(b"content-length", b"")
+    if not declared.isdigit() or not 0 < int(declared) <= limit:
+        return b""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _with_headers(

@@ -229,13 +229,13 @@ def _replies(scenario: Scenario) -> Iterator[tuple[tuple[Any, ...], ReplySpec]]:
 def _fixture_problems(scenario: Scenario, root: yaml.Node | None, source: str, base: Path | None) -> list[Problem]:
     problems = []
     for loc, reply in _replies(scenario):
-        for field, name, read in (
+        for key, name, read in (
             ("fixture", reply.fixture, load_reply),
             ("embeddings", reply.embeddings.fixture if reply.embeddings else None, read_vectors),
         ):
             if name is None:
                 continue
-            full = (*loc, field) if field == "fixture" else (*loc, field, "fixture")
+            full = (*loc, key) if key == "fixture" else (*loc, key, "fixture")
             line, path = locate(root, full) if root is not None else (None, ".".join(map(str, full)))
             found = find_fixture(name, base)
             try:

@@ -12,7 +12,15 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from jsonpath_ng.ext import parse as parse_json_path
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from aoai_mock.wire import api_versions as av
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from aoai_mock.wire.results import ChatResult, ChoiceResult, CompletionResult, ToolCallOut, Usage
+from aoai_mock.wire.results import (
+    ChatResult,
+    ChoiceResult,
+    CompletionResult,
+    ToolCallOut,
+    Usage,
+)
 
 __all__ = ["chat_body", "chat_chunks", "usage_body", "annotation_chunk", "chunk_head"]
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aoai_mock.behaviour.responders.base import Context, Conversation, TextResponder, register
+from aoai_mock.behaviour.responders.base import (
+    Context,
+    Conversation,
+    TextResponder,
+    register,
+)
 
 __all__ = ["EchoResponder"]
 

@@ -14,7 +14,14 @@ from typing import Any
 import orjson
 import yaml
 
-from aoai_mock.behaviour.responders.base import Choice, Context, Conversation, Reply, ToolCall, register
+from aoai_mock.behaviour.responders.base import (
+    Choice,
+    Context,
+    Conversation,
+    Reply,
+    ToolCall,
+    register,
+)
 
 __all__ = ["FixtureResponder", "FixtureError"]
 

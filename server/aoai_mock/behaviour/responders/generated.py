@@ -12,13 +12,20 @@ from functools import cache
 from typing import Any
 
 from aoai_mock.behaviour import tokens
-from aoai_mock.behaviour.responders.base import Context, Conversation, TextResponder, register
+from aoai_mock.behaviour.responders.base import (
+    Context,
+    Conversation,
+    TextResponder,
+    register,
+)
 
 __all__ = ["GeneratedResponder"]
 
 @cache
 def _faker(locale: str) -> Any:
-    from faker import Faker  # imported on first use: faker is slow to import and start-up should be fast
+    from faker import (
+        Faker,  # imported on first use: faker is slow to import and start-up should be fast
+    )
 
     return Faker(locale)
 

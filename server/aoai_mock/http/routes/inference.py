@@ -19,7 +19,14 @@ from aoai_mock.behaviour.responders.base import Responder
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenario_engine import RequestView
 from aoai_mock.config import Deployment
-from aoai_mock.http.deps import api_version, authenticate, check_json_request, deployment_for, receive_body
+from aoai_mock.errors import InvalidJson
+from aoai_mock.http.deps import (
+    api_version,
+    authenticate,
+    check_json_request,
+    deployment_for,
+    receive_body,
+)
 from aoai_mock.http.front import Exchange, FastRoute, JsonReply
 from aoai_mock.http.render import json_bytes, sse_response
 from aoai_mock.wire import api_versions as av
@@ -58,7 +65,10 @@ async def _prepare(exchange: Exchange, operation: str) -> _Call:
     exchange.response_headers.extend(found.rate_headers)
     limit = settings.config.max_body_bytes
     check_json_request(exchange.header(b"content-type"), exchange.header(b"content-length"), limit)
+    exchange.body_read = True
     raw = exchange.body = await receive_body(exchange.receive, limit)
+    if not raw.strip():
+        raise InvalidJson()
     return _Call(runtime, found, version, load_json(raw), exchange.header(RESPONDER_HEADER), scenario)
 
 
