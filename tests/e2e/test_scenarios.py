@@ -267,3 +267,20 @@ def _bodies(seed: int) -> list[dict[str, Any]]:
 
 def test_same_scenario_and_requests_give_the_same_bodies_across_runs() -> None:
     assert _bodies(7) == _bodies(7)
+
+
+def test_a_scenarios_deployments_are_served_while_it_decides(server: LiveServer, control: httpx.Client) -> None:
+    declared = (
+        "name: own-deployment\n"
+        "deployments: [{name: my-gpt, model: gpt-4o-mini, version: '2024-07-18', kind: chat}]\n"
+        "rules: [{name: hello, match: {deployment: my-gpt}, reply: {text: from my-gpt}}]\n"
+    )
+    assert control.post("/scenarios", content=declared, headers={"content-type": "application/yaml"}).status_code == 201
+    client = _client(server)
+    ask = {"model": "my-gpt", "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(**ask)  # not while another scenario is active
+    answer = client.chat.completions.create(**ask, extra_headers={"x-aoai-mock-scenario": "own-deployment"})
+    assert answer.choices[0].message.content == "from my-gpt"
+    assert answer.model == "gpt-4o-mini-2024-07-18"
+    control.delete("/scenarios/own-deployment").raise_for_status()
