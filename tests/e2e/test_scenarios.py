@@ -173,8 +173,11 @@ def test_scripted_429s_are_retried_by_the_sdk(server: LiveServer, control: httpx
     assert response.parse().choices[0].message.content == "Third time lucky: hello"
     journal = control.get("/requests", params={"scenario": "flaky-service"}).json()["data"]
     assert [e["status"] for e in journal] == [429, 429, 200]
-    assert journal[0]["headers"].get("x-stainless-retry-count") == "0"
-    assert journal[2]["headers"].get("x-stainless-retry-count") == "2"
+    assert [e["retry_count"] for e in journal] == [0, 1, 2]
+    assert [e["retry"] and e["retry"]["attempt"] for e in journal] == [None, 2, 3]
+    for failed, retry in zip(journal, journal[1:]):
+        waited_at_least = int(failed["response_headers"]["retry-after-ms"])
+        assert retry["retry"]["of"] == failed["seq"] and retry["retry"]["wait_ms"] >= waited_at_least
 
 
 def test_a_scripted_content_filter_error(server: LiveServer, control: httpx.Client) -> None:

@@ -89,6 +89,8 @@ def test_an_entry_has_the_documented_shape(journal: Journal) -> None:
             "stream": True,
             "duration_ms": 12.3,
             "response_headers": {"retry-after": "1", "x-ratelimit-remaining-tokens": "0"},
+            "retry_count": None,
+            "retry": None,
         }
     ]
 
@@ -284,3 +286,22 @@ def test_the_clock_is_injected() -> None:
     (entry,) = journal.entries()
     assert entry["time"] == "1969-12-31T23:59:59.750Z"  # arrival: the clock at the end, less the duration
     assert entry["duration_ms"] == 250.0
+
+
+def _retry_of(journal: Journal, seq: int) -> dict | None:
+    return next(e["retry"] for e in journal.entries() if e["seq"] == seq)
+
+
+def test_retries_follow_failures_or_say_so(journal: Journal) -> None:
+    failed = record(journal, at=10.0, took=0.5, status=429, body=b'{"a":1}')
+    retried = record(journal, at=11.0, took=0.2, status=200, body=b'{"a":1}')
+    again = record(journal, at=12.0, took=0.1, status=200, body=b'{"a":1}')  # after a success: a new request
+    assert _retry_of(journal, failed) is None
+    assert _retry_of(journal, retried) == {"of": failed, "attempt": 2, "wait_ms": 500.0, "after_status": 429}
+    assert _retry_of(journal, again) is None
+    said = record(journal, at=13.0, took=0.1, status=200, body=b'{"a":1}',
+                  headers=[(b"x-stainless-retry-count", b"1")])
+    assert _retry_of(journal, said) == {"of": again, "attempt": 2, "wait_ms": 900.0, "after_status": 200}
+    first_try = record(journal, at=14.0, took=0.1, status=500, body=b'{"a":1}',
+                       headers=[(b"x-stainless-retry-count", b"0")])
+    assert _retry_of(journal, first_try) is None  # the SDK says it is a first attempt

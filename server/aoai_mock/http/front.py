@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -136,13 +137,15 @@ class AzureFront:
             log.exception("unexpected error while serving %s %s: %r", scope["method"], path, exc)
             reply = error_reply(ServerError(request_id))
         added = exchange.response_headers
-        sent: list[int | bool] = [500, False]  # status, stream
+        sent: list[Any] = [500, False, None]  # status, stream, headers the journal keeps
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                sent[0] = message["status"]
+                sent[0] = status = message["status"]
                 sent[1] = not isinstance(reply, JsonReply)
                 message = _with_headers(message, extra, added)
+                if status >= 400:
+                    sent[2] = _kept(message["headers"])
             await send(message)
 
         try:
@@ -150,7 +153,8 @@ class AzureFront:
         finally:
             self.journal.record(
                 start, time.monotonic(), "POST", path, scope["query_string"], scope["headers"], exchange.body,
-                sent[0], sent[1], request_id, deployment, exchange.operation, exchange.scenario, exchange.rule,  # type: ignore[arg-type]
+                sent[0], sent[1], request_id, deployment, exchange.operation, exchange.scenario, exchange.rule,
+                sent[2],
             )
 
     async def _framework(
@@ -163,7 +167,7 @@ class AzureFront:
             return
         start = time.monotonic()
         chunks: list[bytes] = []
-        sent: list[int | bool] = [500, False]
+        sent: list[Any] = [500, False, None]
 
         async def receive_and_keep() -> Message:
             message = await receive()
@@ -175,6 +179,8 @@ class AzureFront:
             if message["type"] == "http.response.start":
                 sent[0] = message["status"]
                 sent[1] = any(n == b"content-type" and v.startswith(b"text/event-stream") for n, v in message.get("headers", ()))
+                if message["status"] >= 400:
+                    sent[2] = _kept(message.get("headers", ()))
             await _send_with_headers(send, message, extra, state)
 
         try:
@@ -182,8 +188,8 @@ class AzureFront:
         finally:
             self.journal.record(
                 start, time.monotonic(), scope["method"], scope["path"], scope["query_string"], scope["headers"],
-                b"".join(chunks), sent[0], sent[1], request_id,  # type: ignore[arg-type]
-                deployment=state.get("deployment"), operation=state.get("operation"),
+                b"".join(chunks), sent[0], sent[1], request_id,
+                deployment=state.get("deployment"), operation=state.get("operation"), response_headers=sent[2],
             )
 
 
@@ -205,6 +211,14 @@ async def _body_for_journal(receive: Receive, headers: dict[bytes, bytes], limit
         chunks.append(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             return b"".join(chunks)
+
+
+_KEPT = (b"retry-after", b"x-should-retry", b"x-ratelimit-", b"policy-id")
+
+
+def _kept(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers of an error response a retry test asks about."""
+    return [(name, value) for name, value in headers if name.lower().startswith(_KEPT)]
 
 
 def _with_headers(

@@ -22,10 +22,17 @@ One entry, as :meth:`Journal.entries` and ``GET /_mock/requests`` give it::
       "deployment": "gpt-4o", "operation": "chat.completions", "scenario": null, "rule": null,
       "status": 200, "stream": false,
       "duration_ms": 1.234,         # arrival to the end of the response
-      "response_headers": {}        # the response headers the front door chose to keep, as sent
+      "response_headers": {}        # on errors: retry-after, retry-after-ms, x-should-retry, x-ratelimit-*
     }
 
-The shape is open: readers must ignore keys they do not know (retry detection will add one). Masked
+Two more keys tell retries apart: ``"retry_count"`` is the SDK's ``x-stainless-retry-count`` header (null
+when not sent), and ``"retry"`` is null for a first attempt, else ``{"of": seq of the previous attempt,
+"attempt": 2 for the first retry..., "wait_ms": from the end of that attempt's response to this arrival,
+"after_status": what that attempt got}``. A request is a retry of an earlier one with the same method,
+path, query and body when it says so (``x-stainless-retry-count`` above 0), or, without that header, when
+the earlier one failed (status 400 or more) at most :data:`RETRY_WINDOW` seconds before.
+
+The shape is open: readers must ignore keys they do not know. Masked
 values are ``"***"`` whatever their length: a header whose name is ``api-key``, ``authorization``,
 ``x-aoai-mock-admin-key``, ``ocp-apim-subscription-key``, ``cookie``, or contains ``key``, ``token``,
 ``secret``, ``auth``, ``password`` or ``signature``; query parameters by the same rule (plus ``sig``).
@@ -154,11 +161,12 @@ class Journal:
     def entries(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """The entries that pass ``filters``, described, in order of arrival."""
         chosen = filters or Filters()
-        found = [entry for entry in list(self._entries) if chosen.matches(entry)]
-        found.sort(key=_arrival)
+        every = sorted(self._entries, key=_arrival)
+        retries = _retries(every)
+        found = [entry for entry in every if chosen.matches(entry)]
         if chosen.limit is not None:
             found = found[-chosen.limit :]
-        return [describe(entry) for entry in found]
+        return [describe(entry, retries.get(entry.seq)) for entry in found]
 
     def clear(self) -> int:
         """Forget every entry (sequence numbers carry on); returns how many there were."""
@@ -281,7 +289,49 @@ def _parse_limit(value: str) -> int:
 # Reading: describing an entry ---------------------------------------------------------------------------
 
 
-def describe(entry: Entry) -> dict[str, Any]:
+RETRY_WINDOW = 300.0  # seconds: an identical request after a failure this recent is taken for a retry
+_RETRY_HEADER = b"x-stainless-retry-count"
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """How one request follows an earlier attempt of the same request."""
+
+    of: int  # seq of the previous attempt
+    attempt: int  # 2 for the first retry, 3 for the second, ...
+    wait_ms: float  # from the end of the previous attempt's response to this request's arrival
+    after_status: int  # what the previous attempt got
+
+
+def _retry_count(entry: Entry) -> int | None:
+    for name, value in entry.headers:
+        if name == _RETRY_HEADER:
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _retries(entries: Sequence[Entry]) -> dict[int, Retry]:
+    """Which entries retry an earlier one: the same method, path, query and body, and either the SDK's
+    ``x-stainless-retry-count`` above 0 or an earlier attempt that failed (status >= 400) shortly before."""
+    last: dict[tuple[str, str, bytes, bytes], tuple[Entry, int]] = {}
+    found: dict[int, Retry] = {}
+    for entry in entries:
+        key = (entry.method, entry.path, entry.query, entry.body)
+        previous = last.get(key)
+        attempt = 1
+        if previous is not None:
+            before, before_attempt = previous
+            wait = entry.start - before.end
+            counted = _retry_count(entry)
+            failed_recently = before.status >= 400 and 0 <= wait <= RETRY_WINDOW
+            if (counted is not None and counted > 0) or (counted is None and failed_recently):
+                attempt = before_attempt + 1
+                found[entry.seq] = Retry(before.seq, attempt, round(wait * 1000, 3), before.status)
+        last[key] = (entry, attempt)
+    return found
+
+
+def describe(entry: Entry, retry: Retry | None = None) -> dict[str, Any]:
     """The documented dict of one entry: decoded, parsed and masked."""
     body, encoding = _decode_body(entry.body, truncated=entry.body_size > len(entry.body))
     return {
@@ -305,6 +355,10 @@ def describe(entry: Entry) -> dict[str, Any]:
         "duration_ms": round((entry.end - entry.start) * 1000, 3),
         # Written by the mock itself, so nothing to hide (and rate-limit names contain "tokens").
         "response_headers": _header_dict(entry.response_headers or (), mask=False),
+        "retry_count": _retry_count(entry),
+        "retry": None
+        if retry is None
+        else {"of": retry.of, "attempt": retry.attempt, "wait_ms": retry.wait_ms, "after_status": retry.after_status},
     }
 
 
