@@ -17,7 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from aoai_mock.wire import api_versions as av
 
-__all__ = ["Kind", "ResponderSpec", "Deployment", "Config", "ConfigError", "load_config", "default_config"]
+__all__ = [
+    "Kind",
+    "ResponderSpec",
+    "RateLimitSpec",
+    "PacingSpec",
+    "Deployment",
+    "Config",
+    "ConfigError",
+    "load_config",
+    "default_config",
+]
 
 DEFAULT_CONFIG = "default_config.yaml"
 
@@ -54,6 +64,54 @@ class ResponderSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class RateLimitSpec(BaseModel):
+    """Azure's per-deployment quota, enforced or only reported (``behaviour/ratelimit.py`` has the model).
+
+    Off by default: the benchmark and CI send thousands of requests a second. Either way successful
+    responses carry the ``x-ratelimit-remaining-*`` headers; the switches pick which headers appear,
+    since real deployments differ (old ones sent no ``retry-after``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enforce: bool = Field(False, description="Answer 429 when the quota runs out; off: only report a full quota.")
+    requests_per_minute: int | None = Field(
+        None, ge=1, description="Request quota; by default Azure's arithmetic, tokens_per_minute / 1000 * 6."
+    )
+    default_max_tokens_estimate: int = Field(
+        1_000, ge=0, description="What a request without max_tokens is assumed to generate, for its cost."
+    )
+    token_window_seconds: float = Field(
+        60.0, gt=0, le=60, description="How many seconds of the token quota one burst may spend (at most 60)."
+    )
+    request_window_seconds: float = Field(
+        10.0, gt=0, le=60, description="How many seconds of the request quota one burst may spend (at most 60)."
+    )
+    retry_after: bool = Field(True, description="429s carry retry-after (whole seconds, rounded up).")
+    retry_after_ms: bool = Field(True, description="429s carry retry-after-ms.")
+    limit_headers: bool = Field(False, description="Responses carry x-ratelimit-limit-requests/-tokens.")
+    reset_headers: bool = Field(False, description="Responses carry x-ratelimit-reset-requests/-tokens (seconds).")
+    remaining_headers: bool = Field(True, description="Responses carry x-ratelimit-remaining-requests/-tokens.")
+    policy_id: bool = Field(True, description="429s carry policy-id: DeploymentRatelimit-Token or -Call.")
+
+
+class PacingSpec(BaseModel):
+    """How fast a deployment answers (``behaviour/pacing.py``): all zero, the default, is no waiting at all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_to_first_token_ms: float = Field(0.0, ge=0, description="Milliseconds before the first content token.")
+    tokens_per_second: float = Field(0.0, ge=0, description="Generation speed after the first token; 0: no pacing.")
+    jitter: float = Field(
+        0.0, ge=0, le=1, description="Each delay varies by up to this fraction (0.2: +-20%), seeded per request."
+    )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any response from this deployment waits at all."""
+        return self.time_to_first_token_ms > 0 or self.tokens_per_second > 0
+
+
 class Deployment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,6 +130,8 @@ class Deployment(BaseModel):
     tokens_per_minute: int = 1_000_000
     system_fingerprint: str | None = None
     responder: ResponderSpec = ResponderSpec()
+    rate_limit: RateLimitSpec = RateLimitSpec()
+    pacing: PacingSpec = PacingSpec()
 
     @model_validator(mode="before")
     @classmethod
@@ -98,7 +158,9 @@ class Deployment(BaseModel):
 
     @property
     def requests_per_minute(self) -> int:
-        """Azure's quota arithmetic: 6 requests a minute for every 1000 tokens a minute."""
+        """``rate_limit.requests_per_minute`` when set, else Azure's arithmetic: 6 a minute per 1000 tokens a minute."""
+        if self.rate_limit.requests_per_minute is not None:
+            return self.rate_limit.requests_per_minute
         return max(1, self.tokens_per_minute * 6 // 1000)
 
     @cached_property

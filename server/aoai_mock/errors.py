@@ -28,6 +28,7 @@ __all__ = [
     "UnsupportedMediaType",
     "ServerError",
     "AdminKeyRequired",
+    "RateLimited",
 ]
 
 
@@ -207,3 +208,38 @@ class AdminKeyRequired(AzureError):
             "does not grant access.",
             code="AdminKeyRequired",
         )
+
+
+class RateLimited(AzureError):
+    """The gateway's 429: a deployment's token or call (request) quota ran out [captured].
+
+    ``limit`` is ``"token"`` or ``"call"``; ``operation_id`` names the endpoint as Azure does
+    (``ChatCompletions_Create``); ``headers`` are the 429's headers (``retry-after``, ``x-ratelimit-*``, ...).
+    """
+
+    status = 429
+    gateway = True
+
+    def __init__(
+        self,
+        operation_id: str,
+        api_version: str,
+        retry_after: int,
+        limit: str = "token",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if limit not in ("token", "call"):
+            raise ValueError(f"limit must be 'token' or 'call', not {limit!r}")
+        unit = "second" if retry_after == 1 else "seconds"
+        super().__init__(
+            f"Requests to the {operation_id} Operation under Azure OpenAI API version {api_version} have "
+            f"exceeded {limit} rate limit of your current OpenAI S0 pricing tier. Please retry after "
+            f"{retry_after} {unit}. Please go here: https://aka.ms/oai/quotaincrease if you would like to "
+            "further increase the default rate limit.",
+            code="429",
+            headers=headers,
+        )
+        self.operation_id = operation_id
+        self.api_version = api_version
+        self.retry_after = retry_after
+        self.limit = limit
