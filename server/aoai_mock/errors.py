@@ -243,3 +243,63 @@ class RateLimited(AzureError):
         self.api_version = api_version
         self.retry_after = retry_after
         self.limit = limit
+
+
+# -- injected faults (behaviour/faults.py): the gateway's and the model service's other retryable errors ----------
+
+__all__ += ["RequestTimedOut", "BadGateway", "ModelOverloaded", "GatewayTimeout"]
+
+
+class RequestTimedOut(AzureError):
+    """408, the gateway's short body, as seen in public bug reports of Azure OpenAI timing out."""
+
+    status = 408
+    gateway = True
+
+    def __init__(self, message: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or "The operation was timeout.", code="Timeout", headers=headers)
+
+
+class BadGateway(AzureError):
+    """502 in the gateway's short shape [inferred: no captured body; the code follows the gateway's style]."""
+
+    status = 502
+    gateway = True
+
+    def __init__(self, message: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(
+            message or "The gateway received an invalid response from the backend service. Please retry your request.",
+            code="BadGateway",
+            headers=headers,
+        )
+
+
+class ModelOverloaded(AzureError):
+    """503 from the model service: the model is overloaded [inferred, see WIRE-NOTES], every key present."""
+
+    status = 503
+
+    def __init__(self, request_id: str, message: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(
+            message
+            or "That model is currently overloaded with other requests. You can retry your request, or contact us "
+            "through an Azure support request at: https://go.microsoft.com/fwlink/?linkid=2213926 if the error "
+            f"persists. (Please include the request ID {request_id} in your message.)",
+            type="server_error",
+            headers=headers,
+        )
+
+
+class GatewayTimeout(AzureError):
+    """504 in the gateway's short shape [inferred: the wording of Azure's ARM gateway timeouts]."""
+
+    status = 504
+    gateway = True
+
+    def __init__(self, message: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(
+            message or "The gateway did not receive a response from 'Microsoft.CognitiveServices' within the "
+            "specified time period.",
+            code="GatewayTimeout",
+            headers=headers,
+        )

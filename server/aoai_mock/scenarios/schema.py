@@ -20,6 +20,13 @@ from pydantic import (
 from aoai_mock.behaviour import responders
 from aoai_mock.behaviour.templating import check_text, check_value
 from aoai_mock.config import Deployment
+from aoai_mock.scenarios.fault_schema import (
+    FaultEntry,
+    FaultSpec,
+    HeaderSwitches,
+    Window,
+    unique_ids,
+)
 from aoai_mock.scenarios.match_schema import (
     OPERATION_ALIASES,
     CallMatch,
@@ -52,6 +59,10 @@ __all__ = [
     "Scenario",
     "ERROR_PRESETS",
     "REPLY_KINDS",
+    "FaultEntry",
+    "FaultSpec",
+    "HeaderSwitches",
+    "Window",
 ]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
@@ -233,6 +244,12 @@ class Scenario(StrictModel):
         "default", description="error: no rule matched is a 400 that names the nearest rules and why each missed."
     )
     rules: list[Rule] = Field(default_factory=list, description="Tried in order; the first that matches answers.")
+    faults: list[FaultEntry] = Field(
+        default_factory=list,
+        description="A fault plan, installed while the scenario is active: 429s, 5xx, delays, hangs, dropped "
+        "connections, cut or broken streams, each with a schedule (next, every, after, window, probability) and a "
+        "scope (deployment, operation, stream, match). Faults come before rules: a faulted request uses no reply.",
+    )
 
     _source: str | None = PrivateAttr(None)
     _base_dir: Any = PrivateAttr(None)
@@ -255,6 +272,11 @@ class Scenario(StrictModel):
         if doubled:
             raise ValueError(f"rule names must be unique; repeated: {', '.join(doubled)}")
         return rules
+
+    @field_validator("faults")
+    @classmethod
+    def _unique_faults(cls, faults: list[FaultEntry]) -> list[FaultEntry]:
+        return unique_ids(faults)
 
     @field_validator("deployments")
     @classmethod
