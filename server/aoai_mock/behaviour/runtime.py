@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from aoai_mock.behaviour import responders
 from aoai_mock.behaviour.ids import Clock, IdFactory
+from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.behaviour.responders.base import Context, Responder
 from aoai_mock.behaviour.scenario_engine import ScenarioBook
 from aoai_mock.config import Deployment, ResponderSpec
@@ -25,6 +28,9 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
     ids: IdFactory = field(default_factory=IdFactory)
     book: ScenarioBook = field(default_factory=ScenarioBook)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    # Every wait the mock makes (pacing, delays, stalls) goes through here, so tests can replace it.
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _responders: dict[tuple[str, str], Responder] = field(default_factory=dict)
     _contexts: dict[str, Context] = field(default_factory=dict)
 

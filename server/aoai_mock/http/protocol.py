@@ -10,11 +10,15 @@ by chunk, since its chunks are written in separate turns.
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["CoalescingHttpToolsProtocol", "UVICORN_OPTIONS"]
+__all__ = ["CoalescingHttpToolsProtocol", "UVICORN_OPTIONS", "CONNECTION", "drop_connection"]
+
+CONNECTION = "aoai_mock.connection"  # scope["extensions"] key of the request's transport
 
 
 class _CoalescingTransport:
@@ -56,6 +60,28 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = _CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        # The connection itself, for faults that close or reset it (see drop_connection).
+        self.scope.setdefault("extensions", {})[CONNECTION] = self.transport  # type: ignore[typeddict-item]
+
+
+def drop_connection(scope: dict[str, Any], reset: bool = False) -> bool:
+    """Close the request's connection now, with a FIN (``reset=False``) or a TCP reset; False when the
+    server gives no access to it (another ASGI server), in which case nothing happens."""
+    transport = (scope.get("extensions") or {}).get(CONNECTION)
+    if transport is None:
+        return False
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # linger 0: close() sends RST instead of FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        transport.flush()
+        transport.close()
+    return True
 
 
 # How aoai-mock runs under uvicorn, from the CLI and in tests alike. Azure sends no `server` header.

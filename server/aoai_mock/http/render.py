@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-__all__ = ["json_bytes", "json_response", "sse_response", "encode_event"]
+from aoai_mock.behaviour.pacing import PaceSchedule
+
+__all__ = ["StreamPlan", "json_bytes", "json_response", "sse_response", "encode_event"]
 
 _SORTED = orjson.OPT_SORT_KEYS
 _STREAM_HEADERS = {"cache-control": "no-cache, must-revalidate"}
@@ -30,12 +34,61 @@ def encode_event(data: Mapping[str, Any] | str) -> bytes:
     return ServerSentEvent(data=text, sep="\n").encode()
 
 
-async def _events(chunks: Iterable[Mapping[str, Any]]) -> AsyncIterator[bytes]:
+@dataclass(slots=True)
+class StreamPlan:
+    """How a stream is delivered beyond its chunks: pacing, and the faults a test asked for.
+
+    ``*_after`` count the ``data:`` events already sent (the prompt-annotation and role chunks included).
+    """
+
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    schedule: PaceSchedule | None = None  # content chunk i waits schedule.delay(i)
+    cut_after: int | None = None  # then the connection is closed: no [DONE], no end of the body
+    drop: Callable[[], object] | None = None  # closes the connection, for the cut
+    stall_after: int | None = None  # then nothing for stall_seconds, then the rest
+    stall_seconds: float = 0.0
+    malformed_after: int | None = None  # then one event that is not JSON
+    error_after: int | None = None  # then an {"error": ...} event, and the stream ends without [DONE]
+    error_body: Mapping[str, Any] | None = None
+
+
+_MALFORMED = b'data: {"id":"chatcmpl-\n\n'  # JSON cut short, as a broken proxy would deliver it
+
+
+def _is_content(chunk: Mapping[str, Any]) -> bool:
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta")
+        if (delta and (delta.get("content") or delta.get("tool_calls") or delta.get("refusal"))) or choice.get("text"):
+            return True
+    return False
+
+
+async def _events(chunks: Iterable[Mapping[str, Any]], plan: StreamPlan | None) -> AsyncIterator[bytes]:
+    if plan is None:
+        for chunk in chunks:
+            yield encode_event(chunk)
+        yield encode_event(DONE)
+        return
+    sent = content = 0
     for chunk in chunks:
+        if plan.cut_after is not None and sent >= plan.cut_after and plan.drop is not None:
+            plan.drop()
+            return
+        if plan.error_after is not None and sent >= plan.error_after:
+            yield encode_event({"error": dict(plan.error_body or {})})
+            return
+        if plan.malformed_after is not None and sent == plan.malformed_after:
+            yield _MALFORMED
+        if plan.stall_after is not None and sent == plan.stall_after:
+            await plan.sleep(plan.stall_seconds)
+        if plan.schedule is not None and _is_content(chunk):
+            await plan.sleep(plan.schedule.delay(content))
+            content += 1
         yield encode_event(chunk)
+        sent += 1
     yield encode_event(DONE)
 
 
-def sse_response(chunks: Iterable[Mapping[str, Any]]) -> EventSourceResponse:
-    """``text/event-stream; charset=utf-8``, no pings, ending with ``data: [DONE]``."""
-    return EventSourceResponse(_events(chunks), headers=_STREAM_HEADERS, ping=0, sep="\n")
+def sse_response(chunks: Iterable[Mapping[str, Any]], plan: StreamPlan | None = None) -> EventSourceResponse:
+    """``text/event-stream; charset=utf-8``, no pings, ending with ``data: [DONE]`` unless ``plan`` says not."""
+    return EventSourceResponse(_events(chunks, plan), headers=_STREAM_HEADERS, ping=0, sep="\n")

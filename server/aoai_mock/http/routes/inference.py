@@ -20,6 +20,14 @@ from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenario_engine import RequestView
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidJson
+from aoai_mock.http.delivery import (
+    admit,
+    chat_prompt_tokens,
+    completion_prompt_tokens,
+    deliver_json,
+    deliver_stream,
+    rate_headers_early,
+)
 from aoai_mock.http.deps import (
     api_version,
     authenticate,
@@ -28,7 +36,7 @@ from aoai_mock.http.deps import (
     receive_body,
 )
 from aoai_mock.http.front import Exchange, FastRoute, JsonReply
-from aoai_mock.http.render import json_bytes, sse_response
+from aoai_mock.http.render import json_bytes
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.chat import chat_body, chat_chunks
 from aoai_mock.wire.completions import completion_body, completion_chunks
@@ -62,7 +70,7 @@ async def _prepare(exchange: Exchange, operation: str) -> _Call:
     version = api_version(exchange.scope["query_string"], operation)
     scenario = exchange.header(SCENARIO_HEADER)
     found = deployment_for(runtime, exchange.deployment, operation, version, scenario)
-    exchange.response_headers.extend(found.rate_headers)
+    rate_headers_early(exchange, found, operation, version)
     limit = settings.config.max_body_bytes
     check_json_request(exchange.header(b"content-type"), exchange.header(b"content-length"), limit)
     exchange.body_read = True
@@ -92,21 +100,31 @@ def _responder(exchange: Exchange, call: _Call, operation: str) -> Responder | N
 async def chat_completions(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.CHAT)
     parsed = validate(ChatRequest, call.body)
+    deployment = call.deployment
+    if deployment.rate_limit.enforce:
+        asked = parsed.max_completion_tokens if parsed.max_completion_tokens is not None else parsed.max_tokens
+        prompt = chat_prompt_tokens(deployment, call.body)
+        admit(exchange, deployment, av.CHAT, call.api_version, prompt, asked, parsed.n or 1)
     responder = _responder(exchange, call, av.CHAT)
-    result = run_chat(call.runtime, call.deployment, call.api_version, parsed, call.body, responder)
+    result = run_chat(call.runtime, deployment, call.api_version, parsed, call.body, responder)
     if parsed.stream:
-        return sse_response(chat_chunks(result))
-    return JsonReply(json_bytes(chat_body(result)))
+        return deliver_stream(exchange, deployment, chat_chunks(result), result.usage.completion_tokens)
+    return await deliver_json(exchange, deployment, json_bytes(chat_body(result)), result.usage.completion_tokens)
 
 
 async def completions(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.COMPLETIONS)
     parsed = validate(CompletionRequest, call.body)
+    deployment = call.deployment
+    if deployment.rate_limit.enforce:
+        prompts = completion_prompt_tokens(deployment, parsed)
+        choices = len(prompts) * max(parsed.n or 1, parsed.best_of or 1)
+        admit(exchange, deployment, av.COMPLETIONS, call.api_version, sum(prompts), parsed.max_tokens or 16, choices)
     responder = _responder(exchange, call, av.COMPLETIONS)
-    result = run_completion(call.runtime, call.deployment, call.api_version, parsed, call.body, responder)
+    result = run_completion(call.runtime, deployment, call.api_version, parsed, call.body, responder)
     if parsed.stream:
-        return sse_response(completion_chunks(result))
-    return JsonReply(json_bytes(completion_body(result)))
+        return deliver_stream(exchange, deployment, completion_chunks(result), result.usage.completion_tokens)
+    return await deliver_json(exchange, deployment, json_bytes(completion_body(result)), result.usage.completion_tokens)
 
 
 async def embeddings(exchange: Exchange) -> ASGIApp:
@@ -115,6 +133,7 @@ async def embeddings(exchange: Exchange) -> ASGIApp:
     responder = _responder(exchange, call, av.EMBEDDINGS)
     context = call.runtime.context(call.deployment)
     result = run_embeddings(call.deployment, parsed, call.body, responder, context)
+    admit(exchange, call.deployment, av.EMBEDDINGS, call.api_version, result.prompt_tokens, None)
     return JsonReply(json_bytes(embeddings_body(result.model, result.vectors, result.prompt_tokens)))
 
 
