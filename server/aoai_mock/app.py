@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenario_engine import ScenarioBook
-from aoai_mock.http import control, control_scenarios
+from aoai_mock.http import control, control_faults, control_scenarios
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
 from aoai_mock.http.routes import inference
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     runtime = Runtime.create(settings, fixtures_dir)
     if settings.scenarios:  # a broken file stops the start here, with every problem (ScenarioError)
         runtime.book = ScenarioBook(load_paths(settings.scenarios))
+        runtime.sync_scenario_faults()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         background.start()
         async with anyio.create_task_group() as tasks:
             if settings.watch and settings.scenarios:
-                tasks.start_soon(watch, runtime.book, settings.scenarios)
+                tasks.start_soon(watch, runtime, settings.scenarios)
             yield
             tasks.cancel_scope.cancel()
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     install_error_handlers(app)
     app.include_router(control.router)
     app.include_router(control_scenarios.router)
+    app.include_router(control_faults.router)
     app.front = AzureFront(super(_App, app).__call__, runtime, inference.fast_route, journal)
     return app
 

@@ -215,6 +215,11 @@ class FaultBook:
 
     # -- deciding ----------------------------------------------------------------------------------
 
+    @property
+    def idle(self) -> bool:
+        """Nothing installed and no faulted request awaiting its retry: only a header can ask for a fault."""
+        return not self._plans and not self._log.waiting
+
     def decide(
         self, view: RequestView, now: float | None = None, *, request_id: str | None = None, stream: bool | None = None
     ) -> Fault | None:

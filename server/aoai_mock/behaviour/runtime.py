@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from aoai_mock.behaviour import responders
+from aoai_mock.behaviour.faults import FaultBook
 from aoai_mock.behaviour.ids import Clock, IdFactory
 from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.behaviour.responders.base import Context, Responder
@@ -18,7 +19,9 @@ from aoai_mock.config import Deployment, ResponderSpec
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.settings import FROZEN_CREATED, Settings
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "SCENARIO_FAULTS"]
+
+SCENARIO_FAULTS = "scenario:"  # fault-plan source of the active scenario: "scenario:<name>"
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Runtime:
     ids: IdFactory = field(default_factory=IdFactory)
     book: ScenarioBook = field(default_factory=ScenarioBook)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    faults: FaultBook = field(default_factory=FaultBook)
     # Every wait the mock makes (pacing, delays, stalls) goes through here, so tests can replace it.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _responders: dict[tuple[str, str], Responder] = field(default_factory=dict)
@@ -43,6 +47,21 @@ class Runtime:
             clock=clock,
             ids=IdFactory(settings.seed),
         )
+
+    def sync_scenario_faults(self) -> None:
+        """The fault plan of the active scenario is installed (and only that one's)."""
+        for source in self.faults.sources():
+            if source.startswith(SCENARIO_FAULTS):
+                self.faults.clear(source)
+        active = self.book.active
+        if active is not None and self.book.get(active).faults:
+            self.faults.install(self.book.get(active).faults, SCENARIO_FAULTS + active)
+
+    def reset(self) -> None:
+        """Scenario counters, fault counters and log, and quotas all start again."""
+        self.book.reset()
+        self.faults.reset()
+        self.limiter.reset()
 
     def deployment(self, name: str, scenario: str | None = None) -> Deployment | None:
         """The deployment the active (or named) scenario declares, else the configured one."""

@@ -3,12 +3,13 @@
 * ``GET /_mock/scenarios``: ``{"object": "list", "active": name|null, "data": [summary, ...]}``;
 * ``GET /_mock/scenarios/{name}``: one scenario as loaded (its rules as JSON);
 * ``POST /_mock/scenarios`` with a YAML (or JSON) body: load it, replacing one of the same name;
-  ``?activate=true`` also makes it the active one. 201 with its summary; a broken file is a 400 whose
+  ``?activate=true`` also makes it the active one. The active scenario's ``faults:`` are installed. 201 with its summary; a broken file is a 400 whose
   message lists every problem with line and field;
 * ``POST /_mock/scenarios/{name}/activate``; ``POST /_mock/scenarios/deactivate`` (deployments then
   answer as configured);
 * ``POST /_mock/scenarios/{name}/reset`` zeroes one scenario's counters; ``POST /_mock/reset`` zeroes
-  every scenario's counters and empties the journal: a clean slate between tests;
+  every scenario's and fault's counters, refills every quota and empties the journal and the fault log:
+  a clean slate between tests;
 * ``DELETE /_mock/scenarios/{name}`` unloads one.
 """
 
@@ -18,6 +19,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenario_engine import ScenarioBook
 from aoai_mock.errors import InvalidRequest, RequestTooLarge, UnsupportedMediaType
 from aoai_mock.http.control import journal_of, require_admin_key
@@ -31,8 +33,12 @@ router = APIRouter(prefix="/_mock", dependencies=[Depends(require_admin_key)])
 _TEXT_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain", "application/json")
 
 
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
 def _book(request: Request) -> ScenarioBook:
-    return request.app.state.runtime.book  # type: ignore[no-any-return]
+    return _runtime(request).book
 
 
 def _listing(book: ScenarioBook, status: int = 200) -> Response:
@@ -78,6 +84,7 @@ async def load_scenario(request: Request) -> Response:
         raise InvalidRequest(_problems(exc), code="invalid_scenario") from None
     if request.query_params.get("activate", "").lower() in ("1", "true", "yes"):
         book.activate(scenario.name)
+    _runtime(request).sync_scenario_faults()
     return json_response(_summary(book, str(scenario.name)), 201)
 
 
@@ -90,6 +97,7 @@ def _problems(error: ScenarioError) -> str:
 async def deactivate(request: Request) -> Response:
     book = _book(request)
     book.activate(None)
+    _runtime(request).sync_scenario_faults()
     return _listing(book)
 
 
@@ -103,6 +111,7 @@ async def get_scenario(request: Request, name: str) -> Response:
 async def activate(request: Request, name: str) -> Response:
     book = _book(request)
     book.activate(name)
+    _runtime(request).sync_scenario_faults()
     return _listing(book)
 
 
@@ -117,12 +126,13 @@ async def reset_one(request: Request, name: str) -> Response:
 async def unload(request: Request, name: str) -> Response:
     book = _book(request)
     book.remove(name)
+    _runtime(request).sync_scenario_faults()
     return _listing(book)
 
 
 @router.post("/reset")
 async def reset_all(request: Request) -> Response:
     book = _book(request)
-    book.reset()
+    _runtime(request).reset()
     deleted = journal_of(request).clear()
     return json_response({"scenarios": book.names(), "requests_deleted": deleted})

@@ -44,11 +44,13 @@ class StreamPlan:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     schedule: PaceSchedule | None = None  # content chunk i waits schedule.delay(i)
     cut_after: int | None = None  # then the connection is closed: no [DONE], no end of the body
+    cut_graceful: bool = False  # the cut ends the body properly instead (still no [DONE])
     drop: Callable[[], object] | None = None  # closes the connection, for the cut
     stall_after: int | None = None  # then nothing for stall_seconds, then the rest
     stall_seconds: float = 0.0
     malformed_after: int | None = None  # then one event that is not JSON
-    error_after: int | None = None  # then an {"error": ...} event, and the stream ends without [DONE]
+    malformed: bytes | None = None  # its exact bytes
+    error_after: int | None = None  # then this {"error": ...} event, and the stream ends without [DONE]
     error_body: Mapping[str, Any] | None = None
 
 
@@ -71,14 +73,13 @@ async def _events(chunks: Iterable[Mapping[str, Any]], plan: StreamPlan | None) 
         return
     sent = content = 0
     for chunk in chunks:
-        if plan.cut_after is not None and sent >= plan.cut_after and plan.drop is not None:
-            plan.drop()
-            return
-        if plan.error_after is not None and sent >= plan.error_after:
-            yield encode_event({"error": dict(plan.error_body or {})})
+        stop = _interrupt(plan, sent)
+        if stop is not None:
+            if stop:
+                yield stop
             return
         if plan.malformed_after is not None and sent == plan.malformed_after:
-            yield _MALFORMED
+            yield plan.malformed or _MALFORMED
         if plan.stall_after is not None and sent == plan.stall_after:
             await plan.sleep(plan.stall_seconds)
         if plan.schedule is not None and _is_content(chunk):
@@ -86,7 +87,24 @@ async def _events(chunks: Iterable[Mapping[str, Any]], plan: StreamPlan | None) 
             content += 1
         yield encode_event(chunk)
         sent += 1
+    stop = _interrupt(plan, sent, at_end=True)
+    if stop is not None:
+        if stop:
+            yield stop
+        return
     yield encode_event(DONE)
+
+
+def _interrupt(plan: StreamPlan, sent: int, at_end: bool = False) -> bytes | None:
+    """Where a fault ends the stream early: b"" to end it (the connection dropped unless graceful),
+    an error event to send last, or None to go on. A stream too short for the fault has it at the end."""
+    if plan.cut_after is not None and (sent >= plan.cut_after or at_end):
+        if not plan.cut_graceful and plan.drop is not None:
+            plan.drop()
+        return b""
+    if plan.error_after is not None and (sent >= plan.error_after or at_end):
+        return encode_event(dict(plan.error_body or {"error": {"message": "stream error"}}))
+    return None
 
 
 def sse_response(chunks: Iterable[Mapping[str, Any]], plan: StreamPlan | None = None) -> EventSourceResponse:

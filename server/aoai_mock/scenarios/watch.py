@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from aoai_mock.behaviour.scenario_engine import ScenarioBook
+from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.scenarios.loader import ScenarioError, load_paths
 
 __all__ = ["watched_paths", "reload", "watch"]
@@ -23,8 +23,9 @@ def watched_paths(entries: Sequence[str]) -> list[Path]:
     return [Path(e) for e in entries if Path(e).exists()]
 
 
-def reload(book: ScenarioBook, entries: Sequence[str]) -> bool:
-    """Load ``entries`` again into ``book``; False (and the book untouched) when any file is broken."""
+def reload(runtime: Runtime, entries: Sequence[str]) -> bool:
+    """Load ``entries`` again into the runtime's book; False (and the book untouched) when any file is broken."""
+    book = runtime.book
     try:
         scenarios = load_paths(entries)
     except ScenarioError as exc:
@@ -35,11 +36,12 @@ def reload(book: ScenarioBook, entries: Sequence[str]) -> bool:
         book.load(scenario)
     if active in book.names():
         book.activate(active)
+    runtime.sync_scenario_faults()
     log.info("scenarios reloaded: %s", ", ".join(str(s.name) for s in scenarios))
     return True
 
 
-async def watch(book: ScenarioBook, entries: Sequence[str]) -> None:
+async def watch(runtime: Runtime, entries: Sequence[str]) -> None:
     """Runs until cancelled: every batch of changes to the watched files reloads them all."""
     from watchfiles import awatch
 
@@ -47,4 +49,4 @@ async def watch(book: ScenarioBook, entries: Sequence[str]) -> None:
     if not paths:
         return
     async for _changes in awatch(*paths, debounce=200, step=50):
-        reload(book, entries)
+        reload(runtime, entries)

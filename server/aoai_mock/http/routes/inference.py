@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from aoai_mock.behaviour.chat import run_chat
 from aoai_mock.behaviour.completions import run_completion
 from aoai_mock.behaviour.embeddings import run_embeddings
+from aoai_mock.behaviour.faults import Fault
 from aoai_mock.behaviour.responders.base import Responder
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenario_engine import RequestView
@@ -22,6 +23,7 @@ from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidJson
 from aoai_mock.http.delivery import (
     admit,
+    before_answer,
     chat_prompt_tokens,
     completion_prompt_tokens,
     deliver_json,
@@ -35,7 +37,7 @@ from aoai_mock.http.deps import (
     deployment_for,
     receive_body,
 )
-from aoai_mock.http.front import Exchange, FastRoute, JsonReply
+from aoai_mock.http.front import Exchange, FastRoute
 from aoai_mock.http.render import json_bytes
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.chat import chat_body, chat_chunks
@@ -48,6 +50,7 @@ __all__ = ["fast_route", "RESPONDER_HEADER", "SCENARIO_HEADER"]
 
 RESPONDER_HEADER = b"x-aoai-mock-responder"
 SCENARIO_HEADER = b"x-aoai-mock-scenario"
+FAULT_HEADER = b"x-aoai-mock-fault"
 _PREFIX = "/openai/deployments/"
 
 
@@ -80,6 +83,19 @@ async def _prepare(exchange: Exchange, operation: str) -> _Call:
     return _Call(runtime, found, version, load_json(raw), exchange.header(RESPONDER_HEADER), scenario)
 
 
+def _view(exchange: Exchange, call: _Call, operation: str) -> RequestView:
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in exchange.headers.items()}
+    return RequestView(operation, call.deployment.name, call.api_version, headers, call.body)
+
+
+def _fault(exchange: Exchange, call: _Call, operation: str, stream: bool) -> Fault | None:
+    """The fault this request gets (x-aoai-mock-fault, or an installed plan), before any rule answers it."""
+    faults = call.runtime.faults
+    if faults.idle and FAULT_HEADER not in exchange.headers:
+        return None
+    return faults.decide(_view(exchange, call, operation), request_id=exchange.request_id, stream=stream)
+
+
 def _responder(exchange: Exchange, call: _Call, operation: str) -> Responder | None:
     """Who answers: the responder the request names, else the scenario's rule, else None (the deployment's)."""
     runtime = call.runtime
@@ -88,9 +104,7 @@ def _responder(exchange: Exchange, call: _Call, operation: str) -> Responder | N
     book = runtime.book
     if call.scenario is None and book.active is None:
         return None
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in exchange.headers.items()}
-    view = RequestView(operation, call.deployment.name, call.api_version, headers, call.body)
-    decision = book.decide(view, call.scenario)
+    decision = book.decide(_view(exchange, call, operation), call.scenario)
     exchange.scenario, exchange.rule = decision.scenario, decision.rule
     if decision.responder is not None:
         return decision.responder
@@ -101,6 +115,9 @@ async def chat_completions(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.CHAT)
     parsed = validate(ChatRequest, call.body)
     deployment = call.deployment
+    fault = _fault(exchange, call, av.CHAT, bool(parsed.stream))
+    if (cut_short := await before_answer(exchange, fault)) is not None:
+        return cut_short
     if deployment.rate_limit.enforce:
         asked = parsed.max_completion_tokens if parsed.max_completion_tokens is not None else parsed.max_tokens
         prompt = chat_prompt_tokens(deployment, call.body)
@@ -108,14 +125,17 @@ async def chat_completions(exchange: Exchange) -> ASGIApp:
     responder = _responder(exchange, call, av.CHAT)
     result = run_chat(call.runtime, deployment, call.api_version, parsed, call.body, responder)
     if parsed.stream:
-        return deliver_stream(exchange, deployment, chat_chunks(result), result.usage.completion_tokens)
-    return await deliver_json(exchange, deployment, json_bytes(chat_body(result)), result.usage.completion_tokens)
+        return deliver_stream(exchange, deployment, chat_chunks(result), result.usage.completion_tokens, fault)
+    return await deliver_json(exchange, deployment, json_bytes(chat_body(result)), result.usage.completion_tokens, fault)
 
 
 async def completions(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.COMPLETIONS)
     parsed = validate(CompletionRequest, call.body)
     deployment = call.deployment
+    fault = _fault(exchange, call, av.COMPLETIONS, bool(parsed.stream))
+    if (cut_short := await before_answer(exchange, fault)) is not None:
+        return cut_short
     if deployment.rate_limit.enforce:
         prompts = completion_prompt_tokens(deployment, parsed)
         choices = len(prompts) * max(parsed.n or 1, parsed.best_of or 1)
@@ -123,18 +143,24 @@ async def completions(exchange: Exchange) -> ASGIApp:
     responder = _responder(exchange, call, av.COMPLETIONS)
     result = run_completion(call.runtime, deployment, call.api_version, parsed, call.body, responder)
     if parsed.stream:
-        return deliver_stream(exchange, deployment, completion_chunks(result), result.usage.completion_tokens)
-    return await deliver_json(exchange, deployment, json_bytes(completion_body(result)), result.usage.completion_tokens)
+        tokens = result.usage.completion_tokens
+        return deliver_stream(exchange, deployment, completion_chunks(result), tokens, fault)
+    body = json_bytes(completion_body(result))
+    return await deliver_json(exchange, deployment, body, result.usage.completion_tokens, fault)
 
 
 async def embeddings(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.EMBEDDINGS)
     parsed = validate(EmbeddingRequest, call.body)
+    fault = _fault(exchange, call, av.EMBEDDINGS, False)
+    if (cut_short := await before_answer(exchange, fault)) is not None:
+        return cut_short
     responder = _responder(exchange, call, av.EMBEDDINGS)
     context = call.runtime.context(call.deployment)
     result = run_embeddings(call.deployment, parsed, call.body, responder, context)
     admit(exchange, call.deployment, av.EMBEDDINGS, call.api_version, result.prompt_tokens, None)
-    return JsonReply(json_bytes(embeddings_body(result.model, result.vectors, result.prompt_tokens)))
+    body = json_bytes(embeddings_body(result.model, result.vectors, result.prompt_tokens))
+    return await deliver_json(exchange, call.deployment, body, 0, fault)
 
 
 _OPERATIONS: dict[str, FastRoute] = {

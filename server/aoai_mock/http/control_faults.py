@@ -1,0 +1,60 @@
+"""Faults at run time, under ``/_mock/faults`` (behind the admin key, like the rest of ``/_mock/``).
+
+* ``GET /_mock/faults``: what is installed (with counters), every fault injected so far and how the
+  client answered each (retried after how long, or not), and totals;
+* ``POST /_mock/faults`` with a plan in JSON or YAML (``{"faults": [...]}`` or the bare list, the entries
+  of a scenario's ``faults:``): installed as the ``control`` plan, replacing the previous one; 201 with
+  the entry ids, or a 400 naming the bad field;
+* ``DELETE /_mock/faults``: removes the ``control`` plan (a scenario's own faults stay while it is
+  active); ``?all=true`` removes every plan.
+"""
+
+from __future__ import annotations
+
+import yaml
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from aoai_mock.behaviour.faults import FaultBook, load_plan
+from aoai_mock.errors import InvalidRequest, RequestTooLarge
+from aoai_mock.http.control import require_admin_key
+from aoai_mock.http.render import json_response
+
+__all__ = ["router", "CONTROL_SOURCE"]
+
+CONTROL_SOURCE = "control"
+
+router = APIRouter(prefix="/_mock", dependencies=[Depends(require_admin_key)])
+
+
+def _faults(request: Request) -> FaultBook:
+    return request.app.state.runtime.faults  # type: ignore[no-any-return]
+
+
+@router.get("/faults")
+async def summary(request: Request) -> Response:
+    return json_response(_faults(request).summary())
+
+
+@router.post("/faults")
+async def install(request: Request) -> Response:
+    limit = request.app.state.runtime.settings.config.max_body_bytes
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise RequestTooLarge(limit)
+    try:
+        data = yaml.safe_load(body.decode("utf-8")) if body.strip() else []
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InvalidRequest(f"aoai-mock: a fault plan must be JSON or YAML: {exc}", code="invalid_fault_plan") from None
+    ids = _faults(request).install(load_plan(data), CONTROL_SOURCE)
+    return json_response({"installed": ids, "source": CONTROL_SOURCE}, 201)
+
+
+@router.delete("/faults")
+async def remove(request: Request) -> Response:
+    every = request.query_params.get("all", "").lower() in ("1", "true", "yes")
+    _faults(request).clear(None if every else CONTROL_SOURCE)
+    return json_response({"installed": _faults(request).summary()["installed"]})
