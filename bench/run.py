@@ -2,7 +2,7 @@
 stream, and cold start.  Run from the project root:
 
     .venv/bin/python bench/run.py [--duration 10] [--connections 64]
-        [--only throughput|stream|startup] [--strict] [--json]
+        [--only throughput|stream|pacing|startup] [--strict] [--json]
 
 All traffic goes to 127.0.0.1; every server started is killed on exit.
 See bench/README.md.
@@ -188,6 +188,45 @@ def bench_stream(ctx: Ctx) -> None:
                              "runs_ms": [round(t * 1000, 2) for t, _ in runs]}
 
 
+# ----------------------------------------------------------------- pacing
+
+PACED_PATH = "/openai/deployments/bench-paced/chat/completions?api-version=2024-10-21"
+PACED_TTFT_S, PACED_TPS, PACED_TOKENS = 0.250, 100.0, 200  # as bench/config.yaml sets bench-paced
+
+
+def _one_paced(client: httpx.Client) -> tuple[float, float, int]:
+    """(seconds to the first content chunk, content tokens/s after it, content chunks) of one paced stream."""
+    body = json.dumps({"messages": MESSAGES, "stream": True}).encode()
+    t0 = time.perf_counter()
+    first = last = 0.0
+    chunks = 0
+    with client.stream("POST", PACED_PATH, headers=HEADERS, content=body) as resp:
+        for line in resp.iter_lines():
+            if line.startswith("data:") and _count_chunk(line[5:].strip()):
+                last = time.perf_counter() - t0
+                first = first or last
+                chunks += 1
+    rate = (chunks - 1) / (last - first) if chunks > 1 and last > first else 0.0
+    return first, rate, chunks
+
+
+def bench_pacing(ctx: Ctx) -> None:
+    with ctx.server("aoai-mock", ctx.target_cmd) as srv:
+        srv.wait_healthy(ctx.args.health_path)
+        with httpx.Client(base_url=srv.base, timeout=30) as client:
+            _one_paced(client)  # warm-up
+            runs = [_one_paced(client) for _ in range(5)]
+    ttft = statistics.median(r[0] for r in runs)
+    rate = statistics.median(r[1] for r in runs)
+    ctx.row("paced: time to first token (median of 5)", f"{ttft * 1000:.1f} ms",
+            f"{PACED_TTFT_S * 1000:.0f} ms +10%", PACED_TTFT_S <= ttft <= PACED_TTFT_S * 1.1)
+    ctx.row("paced: tokens/s after the first", f"{rate:.1f}", f"{PACED_TPS:.0f} -10%",
+            PACED_TPS * 0.9 <= rate <= PACED_TPS * 1.01)
+    ctx.row("paced: content chunks", f"{int(statistics.median(r[2] for r in runs))}", f"{PACED_TOKENS}")
+    ctx.figures["pacing"] = {"ttft_ms": ttft * 1000, "tokens_per_s": rate,
+                             "configured": {"ttft_ms": PACED_TTFT_S * 1000, "tokens_per_s": PACED_TPS}}
+
+
 # ---------------------------------------------------------------- startup
 
 def _poll_first_chat(srv: Server, deadline_s: float = 30.0) -> float:
@@ -237,7 +276,8 @@ def print_report(ctx: Ctx) -> None:
 def _run_scenarios(ctx: Ctx) -> bool:
     """Run the selected scenarios; a failing one is reported and the rest still run."""
     scenarios: dict[str, Callable[[Ctx], None]] = {
-        "throughput": bench_throughput, "stream": bench_stream, "startup": bench_startup}
+        "throughput": bench_throughput, "stream": bench_stream, "pacing": bench_pacing,
+        "startup": bench_startup}
     ok = True
     for name, fn in scenarios.items():
         if ctx.args.only not in (None, name):
@@ -259,7 +299,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per server")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
     p.add_argument("--connections", type=int, default=64)
-    p.add_argument("--only", choices=["throughput", "stream", "startup"])
+    p.add_argument("--only", choices=["throughput", "stream", "pacing", "startup"])
     p.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
     p.add_argument("--json", action="store_true", help="also print figures as JSON")
     p.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")

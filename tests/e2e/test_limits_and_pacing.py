@@ -41,13 +41,19 @@ class FakeClock:
 
 
 class Sleeps:
-    """Stands in for asyncio.sleep in the server: records every wait, waits for none."""
+    """Stands in for asyncio.sleep in the server, and for the clock it advances: records every wait and
+    moves the clock on by it, waits for none."""
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
+        self.now = 0.0
 
     async def __call__(self, seconds: float) -> None:
         self.seconds.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +74,11 @@ def clock(server: LiveServer) -> FakeClock:
 @pytest.fixture()
 def sleeps(server: LiveServer) -> Iterator[Sleeps]:
     runtime = server.app.state.runtime
-    real, runtime.sleep = runtime.sleep, Sleeps()
-    yield runtime.sleep
-    runtime.sleep = real
+    real = runtime.sleep, runtime.monotonic
+    recorder = Sleeps()
+    runtime.sleep, runtime.monotonic = recorder, recorder.clock
+    yield recorder
+    runtime.sleep, runtime.monotonic = real
 
 
 def _client(server: LiveServer) -> AzureOpenAI:
@@ -144,3 +152,28 @@ def test_unenforced_deployments_report_a_full_quota(server: LiveServer, sleeps: 
         model="paced", messages=[{"role": "user", "content": "x"}]
     )
     assert raw.headers["x-ratelimit-remaining-tokens"] == "1000000"
+
+
+def test_a_stalled_stream_waits_then_finishes(server: LiveServer, sleeps: Sleeps) -> None:
+    client = _client(server)
+    stream = client.chat.completions.create(
+        model="paced", messages=[{"role": "user", "content": "go"}], stream=True,
+        extra_headers={"x-aoai-mock-fault": "stall=5;seconds=7.5"},
+    )
+    pieces = [c.choices[0].delta.content for c in stream if c.choices and c.choices[0].delta.content]
+    assert len(pieces) == 30
+    assert 7.5 in sleeps.seconds
+
+
+def test_x_should_retry_false_stops_the_sdks_retries(server: LiveServer, sleeps: Sleeps) -> None:
+    import httpx
+
+    control = httpx.Client(base_url=f"{server.url}/_mock")
+    control.delete("/requests")
+    client = AzureOpenAI(azure_endpoint=server.url, api_key=KEY, api_version=GA, max_retries=2)
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(
+            model="paced", messages=[{"role": "user", "content": "go"}],
+            extra_headers={"x-aoai-mock-fault": "503;should_retry=false"},
+        )
+    assert len(control.get("/requests").json()["data"]) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,6 +36,7 @@ class Runtime:
     faults: FaultBook = field(default_factory=FaultBook)
     # Every wait the mock makes (pacing, delays, stalls) goes through here, so tests can replace it.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    monotonic: Callable[[], float] = time.monotonic  # the clock ``sleep`` advances
     _responders: dict[tuple[str, str], Responder] = field(default_factory=dict)
     _contexts: dict[str, Context] = field(default_factory=dict)
 

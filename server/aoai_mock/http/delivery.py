@@ -93,7 +93,9 @@ def deliver_stream(
     pace = pace_for(deployment)
     plan = None
     if pace.enabled:
-        plan = StreamPlan(sleep=exchange.runtime.sleep, schedule=pace.schedule(_seed(exchange), completion_tokens))
+        runtime = exchange.runtime
+        schedule = pace.schedule(_seed(exchange), completion_tokens)
+        plan = StreamPlan(sleep=runtime.sleep, clock=runtime.monotonic, schedule=schedule)
     return sse_response(chunks, stream_plan(exchange, fault, plan))
 
 
@@ -176,7 +178,7 @@ def stream_plan(exchange: Exchange, fault: Fault | None, plan: StreamPlan | None
         if fault is not None and fault.action == "delay":
             exchange.runtime.faults.delivered(fault.record)
         return plan
-    plan = plan or StreamPlan(sleep=exchange.runtime.sleep)
+    plan = plan or StreamPlan(sleep=exchange.runtime.sleep, clock=exchange.runtime.monotonic)
     exchange.runtime.faults.delivered(fault.record)
     n = fault.after_chunks
     if fault.action == "cut":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,8 @@ class StreamPlan:
     """
 
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    schedule: PaceSchedule | None = None  # content chunk i waits schedule.delay(i)
+    clock: Callable[[], float] = time.monotonic  # the time ``sleep`` passes
+    schedule: PaceSchedule | None = None  # content chunk i goes out schedule.at(i) after the stream starts
     cut_after: int | None = None  # then the connection is closed: no [DONE], no end of the body
     cut_graceful: bool = False  # the cut ends the body properly instead (still no [DONE])
     drop: Callable[[], object] | None = None  # closes the connection, for the cut
@@ -72,6 +74,7 @@ async def _events(chunks: Iterable[Mapping[str, Any]], plan: StreamPlan | None) 
         yield encode_event(DONE)
         return
     sent = content = 0
+    origin = plan.clock()
     for chunk in chunks:
         stop = _interrupt(plan, sent)
         if stop is not None:
@@ -83,7 +86,9 @@ async def _events(chunks: Iterable[Mapping[str, Any]], plan: StreamPlan | None) 
         if plan.stall_after is not None and sent == plan.stall_after:
             await plan.sleep(plan.stall_seconds)
         if plan.schedule is not None and _is_content(chunk):
-            await plan.sleep(plan.schedule.delay(content))
+            wait = origin + plan.schedule.at(content) - plan.clock()  # from the start: no drift
+            if wait > 0:
+                await plan.sleep(wait)
             content += 1
         yield encode_event(chunk)
         sent += 1
