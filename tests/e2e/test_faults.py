@@ -171,3 +171,25 @@ def test_the_active_scenarios_faults_are_installed_and_follow_activation() -> No
         assert [e["status"] for e in control.get("/requests").json()["data"]] == [429, 429, 200]
         control.post("/scenarios/weather-agent/activate").raise_for_status()
         assert control.get("/faults").json()["installed"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "content"),
+    [
+        ("/faults", b'{"faults": [{"kind": "boom"}]}'),
+        ("/faults", b"{not: [valid"),
+        ("/faults", b'"a string"'),
+        ("/faults", b"\xff\xfe"),
+        ("/scenarios", b"\xff\xfe"),
+        ("/scenarios", b"rules: 5"),
+    ],
+)
+def test_bad_control_bodies_are_400s_and_change_nothing(
+    server: LiveServer, control: httpx.Client, path: str, content: bytes
+) -> None:
+    before = control.get("/faults").json()["installed"], control.get("/scenarios").json()
+    response = control.post(path, content=content, headers={"content-type": "application/yaml"})
+    assert response.status_code == 400, response.text
+    assert set(response.json()["error"]) >= {"message", "code"}
+    assert (control.get("/faults").json()["installed"], control.get("/scenarios").json()) == before
+    assert _client(server).chat.completions.create(**ASK).choices[0].message.content == "hello"

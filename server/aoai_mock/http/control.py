@@ -22,11 +22,11 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from aoai_mock.errors import AdminKeyRequired, InvalidRequest
+from aoai_mock.errors import AdminKeyRequired, InvalidRequest, RequestTooLarge
 from aoai_mock.http.render import json_response
 from aoai_mock.state.journal import FilterError, Filters, Journal
 
-__all__ = ["router", "journal_of", "require_admin_key", "ADMIN_KEY_HEADER", "Journal"]
+__all__ = ["router", "journal_of", "require_admin_key", "control_body", "ADMIN_KEY_HEADER", "Journal"]
 
 ADMIN_KEY_HEADER = "x-aoai-mock-admin-key"
 
@@ -54,6 +54,17 @@ async def require_admin_key(request: Request) -> None:
     presented = _presented_admin_key(request)
     if presented is None or not hmac.compare_digest(presented, expected.encode("utf-8")):
         raise AdminKeyRequired()
+
+
+async def control_body(request: Request) -> bytes:
+    """The body of a control request, refused (413) as soon as it grows past the configured limit."""
+    limit = request.app.state.runtime.settings.config.max_body_bytes
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise RequestTooLarge(limit)
+    return body
 
 
 router = APIRouter(prefix="/_mock")

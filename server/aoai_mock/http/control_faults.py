@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aoai_mock.behaviour.faults import FaultBook, load_plan
-from aoai_mock.errors import InvalidRequest, RequestTooLarge
-from aoai_mock.http.control import require_admin_key
+from aoai_mock.errors import InvalidRequest
+from aoai_mock.http.control import control_body, require_admin_key
 from aoai_mock.http.render import json_response
 
 __all__ = ["router", "CONTROL_SOURCE"]
@@ -39,12 +39,7 @@ async def summary(request: Request) -> Response:
 
 @router.post("/faults")
 async def install(request: Request) -> Response:
-    limit = request.app.state.runtime.settings.config.max_body_bytes
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise RequestTooLarge(limit)
+    body = await control_body(request)
     try:
         data = yaml.safe_load(body.decode("utf-8")) if body.strip() else []
     except (UnicodeDecodeError, yaml.YAMLError) as exc:

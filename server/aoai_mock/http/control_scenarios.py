@@ -21,8 +21,8 @@ from starlette.responses import Response
 
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenario_engine import ScenarioBook
-from aoai_mock.errors import InvalidRequest, RequestTooLarge, UnsupportedMediaType
-from aoai_mock.http.control import journal_of, require_admin_key
+from aoai_mock.errors import InvalidRequest, UnsupportedMediaType
+from aoai_mock.http.control import control_body, journal_of, require_admin_key
 from aoai_mock.http.render import json_response
 from aoai_mock.scenarios import ScenarioError, load_text
 
@@ -53,12 +53,7 @@ async def _yaml_text(request: Request) -> str:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media and media not in _TEXT_TYPES:
         raise UnsupportedMediaType(media)
-    limit = request.app.state.runtime.settings.config.max_body_bytes
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise RequestTooLarge(limit)
+    body = await control_body(request)
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
