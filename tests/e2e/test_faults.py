@@ -193,3 +193,13 @@ def test_bad_control_bodies_are_400s_and_change_nothing(
     assert set(response.json()["error"]) >= {"message", "code"}
     assert (control.get("/faults").json()["installed"], control.get("/scenarios").json()) == before
     assert _client(server).chat.completions.create(**ASK).choices[0].message.content == "hello"
+
+
+def test_an_injected_429_states_the_deployments_quota_once(server: LiveServer, control: httpx.Client) -> None:
+    with pytest.raises(openai.RateLimitError) as caught:
+        _client(server, fault="429").chat.completions.create(**ASK)
+    headers = caught.value.response.headers
+    for name in ("x-ratelimit-remaining-tokens", "x-ratelimit-remaining-requests", "retry-after"):
+        assert len(headers.get_list(name)) == 1, name
+    assert headers["x-ratelimit-remaining-tokens"] == "0"
+    assert headers["x-ratelimit-limit-tokens"] == "1000000"  # gpt-4o's configured tokens per minute

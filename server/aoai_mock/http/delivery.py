@@ -125,7 +125,18 @@ class HalfReply:
         await NoReply()(scope, receive, send)
 
 
-async def before_answer(exchange: Exchange, fault: Fault | None) -> ASGIApp | None:
+def _quota_figures(headers: dict[str, str], deployment: Deployment) -> None:
+    """An injected 429 states the deployment's own quota (spent), where it states one at all."""
+    figures = {
+        "x-ratelimit-limit-tokens": str(deployment.tokens_per_minute),
+        "x-ratelimit-limit-requests": str(deployment.requests_per_minute),
+    }
+    for name, value in figures.items():
+        if name in headers:
+            headers[name] = value
+
+
+async def before_answer(exchange: Exchange, deployment: Deployment, fault: Fault | None) -> ASGIApp | None:
     """Carry out the part of a fault that comes before the answer: its delay, then an error or a dead
     connection (returned as the reply, or raised). None: go on and answer (perhaps paced or cut later)."""
     if fault is None:
@@ -135,6 +146,8 @@ async def before_answer(exchange: Exchange, fault: Fault | None) -> ASGIApp | No
         await runtime.sleep(fault.delay_s)
     if fault.action == "error" and fault.error is not None:
         runtime.faults.delivered(fault.record)
+        if fault.error.status == 429:
+            _quota_figures(fault.error.headers, deployment)
         raise fault.error
     if fault.action in ("close", "reset"):
         drop_connection(exchange.scope, reset=fault.action == "reset")

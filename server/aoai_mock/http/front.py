@@ -225,6 +225,9 @@ def _with_headers(
     message: Message, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]]
 ) -> Message:
     own = message.get("headers", ())
+    if added and len(own) > 2:  # a reply's own headers (a 429's quota figures, say) win over the route's
+        names = {name for name, _ in own}
+        added = [header for header in added if header[0] not in names]
     headers = [*own, *extra, *added]
     if not any(name.lower() == b"cache-control" for name, _ in own):  # extra and added never carry it
         headers.append(_CACHE)

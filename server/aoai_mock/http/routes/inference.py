@@ -116,7 +116,7 @@ async def chat_completions(exchange: Exchange) -> ASGIApp:
     parsed = validate(ChatRequest, call.body)
     deployment = call.deployment
     fault = _fault(exchange, call, av.CHAT, bool(parsed.stream))
-    if (cut_short := await before_answer(exchange, fault)) is not None:
+    if (cut_short := await before_answer(exchange, call.deployment, fault)) is not None:
         return cut_short
     if deployment.rate_limit.enforce:
         asked = parsed.max_completion_tokens if parsed.max_completion_tokens is not None else parsed.max_tokens
@@ -134,7 +134,7 @@ async def completions(exchange: Exchange) -> ASGIApp:
     parsed = validate(CompletionRequest, call.body)
     deployment = call.deployment
     fault = _fault(exchange, call, av.COMPLETIONS, bool(parsed.stream))
-    if (cut_short := await before_answer(exchange, fault)) is not None:
+    if (cut_short := await before_answer(exchange, call.deployment, fault)) is not None:
         return cut_short
     if deployment.rate_limit.enforce:
         prompts = completion_prompt_tokens(deployment, parsed)
@@ -153,7 +153,7 @@ async def embeddings(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.EMBEDDINGS)
     parsed = validate(EmbeddingRequest, call.body)
     fault = _fault(exchange, call, av.EMBEDDINGS, False)
-    if (cut_short := await before_answer(exchange, fault)) is not None:
+    if (cut_short := await before_answer(exchange, call.deployment, fault)) is not None:
         return cut_short
     responder = _responder(exchange, call, av.EMBEDDINGS)
     context = call.runtime.context(call.deployment)
