@@ -68,8 +68,21 @@ def query_value(query: bytes, name: bytes) -> str | None:
     return None
 
 
+_CHECKED: dict[tuple[bytes, str], str] = {}  # query strings already found good: clients repeat theirs
+
+
 def api_version(query: bytes, operation: str, required: bool = True) -> str:
     """The ``api-version`` of a raw query string, checked against what the version offers."""
+    known = _CHECKED.get((query, operation))
+    if known is not None:
+        return known
+    value = _api_version(query, operation, required)
+    if value and len(_CHECKED) < 1024:
+        _CHECKED[(query, operation)] = value
+    return value
+
+
+def _api_version(query: bytes, operation: str, required: bool) -> str:
     value = query_value(query, b"api-version")
     if not value:
         if required:

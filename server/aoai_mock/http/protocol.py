@@ -84,5 +84,6 @@ def drop_connection(scope: dict[str, Any], reset: bool = False) -> bool:
     return True
 
 
-# How aoai-mock runs under uvicorn, from the CLI and in tests alike. Azure sends no `server` header.
-UVICORN_OPTIONS: dict[str, Any] = {"http": CoalescingHttpToolsProtocol, "server_header": False}
+# How aoai-mock runs under uvicorn, from the CLI and in tests alike. Azure sends no `server` header, and
+# the mock never looks at client addresses, so X-Forwarded-* handling would be work for nothing.
+UVICORN_OPTIONS: dict[str, Any] = {"http": CoalescingHttpToolsProtocol, "server_header": False, "proxy_headers": False}

@@ -37,7 +37,7 @@ from aoai_mock.http.deps import (
     deployment_for,
     receive_body,
 )
-from aoai_mock.http.front import Exchange, FastRoute
+from aoai_mock.http.front import Exchange, FastRoute, JsonReply
 from aoai_mock.http.render import json_bytes
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.chat import chat_body, chat_chunks
@@ -69,7 +69,8 @@ async def _prepare(exchange: Exchange, operation: str) -> _Call:
     runtime = exchange.runtime
     settings = runtime.settings
     exchange.operation = operation
-    authenticate(exchange.header(b"api-key"), exchange.header(b"authorization"), settings.api_keys)
+    key = exchange.header(b"api-key")
+    authenticate(key, None if key else exchange.header(b"authorization"), settings.api_keys)
     version = api_version(exchange.scope["query_string"], operation)
     scenario = exchange.header(SCENARIO_HEADER)
     found = deployment_for(runtime, exchange.deployment, operation, version, scenario)
@@ -116,7 +117,7 @@ async def chat_completions(exchange: Exchange) -> ASGIApp:
     parsed = validate(ChatRequest, call.body)
     deployment = call.deployment
     fault = _fault(exchange, call, av.CHAT, bool(parsed.stream))
-    if (cut_short := await before_answer(exchange, call.deployment, fault)) is not None:
+    if fault is not None and (cut_short := await before_answer(exchange, call.deployment, fault)) is not None:
         return cut_short
     if deployment.rate_limit.enforce:
         asked = parsed.max_completion_tokens if parsed.max_completion_tokens is not None else parsed.max_tokens
@@ -126,7 +127,10 @@ async def chat_completions(exchange: Exchange) -> ASGIApp:
     result = run_chat(call.runtime, deployment, call.api_version, parsed, call.body, responder)
     if parsed.stream:
         return deliver_stream(exchange, deployment, chat_chunks(result), result.usage.completion_tokens, fault)
-    return await deliver_json(exchange, deployment, json_bytes(chat_body(result)), result.usage.completion_tokens, fault)
+    body = json_bytes(chat_body(result))
+    if fault is None and not deployment.pacing.enabled:
+        return JsonReply(body)
+    return await deliver_json(exchange, deployment, body, result.usage.completion_tokens, fault)
 
 
 async def completions(exchange: Exchange) -> ASGIApp:
@@ -134,7 +138,7 @@ async def completions(exchange: Exchange) -> ASGIApp:
     parsed = validate(CompletionRequest, call.body)
     deployment = call.deployment
     fault = _fault(exchange, call, av.COMPLETIONS, bool(parsed.stream))
-    if (cut_short := await before_answer(exchange, call.deployment, fault)) is not None:
+    if fault is not None and (cut_short := await before_answer(exchange, call.deployment, fault)) is not None:
         return cut_short
     if deployment.rate_limit.enforce:
         prompts = completion_prompt_tokens(deployment, parsed)
@@ -153,7 +157,7 @@ async def embeddings(exchange: Exchange) -> ASGIApp:
     call = await _prepare(exchange, av.EMBEDDINGS)
     parsed = validate(EmbeddingRequest, call.body)
     fault = _fault(exchange, call, av.EMBEDDINGS, False)
-    if (cut_short := await before_answer(exchange, call.deployment, fault)) is not None:
+    if fault is not None and (cut_short := await before_answer(exchange, call.deployment, fault)) is not None:
         return cut_short
     responder = _responder(exchange, call, av.EMBEDDINGS)
     context = call.runtime.context(call.deployment)
