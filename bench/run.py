@@ -98,23 +98,34 @@ def _one_throughput(ctx: Ctx, client: str, name: str, cmd: str) -> LoadResult:
 
 def bench_throughput(ctx: Ctx) -> None:
     client = _client_name(ctx)
+    rounds = ctx.args.rounds
     desc = {"wrk": "wrk", "python": f"python asyncio client x{ctx.args.client_procs} procs"}
     ctx.notes.append(f"throughput client: {desc[client]}, {ctx.args.connections} connections, "
                      f"{ctx.args.warmup:g}s warm-up + {ctx.args.duration:g}s, servers run one "
-                     "after the other")
-    res: dict[str, LoadResult] = {}
-    for name, cmd in (("baseline", BASELINE_CMD), ("aoai-mock", ctx.target_cmd)):
-        res[name] = r = _one_throughput(ctx, client, name, cmd)
+                     f"after the other, {rounds} round(s) of baseline then aoai-mock; figures are "
+                     "the round with the median ratio")
+    results: list[dict[str, LoadResult]] = []
+    for _ in range(rounds):  # alternating rounds: a slow spell on the machine hits both servers alike
+        results.append({name: _one_throughput(ctx, client, name, cmd)
+                        for name, cmd in (("baseline", BASELINE_CMD), ("aoai-mock", ctx.target_cmd))})
+    ratios = [r["aoai-mock"].rps / r["baseline"].rps if r["baseline"].rps else 0.0 for r in results]
+    res = results[sorted(range(rounds), key=ratios.__getitem__)[rounds // 2]]
+    for name in ("baseline", "aoai-mock"):
+        r = res[name]
         ctx.row(f"{name} throughput", f"{r.rps:,.0f} req/s")
         ctx.row(f"{name} latency p50 / p99", f"{r.p50_ms:.2f} / {r.p99_ms:.2f} ms")
         if r.non_200 or r.errors:
             ctx.row(f"{name} non-200 / socket errors", f"{r.non_200} / {r.errors}", "0", False)
         ctx.figures[name] = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms,
                              "requests": r.requests, "non_200": r.non_200, "errors": r.errors}
-    ratio = res["aoai-mock"].rps / res["baseline"].rps if res["baseline"].rps else 0.0
-    ctx.row("ratio aoai-mock / baseline", f"{ratio:.2f}", f">= {TARGET_RATIO:.2f}",
-            ratio >= TARGET_RATIO)
+    ratio = statistics.median(ratios)
+    if rounds > 1:
+        ctx.row("ratio of each round", ", ".join(f"{x:.2f}" for x in ratios))
+    ctx.row(f"ratio aoai-mock / baseline{' (median)' if rounds > 1 else ''}", f"{ratio:.2f}",
+            f">= {TARGET_RATIO:.2f}", ratio >= TARGET_RATIO)
     ctx.figures["throughput_ratio"] = ratio
+    ctx.figures["throughput_ratios"] = ratios
+    ctx.figures["client"] = client
     if ctx.args.same_protocol:
         r = _one_throughput(ctx, client, "baseline, same protocol", SAME_PROTOCOL_BASELINE_CMD)
         ctx.row("baseline (aoai-mock's protocol)", f"{r.rps:,.0f} req/s")
@@ -122,7 +133,6 @@ def bench_throughput(ctx: Ctx) -> None:
         ctx.row("ratio aoai-mock / same-protocol baseline", f"{same:.2f}")
         ctx.figures["same_protocol_baseline"] = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms}
         ctx.figures["same_protocol_ratio"] = same
-    ctx.figures["client"] = client
 
 
 # --------------------------------------------------------------- streaming
@@ -296,7 +306,8 @@ def _run_scenarios(ctx: Ctx) -> bool:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="aoai-mock benchmark (127.0.0.1 only)")
-    p.add_argument("--duration", type=float, default=10.0, help="measured seconds per server")
+    p.add_argument("--duration", type=float, default=5.0, help="measured seconds per server and round")
+    p.add_argument("--rounds", type=int, default=3, help="throughput rounds (baseline, then aoai-mock)")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--only", choices=["throughput", "stream", "pacing", "startup"])
@@ -320,6 +331,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.connections = min(max(args.connections, 1), 1024)
     args.stream_runs = min(max(args.stream_runs, 1), 200)
     args.startup_runs = min(max(args.startup_runs, 1), 50)
+    args.rounds = min(max(args.rounds, 1), 20)
     return args
 
 
