@@ -19,6 +19,7 @@ from aoai_mock.behaviour.scenario_engine import ScenarioBook
 from aoai_mock.config import Deployment, ResponderSpec
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.settings import FROZEN_CREATED, Settings
+from aoai_mock.state.store import MemoryStore, Store
 
 __all__ = ["Runtime", "SCENARIO_FAULTS"]
 
@@ -34,6 +35,7 @@ class Runtime:
     book: ScenarioBook = field(default_factory=ScenarioBook)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     faults: FaultBook = field(default_factory=FaultBook)
+    store: Store = field(default_factory=MemoryStore)  # files, assistants, threads, batches, ...
     # Every wait the mock makes (pacing, delays, stalls) goes through here, so tests can replace it.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic  # the clock ``sleep`` advances
