@@ -18,7 +18,7 @@ from aoai_mock.behaviour.scenario_engine import ScenarioBook
 from aoai_mock.http import control, control_faults, control_scenarios
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
-from aoai_mock.http.routes import inference
+from aoai_mock.http.routes import inference, models
 from aoai_mock.scenarios.loader import load_paths
 from aoai_mock.scenarios.watch import watch
 from aoai_mock.settings import Settings
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.include_router(control.router)
     app.include_router(control_scenarios.router)
     app.include_router(control_faults.router)
+    app.include_router(models.router)
     app.front = AzureFront(super(_App, app).__call__, runtime, inference.fast_route, journal)
     return app
 

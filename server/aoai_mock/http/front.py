@@ -153,7 +153,7 @@ class AzureFront:
         finally:
             self.journal.record(
                 start, time.monotonic(), "POST", path, scope["query_string"], scope["headers"], exchange.body,
-                sent[0], sent[1], request_id, deployment, exchange.operation, exchange.scenario, exchange.rule,
+                sent[0], sent[1], request_id, exchange.deployment or None, exchange.operation, exchange.scenario, exchange.rule,
                 sent[2],
             )
 

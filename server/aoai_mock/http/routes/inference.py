@@ -20,7 +20,7 @@ from aoai_mock.behaviour.responders.base import Responder
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenario_engine import RequestView
 from aoai_mock.config import Deployment
-from aoai_mock.errors import InvalidJson
+from aoai_mock.errors import ApiVersionNotSupported, InvalidJson, InvalidRequest
 from aoai_mock.http.delivery import (
     admit,
     before_answer,
@@ -71,17 +71,41 @@ async def _prepare(exchange: Exchange, operation: str) -> _Call:
     exchange.operation = operation
     key = exchange.header(b"api-key")
     authenticate(key, None if key else exchange.header(b"authorization"), settings.api_keys)
+    if not exchange.deployment:  # /openai/v1/...: the deployment travels in the body
+        return await _prepare_v1(exchange, operation)
     version = api_version(exchange.scope["query_string"], operation)
     scenario = exchange.header(SCENARIO_HEADER)
     found = deployment_for(runtime, exchange.deployment, operation, version, scenario)
     rate_headers_early(exchange, found, operation, version)
-    limit = settings.config.max_body_bytes
+    body = await _json_body(exchange)
+    return _Call(runtime, found, version, body, exchange.header(RESPONDER_HEADER), scenario)
+
+
+async def _prepare_v1(exchange: Exchange, operation: str) -> _Call:
+    """``/openai/v1/<op>``: api-version optional (``v1`` or ``preview``), the deployment named by ``model``."""
+    runtime = exchange.runtime
+    version = api_version(exchange.scope["query_string"], operation, required=False) or "v1"
+    if version not in av.V1_FAMILY:
+        raise ApiVersionNotSupported()
+    body = await _json_body(exchange)
+    name = body.get("model")
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest("you must provide a model parameter", param="model")
+    exchange.deployment = name
+    scenario = exchange.header(SCENARIO_HEADER)
+    found = deployment_for(runtime, name, operation, version, scenario)
+    rate_headers_early(exchange, found, operation, version)
+    return _Call(runtime, found, version, body, exchange.header(RESPONDER_HEADER), scenario)
+
+
+async def _json_body(exchange: Exchange) -> dict[str, Any]:
+    limit = exchange.runtime.settings.config.max_body_bytes
     check_json_request(exchange.header(b"content-type"), exchange.header(b"content-length"), limit)
     exchange.body_read = True
     raw = exchange.body = await receive_body(exchange.receive, limit)
     if not raw.strip():
         raise InvalidJson()
-    return _Call(runtime, found, version, load_json(raw), exchange.header(RESPONDER_HEADER), scenario)
+    return load_json(raw)
 
 
 def _view(exchange: Exchange, call: _Call, operation: str) -> RequestView:
@@ -174,12 +198,22 @@ _OPERATIONS: dict[str, FastRoute] = {
 }
 
 
+_V1_PREFIX = "/openai/v1/"
+_V1_OPERATIONS: dict[str, FastRoute] = {"chat/completions": chat_completions, "embeddings": embeddings}
+
+
 def fast_route(method: str, path: str) -> tuple[FastRoute, str] | None:
-    """``POST /openai/deployments/{deployment}/{operation}``: the route and the deployment's name."""
-    if method != "POST" or not path.startswith(_PREFIX):
+    """``POST /openai/deployments/{deployment}/{operation}``: the route and the deployment's name;
+    ``POST /openai/v1/{operation}``: the route and "" (the body's ``model`` names the deployment)."""
+    if method != "POST":
         return None
-    name, _, operation = path[len(_PREFIX) :].partition("/")
-    route = _OPERATIONS.get(operation)
-    if route is None or not name:
-        return None
-    return route, name
+    if path.startswith(_PREFIX):
+        name, _, operation = path[len(_PREFIX) :].partition("/")
+        route = _OPERATIONS.get(operation)
+        if route is None or not name:
+            return None
+        return route, name
+    if path.startswith(_V1_PREFIX):
+        route = _V1_OPERATIONS.get(path[len(_V1_PREFIX) :])
+        return (route, "") if route is not None else None
+    return None
