@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
+LEGACY := .venv-legacy
+
 .PHONY: run test bench clean
 
 $(BIN)/python:
@@ -24,11 +26,17 @@ $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.stamp-run
 	$(BIN)/aoai-mock serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.stamp-test
+# The legacy openai 0.28 SDK, in its own environment: the suite runs the 0.28 quickstart with it.
+$(LEGACY)/.stamp:
+	$(PYTHON) -m venv $(LEGACY)
+	$(LEGACY)/bin/python -m pip install --quiet "openai==0.28.1"
+	touch $@
+
+test: $(VENV)/.stamp-test $(LEGACY)/.stamp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.stamp-test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info server/*.egg-info
+	rm -rf $(VENV) $(LEGACY) build *.egg-info server/*.egg-info
