@@ -39,6 +39,7 @@ from aoai_mock.scenarios.match_schema import (
     ValueMatch,
     exactly_one,
 )
+from aoai_mock.scenarios.runs_schema import RunsSpec
 
 __all__ = [
     "OPERATION_ALIASES",
@@ -249,6 +250,11 @@ class Scenario(StrictModel):
         description="A fault plan, installed while the scenario is active: 429s, 5xx, delays, hangs, dropped "
         "connections, cut or broken streams, each with a schedule (next, every, after, window, probability) and a "
         "scope (deployment, operation, stream, match). Faults come before rules: a faulted request uses no reply.",
+    )
+    runs: RunsSpec | None = Field(
+        None,
+        description="How assistant runs move through their lifecycle while the scenario is active: after how many "
+        "polls or seconds they finish, and how (completed, failed, expired, incomplete); per assistant name too.",
     )
 
     _source: str | None = PrivateAttr(None)
