@@ -105,3 +105,13 @@ def test_ini_settings_load_scenarios_for_the_session(pytester: pytest.Pytester) 
     )
     result = pytester.runpytest_subprocess("-q")
     result.assert_outcomes(passed=1)
+
+
+def test_the_docs_example_passes(pytester: pytest.Pytester) -> None:
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "pytest-plugin.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    pytester.makepyfile(test_my_app=example)
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=3)
