@@ -34,6 +34,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--watch", action="store_true", default=None, help="reload scenario files when they change")
     serve.add_argument("--admin-key", help="require this key on the /_mock/ control API (env AOAI_MOCK_ADMIN_KEY)")
     serve.add_argument("--journal-size", type=int, help="requests the journal keeps (env AOAI_MOCK_JOURNAL_SIZE)")
+    serve.add_argument(
+        "--state",
+        dest="state_path",
+        metavar="PATH",
+        help="keep files, batches, fine-tuning jobs, assistants and threads in this SQLite file, so a restarted "
+        "server still has them (env AOAI_MOCK_STATE; default: in memory only)",
+    )
+    serve.add_argument(
+        "--batch-seconds", type=float, help="how long a batch takes, validating to completed (env AOAI_MOCK_BATCH_SECONDS)"
+    )
+    serve.add_argument(
+        "--fine-tuning-seconds",
+        type=float,
+        help="how long a fine-tuning job takes, pending to succeeded (env AOAI_MOCK_FINE_TUNING_SECONDS)",
+    )
+    serve.add_argument("--max-file-bytes", type=int, help="largest upload accepted (env AOAI_MOCK_MAX_FILE_BYTES)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files, for editors")
     schema.add_argument("-o", "--output", help="write it to this file instead of standard output")
@@ -95,6 +111,10 @@ def _serve(args: argparse.Namespace) -> int:
                 "watch": args.watch,
                 "admin_key": args.admin_key,
                 "journal_size": args.journal_size,
+                "state_path": args.state_path,
+                "batch_seconds": args.batch_seconds,
+                "fine_tuning_seconds": args.fine_tuning_seconds,
+                "max_file_bytes": args.max_file_bytes,
             }
         )
     except ConfigError as exc:
@@ -106,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     from aoai_mock.app import create_app
     from aoai_mock.http.protocol import UVICORN_OPTIONS
     from aoai_mock.scenarios import ScenarioError
+    from aoai_mock.state.sqlite import StateFileError
 
     try:
         app = create_app(settings)
@@ -113,6 +134,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"aoai-mock: not starting, the scenarios have {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return 2
+    except StateFileError as exc:
+        print(f"aoai-mock: not starting: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(
         app,

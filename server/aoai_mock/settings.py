@@ -32,6 +32,12 @@ class Settings:
     admin_key: str | None = None  # set: the /_mock/ control API asks for it (never the Azure key)
     watch: bool = False  # reload scenario files when they change
     journal_size: int = 1000  # requests the journal keeps (oldest dropped first)
+    # Files, batches, fine-tuning (docs/files-batches-fine-tuning.md):
+    state_path: Path | None = None  # set: objects live in this SQLite file and survive a restart
+    batch_seconds: float = 6.0  # a batch's life from validating to completed (thirds per phase); 0: at once
+    fine_tuning_seconds: float = 8.0  # a fine-tuning job's life from pending to succeeded; 0: at once
+    max_file_bytes: int = 512 * 1024 * 1024  # Azure: 512 MB per uploaded file
+    max_batch_file_bytes: int = 200 * 1024 * 1024  # Azure: 200 MB per batch input file
 
     @property
     def frozen(self) -> bool:
@@ -72,7 +78,40 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         found["watch"] = env["AOAI_MOCK_WATCH"].strip().lower() in ("1", "true", "yes", "on")
     if env.get("AOAI_MOCK_JOURNAL_SIZE"):
         found["journal_size"] = _int("AOAI_MOCK_JOURNAL_SIZE", env["AOAI_MOCK_JOURNAL_SIZE"])
+    found.update(_lifecycle_from_env(env))
     return found
+
+
+def _lifecycle_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The state file, lifecycle timing and upload limits (files, batches, fine-tuning)."""
+    found: dict[str, Any] = {}
+    if env.get("AOAI_MOCK_STATE"):
+        found["state_path"] = Path(env["AOAI_MOCK_STATE"])
+    for key in ("batch_seconds", "fine_tuning_seconds"):
+        name = "AOAI_MOCK_" + key.upper()
+        if env.get(name):
+            found[key] = _float(name, env[name])
+    for key in ("max_file_bytes", "max_batch_file_bytes"):
+        name = "AOAI_MOCK_" + key.upper()
+        if env.get(name):
+            found[key] = _int(name, env[name])
+    return found
+
+
+def _float(name: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {value!r}") from None
+
+
+def _check_lifecycle(values: Mapping[str, Any]) -> None:
+    for key in ("batch_seconds", "fine_tuning_seconds"):
+        if values.get(key, 0) < 0:
+            raise ConfigError(f"{key} must not be negative")
+    for key in ("max_file_bytes", "max_batch_file_bytes"):
+        if values.get(key, 1) < 1:
+            raise ConfigError(f"{key} must be at least 1")
 
 
 def _int(name: str, value: str) -> int:
@@ -101,4 +140,7 @@ def resolve(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
         values["scenarios"] = tuple(values["scenarios"])
     if values.get("journal_size", 1) < 1:
         raise ConfigError("the journal size must be at least 1")
+    _check_lifecycle(values)
+    if values.get("state_path") is not None:
+        values["state_path"] = Path(values["state_path"])
     return Settings(config=config, **values)

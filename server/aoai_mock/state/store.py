@@ -10,6 +10,20 @@ pages: ``limit``, ``order`` (by ``created_at``, then insertion), ``after`` / ``b
 :class:`Page` with ``first_id``, ``last_id`` and ``has_more``.
 
 Callers get copies: changing a returned dict never changes the store; ``put`` stores a copy.
+
+Contracts between the API families (keep them: other families read these objects):
+
+* **Files.** An uploaded or generated file is the doc ``store.get("file", file_id)``: exactly the wire object
+  ``GET /openai/files/{id}`` answers (``{"id": "file-...", "object": "file", "bytes", "created_at",
+  "filename", "purpose", "status": "processed", "status_details": None}``, plus ``expires_at`` when the upload
+  set one), with no private keys. Its bytes are ``store.get_blob(file_id)``. Deleting a file deletes both.
+  Purposes: ``assistants``, ``batch``, ``fine-tune``, ``vision`` (uploads) and ``batch_output``,
+  ``fine-tune-results`` (written by the mock).
+* **Batches** are kind ``"batch"``, **fine-tuning jobs** kind ``"fine_tuning.job"``: the wire object plus
+  private keys whose names start with ``_`` (timing, validation results), which the routes never render.
+* Kind ``"serial"`` holds one counter per id family (``{"id": "file", "next": 7}``), so that ids made from
+  ``--seed`` stay unique across a restart with ``--state``.
+* ``reset()`` forgets every kind and every blob; ``POST /_mock/state/reset`` calls it.
 """
 
 from __future__ import annotations
