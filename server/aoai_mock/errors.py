@@ -303,3 +303,47 @@ class GatewayTimeout(AzureError):
             code="GatewayTimeout",
             headers=headers,
         )
+
+
+# -- images and audio (behaviour/images.py, behaviour/transcription.py) ---------------------------------------------
+
+__all__ += ["InvalidPayload", "ContentTooLarge", "UnrecognizedFileFormat", "InvalidImageFile"]
+
+
+class InvalidPayload(AzureError):
+    """dall-e-3's 400 for a value the model does not take, in the gateway's short shape [captured, for
+    ``quality``: ``{"error":{"code":"invalidPayload","message":"Invalid payload: Value for property quality is
+    invalid."}}``; the same wording for the other properties is inferred]."""
+
+    gateway = True
+
+    def __init__(self, prop: str) -> None:
+        super().__init__(f"Invalid payload: Value for property {prop} is invalid.", code="invalidPayload")
+        self.property = prop
+
+
+class ContentTooLarge(AzureError):
+    """413 for an upload over the 25 MB audio limit, every key present [captured, public bug reports]."""
+
+    status = 413
+
+    def __init__(self, limit: int, read: int) -> None:
+        super().__init__(f"Maximum content size limit ({limit}) exceeded ({read} bytes read)", type="server_error")
+
+
+class UnrecognizedFileFormat(InvalidRequest):
+    """An upload that is not audio whisper reads [captured message; status 400 as reported for Azure]."""
+
+    def __init__(self, formats: tuple[str, ...]) -> None:
+        super().__init__(f"Unrecognized file format. Supported formats: {list(formats)!r}")
+
+
+class InvalidImageFile(InvalidRequest):
+    """An ``images/edits`` upload that is not a PNG, JPEG or WebP image [inferred wording, OpenAI's]."""
+
+    def __init__(self, index: int, param: str = "image") -> None:
+        super().__init__(
+            f"Invalid image file or mode for image {index}, please check your image file.",
+            param=param,
+            code="invalid_image_file",
+        )

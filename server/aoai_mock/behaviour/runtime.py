@@ -13,6 +13,7 @@ from pathlib import Path
 from aoai_mock.behaviour import responders
 from aoai_mock.behaviour.faults import FaultBook
 from aoai_mock.behaviour.ids import Clock, IdFactory
+from aoai_mock.behaviour.media_store import MediaStore
 from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.behaviour.responders.base import Context, Responder
 from aoai_mock.behaviour.scenario_engine import ScenarioBook
@@ -36,6 +37,7 @@ class Runtime:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     faults: FaultBook = field(default_factory=FaultBook)
     store: Store = field(default_factory=MemoryStore)  # files, assistants, threads, batches, ...
+    media: MediaStore = field(default_factory=MediaStore)  # generated images, the texts of spoken audio
     # Every wait the mock makes (pacing, delays, stalls) goes through here, so tests can replace it.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic  # the clock ``sleep`` advances
