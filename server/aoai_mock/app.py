@@ -19,6 +19,8 @@ from aoai_mock.http import control, control_faults, control_scenarios
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
 from aoai_mock.http.routes import inference, models
+from aoai_mock.http.routes import audio as audio_routes
+from aoai_mock.http.routes import images as image_routes
 from aoai_mock.scenarios.loader import load_paths
 from aoai_mock.scenarios.watch import watch
 from aoai_mock.settings import Settings
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.include_router(control_scenarios.router)
     app.include_router(control_faults.router)
     app.include_router(models.router)
+    app.include_router(image_routes.router)
+    app.include_router(audio_routes.router)
     app.front = AzureFront(super(_App, app).__call__, runtime, inference.fast_route, journal)
     return app
 
