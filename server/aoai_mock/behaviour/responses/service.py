@@ -1,0 +1,219 @@
+"""Responses: create (one answer, or its stream), chain, store, retrieve, delete and list input items.
+
+A create runs in two steps so the route can let a scenario choose who answers in between::
+
+    prepared = prepare(runtime, deployment, api_version, body)   # parse, chain, count, check
+    chosen = choose_responder(runtime, prepared, headers, override, scenario)
+    created = create(runtime, prepared, chosen.responder)         # answer, shape, store
+
+What is stored (``store`` is true unless the request says false), in ``runtime.store``:
+
+* kind ``response``: the response object as it was returned;
+* kind ``response_input_items``: ``{"id": <response id>, "items": [...], "history": [...]}``, the request's
+  own input items (what ``input_items`` lists) and the conversation before them (the chain it continued),
+  so a later ``previous_response_id`` continues from ``history + items + output``.
+
+Nothing is kept for ``store: false``, so chaining from such a response is the service's 400
+``previous_response_not_found``, and retrieving it a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import count
+from typing import TYPE_CHECKING, Any
+
+from aoai_mock.behaviour import tokens
+from aoai_mock.behaviour.chat import check_output_budget, request_key, usage_of
+from aoai_mock.behaviour.request_facts import RequestView
+from aoai_mock.behaviour.responders.base import Conversation, Responder
+from aoai_mock.behaviour.responses import items as input_items
+from aoai_mock.behaviour.responses.build import Planned, response_object, shape_output
+from aoai_mock.behaviour.responses.events import stream_events
+from aoai_mock.behaviour.responses.request import JsonSchemaFormat, ResponsesRequest
+from aoai_mock.config import Deployment
+from aoai_mock.errors import InvalidRequest
+from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.validation import validate
+
+if TYPE_CHECKING:  # the runtime imports the scenario engine, which imports behaviour modules
+    from aoai_mock.behaviour.runtime import Runtime
+
+__all__ = ["Prepared", "Created", "Chosen", "prepare", "choose_responder", "create", "RESPONSE", "INPUT_ITEMS"]
+
+RESPONSE = "response"  # store kinds
+INPUT_ITEMS = "response_input_items"
+_ID_LENGTH = 48
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A checked request, its conversation and its token count: everything but the answer."""
+
+    request: ResponsesRequest
+    body: Mapping[str, Any]
+    deployment: Deployment
+    api_version: str
+    key: bytes  # what decides the answer (the body without stream options)
+    seed: int
+    new_input: list[dict[str, Any]]  # this request's input, as stored items
+    history: list[dict[str, Any]]  # the chained conversation before it
+    chat: list[dict[str, Any]]  # instructions + history + input, as chat messages
+    input_tokens: int
+    encoding: str
+
+    def view(self, headers: Mapping[str, str]) -> RequestView:
+        """The request as scenario rules see it: ``input`` holds the whole conversation (the chained
+        history too) as chat messages, ``instructions`` the system message; the other fields as sent."""
+        conversation = self.chat[1:] if self.request.instructions else self.chat
+        body = {**self.body, "input": conversation}
+        return RequestView(av.RESPONSES, self.deployment.name, self.api_version, headers, body)
+
+
+@dataclass(slots=True)
+class Created:
+    response: dict[str, Any]
+    planned: list[Planned]
+    seed: int
+    obfuscate: bool
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        return stream_events(self.response, self.planned, self.seed, self.obfuscate)
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    responder: Responder | None  # None: the deployment's own
+    scenario: str | None = None
+    rule: str | None = None
+
+
+def _namer(runtime: Runtime, key: bytes, scope: bytes) -> Callable[[str], str]:
+    """Ids for the items of one request: derived from the request when ids are seeded, else random."""
+    numbers = count()
+    return lambda prefix: runtime.ids.object_id(prefix, b"%s\0%s%d" % (key, scope, next(numbers)), _ID_LENGTH)
+
+
+def _check(request: ResponsesRequest) -> None:
+    if isinstance(request.input, list) and not request.input:
+        raise InvalidRequest(
+            "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+            param="input",
+            code="empty_array",
+        )
+    if request.background:
+        raise InvalidRequest(
+            "aoai-mock does not run responses in the background: leave 'background' unset or false.",
+            param="background",
+            code="unsupported_parameter",
+        )
+    choice = request.tool_choice
+    named = choice.name if choice is not None and not isinstance(choice, str) else None
+    if named is not None and not any(t.name == named for t in request.tools or ()):
+        raise InvalidRequest("Tool choice 'function' not found in 'tools' parameter.", param="tool_choice")
+
+
+def _history(runtime: Runtime, previous: str | None) -> list[dict[str, Any]]:
+    """The conversation ``previous`` ended with: its history, its input and its output."""
+    if previous is None:
+        return []
+    response = runtime.store.get(RESPONSE, previous)
+    kept = runtime.store.get(INPUT_ITEMS, previous)
+    if response is None or kept is None:
+        raise InvalidRequest(
+            f"Previous response with id '{previous}' not found.",
+            param="previous_response_id",
+            code="previous_response_not_found",
+        )
+    return [*kept["history"], *kept["items"], *response["output"]]
+
+
+def prepare(runtime: Runtime, deployment: Deployment, api_version: str, body: Mapping[str, Any]) -> Prepared:
+    """Parse and check a create request and build its conversation; raises the service's 400s."""
+    request = validate(ResponsesRequest, dict(body))
+    _check(request)
+    history = _history(runtime, request.previous_response_id)
+    key = request_key(body)
+    new_input = input_items.stored_input(request, _namer(runtime, key, b"in"))
+    input_items.check_calls(history, new_input)
+    chat = input_items.chat_messages(request.instructions, [*history, *new_input])
+    encoding = tokens.encoding_name_for(deployment.model)
+    tools = [t.model_dump(exclude_none=True) for t in request.tools or ()]
+    images = input_items.image_count([*history, *new_input])
+    input_tokens = tokens.count_chat(chat, encoding, tools or None, images)
+    check_output_budget(deployment, input_tokens, request.max_output_tokens, "max_output_tokens", unit="input")
+    seed = runtime.request_seed(deployment, key)
+    return Prepared(request, body, deployment, api_version, key, seed, new_input, history, chat, input_tokens, encoding)
+
+
+def choose_responder(
+    runtime: Runtime, prepared: Prepared, headers: Mapping[str, str], override: str | None, scenario: str | None
+) -> Chosen:
+    """Who answers: the responder the request names, else the scenario's rule or default, else None."""
+    if override:
+        return Chosen(runtime.responder(prepared.deployment, override))
+    book = runtime.book
+    if scenario is None and book.active is None:
+        return Chosen(None)
+    decision = book.decide(prepared.view(headers), scenario)
+    responder = decision.responder
+    if responder is None and decision.default is not None:
+        responder = runtime.responder_for(decision.default)
+    return Chosen(responder, decision.scenario, decision.rule)
+
+
+def _response_format(request: ResponsesRequest) -> dict[str, Any] | None:
+    """``text.format`` in chat's ``response_format`` shape, which responders read."""
+    fmt = request.text.format if request.text is not None else None
+    if fmt is None:
+        return None
+    if isinstance(fmt, JsonSchemaFormat):
+        return {"type": "json_schema", "json_schema": {"name": fmt.name, "schema": fmt.schema_, "strict": fmt.strict}}
+    return {"type": fmt.type}
+
+
+def _conversation(prepared: Prepared) -> Conversation:
+    request = prepared.request
+    return Conversation(
+        operation=av.RESPONSES,
+        messages=input_items.messages(prepared.chat),
+        seed=prepared.seed,
+        max_tokens=request.max_output_tokens,
+        tools=tuple(t.model_dump(exclude={"type", "strict"}) for t in request.tools or ()),
+        tool_choice=prepared.body.get("tool_choice"),
+        response_format=_response_format(request),
+        parallel_tool_calls=request.parallel_tool_calls is not False,
+        body=prepared.body,
+    )
+
+
+def create(runtime: Runtime, prepared: Prepared, responder: Responder | None = None) -> Created:
+    """Answer a prepared request; store it unless ``store: false``."""
+    deployment, request = prepared.deployment, prepared.request
+    conversation = _conversation(prepared)
+    reply = (responder or runtime.responder(deployment)).respond(conversation, runtime.context(deployment))
+    output = shape_output(
+        reply.choices[0],
+        encoding=prepared.encoding,
+        budget=request.max_output_tokens,
+        reasoning=deployment.reasoning,
+        parallel_tool_calls=conversation.parallel_tool_calls,
+        new_id=_namer(runtime, prepared.key, b"out"),
+    )
+    usage = usage_of(reply.usage, prepared.input_tokens, output.tokens, output.reasoning_tokens)
+    response = response_object(
+        request,
+        id=runtime.ids.object_id("resp_", prepared.key, _ID_LENGTH),
+        created_at=runtime.clock.created(),
+        model=deployment.response_model,
+        output=[p.item for p in output.items],
+        usage=usage,
+        incomplete=output.incomplete,
+        reasoning_model=deployment.reasoning,
+    )
+    if request.store is not False:
+        runtime.store.put(RESPONSE, response)
+        runtime.store.put(INPUT_ITEMS, {"id": response["id"], "items": prepared.new_input, "history": prepared.history})
+    obfuscate = not (request.stream_options and request.stream_options.include_obfuscation is False)
+    return Created(response, output.items, prepared.seed, obfuscate)

@@ -1,0 +1,77 @@
+"""Stored responses: retrieve, delete, and page through a response's input items.
+
+``service.py`` writes them (kinds ``response`` and ``response_input_items`` of ``runtime.store``); an id
+that is not there, never stored (``store: false``) or deleted, is the service's 404.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aoai_mock.behaviour.responses.service import INPUT_ITEMS, RESPONSE
+from aoai_mock.errors import InvalidRequest
+from aoai_mock.state.store import paginate
+
+if TYPE_CHECKING:
+    from aoai_mock.behaviour.runtime import Runtime
+
+__all__ = ["retrieve", "delete", "list_input_items", "NotFound"]
+
+
+class NotFound(InvalidRequest):
+    def __init__(self, response_id: str) -> None:
+        super().__init__(f"Response with id '{response_id}' not found.", status=404)
+
+
+def retrieve(runtime: Runtime, response_id: str) -> dict[str, Any]:
+    found = runtime.store.get(RESPONSE, response_id)
+    if found is None:
+        raise NotFound(response_id)
+    return found
+
+
+def delete(runtime: Runtime, response_id: str) -> dict[str, Any]:
+    """Forget a response and its input items; later chaining from it fails as for an unknown id."""
+    if not runtime.store.delete(RESPONSE, response_id):
+        raise NotFound(response_id)
+    runtime.store.delete(INPUT_ITEMS, response_id)
+    return {"id": response_id, "object": "response.deleted", "deleted": True}
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return 20
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= 100:
+        raise InvalidRequest(
+            f"Invalid 'limit': integer out of range. Expected a value between 1 and 100, but got {raw} instead.",
+            param="limit",
+            code="invalid_value",
+        )
+    return value
+
+
+def list_input_items(
+    runtime: Runtime,
+    response_id: str,
+    *,
+    limit: str | None = None,
+    order: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    default_order: str = "asc",
+) -> dict[str, Any]:
+    """A page of the input items (query values as given: they are checked here)."""
+    kept = runtime.store.get(INPUT_ITEMS, response_id)
+    if kept is None or runtime.store.get(RESPONSE, response_id) is None:
+        raise NotFound(response_id)
+    chosen = order or default_order
+    if chosen not in ("asc", "desc"):
+        raise InvalidRequest(
+            f"Invalid value: '{chosen}'. Supported values are: 'asc' and 'desc'.", param="order", code="invalid_value"
+        )
+    page = paginate(kept["items"], _limit(limit), chosen, after, before)  # type: ignore[arg-type]
+    return page.body()
