@@ -18,7 +18,11 @@ from aoai_mock.behaviour.scenario_engine import ScenarioBook
 from aoai_mock.http import control, control_faults, control_scenarios
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
+from aoai_mock.http.routes import assistants as assistant_routes
 from aoai_mock.http.routes import inference, models
+from aoai_mock.http.routes import runs as run_routes
+from aoai_mock.http.routes import threads as thread_routes
+from aoai_mock.http.routes import vector_stores as vector_store_routes
 from aoai_mock.http.routes import audio as audio_routes
 from aoai_mock.http.routes import images as image_routes
 from aoai_mock.scenarios.loader import load_paths
@@ -66,6 +70,10 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.include_router(models.router)
     app.include_router(image_routes.router)
     app.include_router(audio_routes.router)
+    app.include_router(run_routes.router)  # before threads: POST /openai/threads/runs is not a thread
+    app.include_router(thread_routes.router)
+    app.include_router(assistant_routes.router)
+    app.include_router(vector_store_routes.router)
     app.front = AzureFront(super(_App, app).__call__, runtime, inference.fast_route, journal)
     return app
 

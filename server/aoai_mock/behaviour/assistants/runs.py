@@ -1,0 +1,344 @@
+"""Runs: create (on a thread, or with a new thread), the lifecycle as polls see it, cancel, tool outputs, steps.
+
+A run is ``queued`` when created. Looking at it advances it on the schedule of the scenario's ``runs:``
+section (:mod:`aoai_mock.scenarios.runs_schema`): a retrieve counts as a poll; listing the thread's messages,
+runs or steps looks without polling. Until the schedule is met a poll shows ``in_progress``; then the run is
+executed (:class:`~.engine.RunEngine`) and shows its outcome. By default the first look finishes it, so
+``create_and_poll`` returns at its first poll. ``requires_action`` waits for tool outputs (then the schedule
+starts again) and expires 10 minutes after the run was created; ``cancel`` makes a run ``cancelling`` and the
+next look ``cancelled``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aoai_mock.behaviour.assistants.common import (
+    ASSISTANT,
+    RUN,
+    STEP,
+    THREAD,
+    Doc,
+    ListQuery,
+    ObjectNotFound,
+    check_metadata,
+    list_body,
+    new_id,
+    now,
+    public,
+    require,
+)
+from aoai_mock.behaviour.assistants.engine import TERMINAL, RunEngine
+from aoai_mock.behaviour.assistants.events import Emit, ignore, run_event
+from aoai_mock.behaviour.assistants.objects import model_deployment, resources_wire, tools_wire
+from aoai_mock.behaviour.assistants.requests import (
+    CreateRun,
+    CreateThread,
+    CreateThreadAndRun,
+    ModifyRun,
+    RunOptions,
+    SubmitToolOutputs,
+)
+from aoai_mock.behaviour.assistants.steps import finish_step, render_step
+from aoai_mock.behaviour.assistants.threads import ACTIVE_RUN_STATUSES, add_message, create_thread
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.errors import InvalidRequest
+from aoai_mock.scenarios.runs_schema import RunSchedule
+
+__all__ = [
+    "EXPIRES_AFTER",
+    "schedule_for",
+    "create_run",
+    "create_thread_and_run",
+    "advance",
+    "advance_thread",
+    "retrieve_run",
+    "list_runs",
+    "modify_run",
+    "cancel_run",
+    "submit_tool_outputs",
+    "list_steps",
+    "retrieve_step",
+    "render",
+    "poll_after_ms",
+]
+
+EXPIRES_AFTER = 600  # seconds a run may wait (for tool outputs) before it expires
+_PRIVATE_HEADERS = ("api-key", "authorization", "content-length", "cookie")
+
+
+def schedule_for(runtime: Runtime, scenario: str | None, assistant_name: str | None) -> RunSchedule:
+    """The ``runs:`` schedule of the named (else active) scenario, for this assistant; the default without."""
+    name = scenario or runtime.book.active
+    spec = runtime.book.get(name).runs if name is not None else None
+    return spec.schedule_for(assistant_name) if spec is not None else RunSchedule()
+
+
+def render(run: Doc) -> Doc:
+    return public(run)
+
+
+def poll_after_ms(run: Doc) -> int | None:
+    """The ``openai-poll-after-ms`` the run's schedule asks for, if any."""
+    return run["_mock"]["schedule"].get("poll_after_ms")
+
+
+def _run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
+    require(runtime, THREAD, thread_id, "thread")
+    found = runtime.store.get(RUN, run_id)
+    if found is None or found["thread_id"] != thread_id:
+        raise ObjectNotFound("run", run_id)
+    return found
+
+
+# -- creating ---------------------------------------------------------------------------------------
+
+
+def _pick(request: RunOptions, name: str, assistant: Doc, default: object) -> object:
+    value = getattr(request, name)
+    if value is not None:
+        return value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
+    found = assistant.get(name)
+    return default if found is None else found
+
+
+def _instructions(request: RunOptions, assistant: Doc) -> str:
+    text = request.instructions if request.instructions is not None else assistant.get("instructions") or ""
+    extra = getattr(request, "additional_instructions", None)
+    return f"{text}\n{extra}" if text and extra else text or extra or ""
+
+
+def _new_run(runtime: Runtime, thread_id: str, assistant: Doc, request: RunOptions, context: Doc) -> Doc:
+    created = now(runtime)
+    return {
+        "id": new_id(runtime, "run_"),
+        "object": "thread.run",
+        "created_at": created,
+        "assistant_id": assistant["id"],
+        "thread_id": thread_id,
+        "status": "queued",
+        "required_action": None,
+        "last_error": None,
+        "expires_at": created + EXPIRES_AFTER,
+        "started_at": None,
+        "cancelled_at": None,
+        "failed_at": None,
+        "completed_at": None,
+        "incomplete_details": None,
+        "model": request.model or assistant["model"],
+        "instructions": _instructions(request, assistant),
+        "tools": tools_wire(request.tools) if request.tools is not None else assistant["tools"],
+        "metadata": request.metadata or {},
+        "usage": None,
+        "temperature": _pick(request, "temperature", assistant, 1.0),
+        "top_p": _pick(request, "top_p", assistant, 1.0),
+        "max_prompt_tokens": request.max_prompt_tokens,
+        "max_completion_tokens": request.max_completion_tokens,
+        "truncation_strategy": _pick(request, "truncation_strategy", {}, {"type": "auto", "last_messages": None}),
+        "tool_choice": _pick(request, "tool_choice", {}, "auto"),
+        "parallel_tool_calls": request.parallel_tool_calls is not False,
+        "response_format": _pick(request, "response_format", assistant, "auto"),
+        "_mock": context,
+    }
+
+
+def _context(runtime: Runtime, assistant: Doc, headers: Mapping[str, str], api_version: str | None) -> Doc:
+    scenario = headers.get("x-aoai-mock-scenario")
+    schedule = schedule_for(runtime, scenario, assistant.get("name"))
+    return {
+        "scenario": scenario,
+        "responder": headers.get("x-aoai-mock-responder"),
+        "headers": {k: v for k, v in headers.items() if k not in _PRIVATE_HEADERS},
+        "api_version": api_version,
+        "schedule": schedule.model_dump(),
+        "since": runtime.clock.now(),
+        "expires": runtime.clock.now() + EXPIRES_AFTER,
+        "polls": 0,
+        "turn": 0,
+        "transcript": [],
+        "pending_step": None,
+        "searched": False,
+        "hits": [],
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "streaming": False,
+        "assistant_name": assistant.get("name"),
+        "assistant_resources": assistant.get("tool_resources") or {},
+    }
+
+
+def create_run(
+    runtime: Runtime,
+    thread_id: str,
+    request: CreateRun | CreateThreadAndRun,
+    headers: Mapping[str, str],
+    api_version: str | None = None,
+    emit: Emit = ignore,
+) -> Doc:
+    """A queued run of ``thread_id`` (its ``additional_messages`` added first); refused while one is active."""
+    require(runtime, THREAD, thread_id, "thread")
+    advance_thread(runtime, thread_id)
+    active = next((r for r in _thread_runs(runtime, thread_id) if r["status"] in ACTIVE_RUN_STATUSES), None)
+    if active is not None:
+        raise InvalidRequest(f"Thread {thread_id} already has an active run {active['id']}.")
+    assistant = require(runtime, ASSISTANT, request.assistant_id, "assistant")
+    check_metadata(request.metadata)
+    model_deployment(runtime, request.model or assistant["model"], headers.get("x-aoai-mock-scenario"))
+    for message in getattr(request, "additional_messages", None) or ():
+        check_metadata(message.metadata)
+        add_message(runtime, thread_id, message)
+    run = _new_run(runtime, thread_id, assistant, request, _context(runtime, assistant, headers, api_version))
+    run["_mock"]["streaming"] = bool(request.stream)
+    runtime.store.put(RUN, run)
+    emit("thread.run.created", public(run))
+    emit("thread.run.queued", public(run))
+    return run
+
+
+def create_thread_and_run(
+    runtime: Runtime,
+    request: CreateThreadAndRun,
+    headers: Mapping[str, str],
+    api_version: str | None = None,
+    emit: Emit = ignore,
+) -> Doc:
+    """``POST /threads/runs``: a new thread (with its messages) and a run of it."""
+    require(runtime, ASSISTANT, request.assistant_id, "assistant")
+    thread = create_thread(runtime, request.thread or CreateThread())
+    if request.tool_resources is not None:
+        stored = runtime.store.get(THREAD, thread["id"]) or {}
+        stored["tool_resources"] = resources_wire(runtime, request.tool_resources, stored.get("tool_resources"))
+        runtime.store.put(THREAD, stored)
+        thread = public(stored)
+    emit("thread.created", thread)
+    return create_run(runtime, thread["id"], request, headers, api_version, emit)
+
+
+# -- the lifecycle ----------------------------------------------------------------------------------
+
+
+def advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit = ignore) -> Doc:
+    """The run as it is now: counted as a poll or not, moved on as far as its schedule lets it."""
+    status, mock = run["status"], run["_mock"]
+    if status in TERMINAL or mock.get("streaming"):
+        return run
+    engine = RunEngine(runtime, run, emit)
+    clock = runtime.clock.now()
+    if status == "cancelling":
+        engine.cancel()
+    elif status == "requires_action":
+        if clock >= mock["expires"]:
+            engine.expire()
+    else:
+        mock["polls"] += 1 if polled else 0
+        schedule = RunSchedule.model_validate(mock["schedule"])
+        waiting = mock["polls"] < schedule.complete_after_polls or clock - mock["since"] < schedule.complete_after_seconds
+        if not waiting:
+            engine.execute()
+        else:
+            if polled:
+                engine.start()
+            engine.save()
+    return run
+
+
+def _thread_runs(runtime: Runtime, thread_id: str) -> list[Doc]:
+    return [r for r in runtime.store.all(RUN) if r["thread_id"] == thread_id]
+
+
+def advance_thread(runtime: Runtime, thread_id: str) -> None:
+    """Every run of the thread as it is now (a look, not a poll)."""
+    for run in _thread_runs(runtime, thread_id):
+        if run["status"] not in TERMINAL:
+            advance(runtime, run, polled=False)
+
+
+def retrieve_run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
+    return advance(runtime, _run(runtime, thread_id, run_id), polled=True)
+
+
+def list_runs(runtime: Runtime, thread_id: str, query: ListQuery) -> Doc:
+    require(runtime, THREAD, thread_id, "thread")
+    advance_thread(runtime, thread_id)
+    return list_body([public(r) for r in _thread_runs(runtime, thread_id)], query)
+
+
+def modify_run(runtime: Runtime, thread_id: str, run_id: str, request: ModifyRun) -> Doc:
+    run = _run(runtime, thread_id, run_id)
+    check_metadata(request.metadata)
+    if "metadata" in request.model_fields_set:
+        run["metadata"] = request.metadata or {}
+    runtime.store.put(RUN, run)
+    return run
+
+
+def cancel_run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
+    """``cancelling`` now, ``cancelled`` at the next look; a finished run cannot be cancelled."""
+    run = _run(runtime, thread_id, run_id)
+    if run["status"] not in ("queued", "in_progress", "requires_action"):
+        raise InvalidRequest(f"Cannot cancel run with status '{run['status']}'.")
+    run["status"] = "cancelling"
+    run["_mock"]["streaming"] = False
+    runtime.store.put(RUN, run)
+    return run
+
+
+def submit_tool_outputs(
+    runtime: Runtime, thread_id: str, run_id: str, request: SubmitToolOutputs, emit: Emit = ignore
+) -> Doc:
+    """Outputs for every call the run waits on: its step completes and the run is queued again."""
+    run = advance(runtime, _run(runtime, thread_id, run_id), polled=False)
+    if run["status"] != "requires_action":
+        raise InvalidRequest(f"Runs in status \"{run['status']}\" do not accept tool outputs.")
+    mock = run["_mock"]
+    step = runtime.store.get(STEP, mock["pending_step"]) or {}
+    calls = step.get("step_details", {}).get("tool_calls", [])
+    outputs = _outputs(request, [c["id"] for c in calls])
+    for call in calls:
+        call["function"]["output"] = outputs[call["id"]]
+    finish_step(runtime, step, "completed", step.pop("_usage", None))
+    mock["transcript"] += [{"role": "tool", "tool_call_id": c["id"], "content": outputs[c["id"]]} for c in calls]
+    mock.update(pending_step=None, polls=0, since=runtime.clock.now(), streaming=bool(request.stream))
+    run.update(status="queued", required_action=None)
+    runtime.store.put(RUN, run)
+    emit("thread.run.step.completed", render_step(step))
+    emit(run_event("queued"), public(run))
+    return run
+
+
+def _outputs(request: SubmitToolOutputs, wanted: Sequence[str]) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for output in request.tool_outputs:
+        if output.tool_call_id not in wanted:
+            raise InvalidRequest(
+                f"Invalid tool_call_id: {output.tool_call_id}. No tool call with this id is waiting for an output.",
+                param="tool_outputs",
+            )
+        given[output.tool_call_id] = output.output or ""
+    missing = [w for w in wanted if w not in given]
+    if missing:
+        raise InvalidRequest(
+            f"Expected tool outputs for call_ids {list(wanted)}, got {list(given)}", param="tool_outputs"
+        )
+    return given
+
+
+# -- steps ------------------------------------------------------------------------------------------
+
+
+def list_steps(
+    runtime: Runtime, thread_id: str, run_id: str, query: ListQuery, include: Sequence[str] = ()
+) -> Doc:
+    run = advance(runtime, _run(runtime, thread_id, run_id), polled=False)
+    found = [render_step(s, include) for s in runtime.store.all(STEP) if s["run_id"] == run["id"]]
+    return list_body(found, query)
+
+
+def retrieve_step(
+    runtime: Runtime, thread_id: str, run_id: str, step_id: str, include: Sequence[str] = ()
+) -> Doc:
+    _run(runtime, thread_id, run_id)
+    found = runtime.store.get(STEP, step_id)
+    if found is None or found["run_id"] != run_id:
+        raise ObjectNotFound("run step", step_id)
+    return render_step(found, include)

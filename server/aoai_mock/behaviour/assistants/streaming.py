@@ -1,0 +1,47 @@
+"""Streamed runs: the events of a run from its creation (or its tool outputs) to its end, then ``done``.
+
+A streamed run does not wait for polls: it runs as soon as the stream starts, after ``complete_after_seconds``
+of the scenario's schedule (through the runtime's ``sleep``, which tests replace), and its outcome is the
+same as a polled run's. The events before it runs (``thread.created``, ``thread.run.created``,
+``thread.run.queued``, a submitted step's ``thread.run.step.completed``) were recorded while the request was
+checked, so a bad request is still an ordinary error response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from aoai_mock.behaviour.assistants.common import RUN
+from aoai_mock.behaviour.assistants.engine import RunEngine
+from aoai_mock.behaviour.assistants.events import DONE, Recorder
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.scenarios.runs_schema import RunSchedule
+
+__all__ = ["run_events"]
+
+
+async def run_events(
+    runtime: Runtime, run_id: str, before: Sequence[tuple[str, Any]], include: tuple[str, ...] = ()
+) -> AsyncIterator[tuple[str, Any]]:
+    """``before``, then everything the run does until it ends or waits for tool outputs, then ``done``."""
+    for event in before:
+        yield event
+    run = runtime.store.get(RUN, run_id)
+    if run is not None:
+        wait = RunSchedule.model_validate(run["_mock"]["schedule"]).complete_after_seconds
+        if wait:
+            await runtime.sleep(wait)
+            run = runtime.store.get(RUN, run_id)  # it may have been cancelled meanwhile
+    if run is not None and run["status"] in ("queued", "in_progress"):
+        run["_mock"]["streaming"] = False
+        recorder = Recorder()
+        RunEngine(runtime, run, recorder, include).execute()
+        for event in recorder.events:
+            yield event
+    elif run is not None and run["status"] == "cancelling":
+        recorder = Recorder()
+        RunEngine(runtime, run, recorder, include).cancel()
+        for event in recorder.events:
+            yield event
+    yield DONE

@@ -1,0 +1,51 @@
+"""``/openai/assistants``: create, list, retrieve, modify, delete (Assistants v2)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from aoai_mock.behaviour.assistants import objects
+from aoai_mock.behaviour.assistants.requests import CreateAssistant, ModifyAssistant
+from aoai_mock.http.resource import azure_call
+from aoai_mock.http.routes.assistants_io import body_of, headers_of, paging, reply
+from aoai_mock.wire import api_versions as av
+
+__all__ = ["router"]
+
+router = APIRouter()
+_SCENARIO = "x-aoai-mock-scenario"
+
+
+@router.post("/openai/assistants")
+async def create_assistant(request: Request) -> Response:
+    call = azure_call(request, av.ASSISTANTS)
+    body = await body_of(request, CreateAssistant)
+    return reply(objects.create_assistant(call.runtime, body, headers_of(request).get(_SCENARIO)))
+
+
+@router.get("/openai/assistants")
+async def list_assistants(request: Request) -> Response:
+    call = azure_call(request, av.ASSISTANTS)
+    return reply(objects.list_assistants(call.runtime, paging(request)))
+
+
+@router.get("/openai/assistants/{assistant_id}")
+async def retrieve_assistant(request: Request, assistant_id: str) -> Response:
+    call = azure_call(request, av.ASSISTANTS)
+    return reply(objects.retrieve_assistant(call.runtime, assistant_id))
+
+
+@router.post("/openai/assistants/{assistant_id}")
+async def modify_assistant(request: Request, assistant_id: str) -> Response:
+    call = azure_call(request, av.ASSISTANTS)
+    body = await body_of(request, ModifyAssistant, empty_ok=True)
+    scenario = headers_of(request).get(_SCENARIO)
+    return reply(objects.modify_assistant(call.runtime, assistant_id, body, scenario))
+
+
+@router.delete("/openai/assistants/{assistant_id}")
+async def delete_assistant(request: Request, assistant_id: str) -> Response:
+    call = azure_call(request, av.ASSISTANTS)
+    return reply(objects.delete_assistant(call.runtime, assistant_id))
