@@ -20,6 +20,7 @@ from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
 from aoai_mock.http.routes import assistants as assistant_routes
 from aoai_mock.http.routes import inference, models
+from aoai_mock.http.routes import responses as response_routes
 from aoai_mock.http.routes import runs as run_routes
 from aoai_mock.http.routes import threads as thread_routes
 from aoai_mock.http.routes import vector_stores as vector_store_routes
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.include_router(control_scenarios.router)
     app.include_router(control_faults.router)
     app.include_router(models.router)
+    app.include_router(response_routes.router)
     app.include_router(image_routes.router)
     app.include_router(audio_routes.router)
     app.include_router(run_routes.router)  # before threads: POST /openai/threads/runs is not a thread
