@@ -101,6 +101,18 @@ def test_bad_requests_are_the_services_400s(runtime: Runtime, body: dict, status
     assert message in error.message
 
 
+@pytest.mark.parametrize(
+    ("deployment", "body", "param"),
+    [("gpt-4o", {"reasoning": {"effort": "high"}}, "reasoning.effort"), ("o3-mini", {"temperature": 0.2}, "temperature"),
+     ("o3-mini", {"top_p": 0.5}, "top_p")],
+)
+def test_what_a_model_does_not_support(runtime: Runtime, deployment: str, body: dict, param: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        run(runtime, deployment=deployment, input="x", **body)
+    assert caught.value.param == param and caught.value.code == "unsupported_parameter"
+    assert caught.value.message == f"Unsupported parameter: '{param}' is not supported with this model."
+
+
 def test_previous_response_not_found_has_its_code(runtime: Runtime) -> None:
     assert error_of(runtime, input="x", previous_response_id="resp_x").code == "previous_response_not_found"
 

@@ -114,6 +114,23 @@ def _check(request: ResponsesRequest) -> None:
         raise InvalidRequest("Tool choice 'function' not found in 'tools' parameter.", param="tool_choice")
 
 
+def _check_model(request: ResponsesRequest, deployment: Deployment) -> None:
+    """What a model refuses: reasoning settings on a model that does not reason, sampling on one that does."""
+    unsupported = None
+    if not deployment.reasoning and request.reasoning is not None and request.reasoning.effort is not None:
+        unsupported = "reasoning.effort"
+    elif deployment.reasoning and request.temperature is not None:
+        unsupported = "temperature"
+    elif deployment.reasoning and request.top_p is not None:
+        unsupported = "top_p"
+    if unsupported is not None:
+        raise InvalidRequest(
+            f"Unsupported parameter: '{unsupported}' is not supported with this model.",
+            param=unsupported,
+            code="unsupported_parameter",
+        )
+
+
 def _history(runtime: Runtime, previous: str | None) -> list[dict[str, Any]]:
     """The conversation ``previous`` ended with: its history, its input and its output."""
     if previous is None:
@@ -133,6 +150,7 @@ def prepare(runtime: Runtime, deployment: Deployment, api_version: str, body: Ma
     """Parse and check a create request and build its conversation; raises the service's 400s."""
     request = validate(ResponsesRequest, dict(body))
     _check(request)
+    _check_model(request, deployment)
     history = _history(runtime, request.previous_response_id)
     key = request_key(body)
     new_input = input_items.stored_input(request, _namer(runtime, key, b"in"))
