@@ -18,6 +18,10 @@ from aoai_mock.behaviour.scenario_engine import ScenarioBook
 from aoai_mock.http import control, control_faults, control_scenarios
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
+from aoai_mock.http import control_state
+from aoai_mock.http.routes import batches as batch_routes
+from aoai_mock.http.routes import files as file_routes
+from aoai_mock.http.routes import fine_tuning as fine_tuning_routes
 from aoai_mock.http.routes import assistants as assistant_routes
 from aoai_mock.http.routes import inference, models
 from aoai_mock.http.routes import responses as response_routes
@@ -29,6 +33,8 @@ from aoai_mock.http.routes import images as image_routes
 from aoai_mock.scenarios.loader import load_paths
 from aoai_mock.scenarios.watch import watch
 from aoai_mock.settings import Settings
+from aoai_mock.behaviour.fine_tuning import restore_deployments
+from aoai_mock.state.sqlite import SqliteStore
 
 __all__ = ["create_app"]
 
@@ -36,6 +42,9 @@ __all__ = ["create_app"]
 def create_app(settings: Settings | None = None, fixtures_dir: Path | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime.create(settings, fixtures_dir)
+    if settings.state_path is not None:  # kept on disk; StateFileError when the file is unusable
+        runtime.store = SqliteStore(settings.state_path)
+        restore_deployments(runtime)  # fine-tuned models of earlier runs are deployments again
     if settings.scenarios:  # a broken file stops the start here, with every problem (ScenarioError)
         runtime.book = ScenarioBook(load_paths(settings.scenarios))
         runtime.sync_scenario_faults()
@@ -68,6 +77,10 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.include_router(control.router)
     app.include_router(control_scenarios.router)
     app.include_router(control_faults.router)
+    app.include_router(control_state.router)
+    app.include_router(file_routes.router)
+    app.include_router(batch_routes.router)
+    app.include_router(fine_tuning_routes.router)
     app.include_router(models.router)
     app.include_router(response_routes.router)
     app.include_router(image_routes.router)

@@ -347,3 +347,66 @@ class InvalidImageFile(InvalidRequest):
             param=param,
             code="invalid_image_file",
         )
+
+
+# -- the resource families (files, batches, fine-tuning): the authoring API's short {code, message} body ------------
+# Azure's authoring spec (2024-10-21) answers with {"error": {"code", "message"}} and codes such as invalidPayload,
+# notFound, unexpectedEntityState, jsonlValidationFailed. "Invalid value for purpose." and "fileName contains an
+# invalid filename: wrong suffix." are [captured] (public bug reports); the other messages are [inferred].
+
+__all__ += [
+    "InvalidResourceRequest", "ObjectNotFound", "UnexpectedEntityState", "JsonlValidationFailed", "FileTooLarge"
+]
+
+
+class InvalidResourceRequest(AzureError):
+    """400 ``invalidPayload``: a resource request the service cannot use (a bad upload, a bad parameter).
+
+    Free wording; the images family's ``InvalidPayload`` words dall-e's 400 around one property name instead."""
+
+    gateway = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="invalidPayload")
+
+
+class ObjectNotFound(AzureError):
+    """404 ``notFound``: no file, batch or fine-tuning job has that id [inferred message]."""
+
+    status = 404
+    gateway = True
+
+    def __init__(self, what: str, id: str) -> None:
+        super().__init__(f"{what} with id '{id}' not found.", code="notFound")
+
+
+class UnexpectedEntityState(AzureError):
+    """400 ``unexpectedEntityState``: the object cannot do that now (cancelling a finished batch)."""
+
+    gateway = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="unexpectedEntityState")
+
+
+class JsonlValidationFailed(AzureError):
+    """400 ``jsonlValidationFailed``: an uploaded fine-tuning file is not JSON Lines."""
+
+    gateway = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="jsonlValidationFailed")
+
+
+class FileTooLarge(AzureError):
+    """413: an upload over the size limit of its purpose (512 MB for files, 200 MB for batch input)."""
+
+    status = 413
+    gateway = True
+
+    def __init__(self, limit: int, purpose: str | None = None) -> None:
+        which = f" with purpose '{purpose}'" if purpose else ""
+        super().__init__(
+            f"The file is too large. Files{which} may be at most {limit} bytes.", code="invalidPayload"
+        )
+        self.limit = limit

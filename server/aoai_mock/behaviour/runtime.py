@@ -41,6 +41,10 @@ class Runtime:
     # Every wait the mock makes (pacing, delays, stalls) goes through here, so tests can replace it.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic  # the clock ``sleep`` advances
+    # Deployments that exist because of something done through the API, not the configuration: a fine-tuning
+    # job that succeeded serves its ``fine_tuned_model`` name (behaviour/fine_tuning.py fills this, also from
+    # a --state file at start). Consulted after the scenario's and the configured deployments.
+    extra_deployments: dict[str, Deployment] = field(default_factory=dict)
     _responders: dict[tuple[str, str], Responder] = field(default_factory=dict)
     _contexts: dict[str, Context] = field(default_factory=dict)
 
@@ -70,9 +74,9 @@ class Runtime:
         self.limiter.reset()
 
     def deployment(self, name: str, scenario: str | None = None) -> Deployment | None:
-        """The deployment the active (or named) scenario declares, else the configured one."""
+        """The deployment the active (or named) scenario declares, else the configured one, else an extra one."""
         found = self.book.deployment(name, scenario) if scenario or self.book.active else None
-        return found or self.settings.config.deployment(name)
+        return found or self.settings.config.deployment(name) or self.extra_deployments.get(name)
 
     def responder(self, deployment: Deployment, override: str | None = None) -> Responder:
         """The deployment's responder, or the one a request names (``x-aoai-mock-responder``)."""

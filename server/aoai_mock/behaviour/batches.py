@@ -1,0 +1,299 @@
+"""Batches (``/openai/batches``): an uploaded JSONL file of requests, answered by the mock's own engine.
+
+Lifecycle, on the injected clock (``runtime.clock.now``), ``S = settings.batch_seconds`` split in thirds:
+
+    validating [0, S/3) -> failed                          (when the input file has bad lines)
+                        -> in_progress [S/3, 2S/3) -> finalizing [2S/3, S) -> completed
+    cancel (validating or in_progress) at t -> cancelling [t, t + S/3) -> cancelled
+
+The status is worked out whenever a batch is read; nothing runs in the background. The first read that
+finds a batch past ``validating`` runs its requests, one after another in file order, through the
+:data:`Send` the route gives (the mock's own ASGI app, in process): keys, scenarios, faults, rate limits and
+content filters apply to every line as to a live request. ``request_counts`` grow through ``in_progress`` in
+proportion to the time spent; a cancelled batch keeps the lines done by the time it was cancelled. At
+``completed`` (or ``cancelled``) the output and error files appear (purpose ``batch_output``): successes in
+the output file, every other answer in the error file, each line in Azure's shape [docs]::
+
+    {"custom_id": "task-0", "response": {"status_code": 200, "request_id": "...", "body": {...}}, "error": null}
+
+As the service does, a finished batch always has an error file, empty when nothing failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from aoai_mock.behaviour import files
+from aoai_mock.behaviour.batch_input import Task, batch_error, endpoint_key, read_input
+from aoai_mock.behaviour.objects import Doc, ListQuery, elapsed, mint_uuid, offset_time, public
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.errors import InvalidResourceRequest, ObjectNotFound, UnexpectedEntityState
+from aoai_mock.state.store import Page
+
+__all__ = ["Batches", "LineReply", "Send", "KIND", "LINE_TIMEOUT"]
+
+KIND = "batch"
+LINE_TIMEOUT = 60.0  # seconds one line may take (a hung fault) before it is answered with an error
+WINDOW = 24 * 3600
+_CANCELLABLE = ("validating", "in_progress")
+_RAN = ("in_progress", "finalizing", "completed", "cancelling", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class LineReply:
+    """What the engine answered one line: the status, the parsed body, the ``x-request-id``."""
+
+    status: int
+    body: Any
+    request_id: str
+
+
+# (path and query, JSON body, extra headers) -> the answer; the route builds it around the ASGI app.
+Send = Callable[[str, dict[str, Any], dict[str, str]], Awaitable[LineReply]]
+
+
+class Batches:
+    """The batch family of one server: its runtime, and how to send a line to the engine."""
+
+    def __init__(self, runtime: Runtime, send: Send) -> None:
+        self.runtime = runtime
+        self.send = send
+        self._running: dict[str, asyncio.Future[None]] = {}
+
+    # -- the API ---------------------------------------------------------------------------------------------
+    def create(self, body: Mapping[str, Any], api_version: str, headers: Mapping[str, str]) -> Doc:
+        input_file_id = _text(body, "input_file_id")
+        endpoint = endpoint_key(_text(body, "endpoint"))
+        if endpoint is None:
+            raise InvalidResourceRequest(
+                f"The endpoint '{body['endpoint']}' is not supported; use /chat/completions, /completions or /embeddings."
+            )
+        window = _text(body, "completion_window")
+        metadata = _metadata(body.get("metadata"))
+        data = self._input(input_file_id)
+        scenario = headers.get("x-aoai-mock-scenario")
+        parsed = read_input(data, endpoint, lambda name: self.runtime.deployment(name, scenario) is not None)
+        errors = parsed.errors
+        if window != "24h":  # the service fails such a batch [docs]
+            errors = [batch_error("invalid_request", None, "completion_window", "The completion window must be 24h."), *errors]
+        doc = self._new(body["endpoint"], input_file_id, window, metadata)
+        doc.update(
+            _t0=self.runtime.clock.now(), _api_version=api_version, _endpoint=endpoint, _deployment=parsed.deployment,
+            _errors=errors, _lines=parsed.lines, _tasks=len(parsed.tasks), _headers=dict(headers),
+            _cancel_at=None, _outcomes=None, _files=False,
+        )  # fmt: skip
+        if not errors:
+            self.runtime.store.put_blob(_blob(doc["id"], "input"), data)
+        self.runtime.store.put(KIND, doc)
+        return public(doc)
+
+    async def retrieve(self, batch_id: str) -> Doc:
+        return await self._advance(self._get(batch_id))
+
+    async def list(self, query: ListQuery) -> Page:
+        current = [await self._advance(doc) for doc in self.runtime.store.all(KIND)]
+        return query.page(current)
+
+    async def cancel(self, batch_id: str) -> Doc:
+        view = await self._advance(self._get(batch_id))
+        if view["status"] not in _CANCELLABLE:
+            raise UnexpectedEntityState(f"The batch cannot be cancelled because it is {view['status']}.")
+        doc = self._get(batch_id)
+        doc["_cancel_at"] = elapsed(self.runtime, doc)
+        self.runtime.store.put(KIND, doc)
+        return await self._advance(doc)
+
+    # -- pieces ----------------------------------------------------------------------------------------------
+    def _get(self, batch_id: str) -> Doc:
+        found = self.runtime.store.get(KIND, batch_id)
+        if found is None:
+            raise ObjectNotFound("Batch", batch_id)
+        return found
+
+    def _input(self, file_id: str) -> bytes:
+        found = self.runtime.store.get(files.KIND, file_id)
+        if found is None:
+            raise InvalidResourceRequest(f"The input file '{file_id}' was not found.")
+        if found.get("purpose") != "batch":
+            raise InvalidResourceRequest(f"The input file must have purpose 'batch', not '{found.get('purpose')}'.")
+        return self.runtime.store.get_blob(file_id) or b""
+
+    def _new(self, endpoint: str, input_file_id: str, window: str, metadata: dict[str, str] | None) -> Doc:
+        created = self.runtime.clock.created()
+        return {
+            "id": "batch_" + mint_uuid(self.runtime, "batch"),
+            "object": "batch",
+            "endpoint": endpoint,
+            "errors": None,
+            "input_file_id": input_file_id,
+            "completion_window": window,
+            "status": "validating",
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": created,
+            "in_progress_at": None,
+            "expires_at": created + WINDOW,
+            "finalizing_at": None,
+            "completed_at": None,
+            "failed_at": None,
+            "expired_at": None,
+            "cancelling_at": None,
+            "cancelled_at": None,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "metadata": metadata,
+        }
+
+    async def _advance(self, doc: Doc) -> Doc:
+        """The batch as of now: run its lines and write its files when their time has come; stored back."""
+        span = self.runtime.settings.batch_seconds
+        at = elapsed(self.runtime, doc)
+        status = _status(doc, at, span)
+        if status in _RAN and doc.get("_outcomes") is None and _visible(doc, at, span) > 0:
+            await self._run_once(doc["id"])
+            doc = self.runtime.store.get(KIND, doc["id"]) or doc
+        if status in ("completed", "cancelled") and not doc.get("_files"):
+            doc = self._write_files(doc, _visible(doc, at, span))
+        view = _render(doc, status, at, span)
+        if view != public(doc):
+            self.runtime.store.put(KIND, {**doc, **view})
+        return view
+
+    async def _run_once(self, batch_id: str) -> None:
+        running = self._running.get(batch_id)
+        if running is None:
+            running = self._running[batch_id] = asyncio.ensure_future(self._run(batch_id))
+            running.add_done_callback(lambda _: self._running.pop(batch_id, None))
+        await asyncio.shield(running)
+
+    async def _run(self, batch_id: str) -> None:
+        doc = self._get(batch_id)
+        data = self.runtime.store.get_blob(_blob(batch_id, "input")) or b""
+        tasks = read_input(data, doc["_endpoint"], lambda _: True).tasks
+        lines: list[bytes] = []
+        outcomes: list[str] = []
+        for task in tasks:
+            line, ok = await self._answer(doc, task)
+            lines.append(line)
+            outcomes.append("1" if ok else "0")
+        self.runtime.store.put_blob(_blob(batch_id, "results"), b"".join(lines))
+        fresh = self.runtime.store.get(KIND, batch_id)
+        if fresh is not None:
+            fresh["_outcomes"] = "".join(outcomes)
+            self.runtime.store.put(KIND, fresh)
+
+    async def _answer(self, doc: Doc, task: Task) -> tuple[bytes, bool]:
+        """One output line for one task, and whether it succeeded."""
+        path = f"/openai/deployments/{quote(doc['_deployment'], safe='')}{doc['_endpoint']}"
+        path += f"?api-version={quote(doc['_api_version'], safe='')}"
+        try:
+            reply = await asyncio.wait_for(self.send(path, task.body, doc["_headers"]), LINE_TIMEOUT)
+        except Exception as exc:  # a dropped connection or a hung fault: no HTTP answer for this line
+            error = {"code": "server_error", "message": f"The request could not be completed ({type(exc).__name__})."}
+            line = {"custom_id": task.custom_id, "response": None, "error": error}
+            return orjson.dumps(line) + b"\n", False
+        response = {"status_code": reply.status, "request_id": reply.request_id, "body": reply.body}
+        line = {"custom_id": task.custom_id, "response": response, "error": None}
+        return orjson.dumps(line) + b"\n", 200 <= reply.status < 300
+
+    def _write_files(self, doc: Doc, done: int) -> Doc:
+        """The output and error files of a finished batch, from its first ``done`` answers (once)."""
+        fresh = self.runtime.store.get(KIND, doc["id"]) or doc
+        if fresh.get("_files"):
+            return fresh
+        results = (self.runtime.store.get_blob(_blob(doc["id"], "results")) or b"").splitlines(keepends=True)
+        outcomes = fresh.get("_outcomes") or ""
+        good = b"".join(line for line, ok in zip(results[:done], outcomes) if ok == "1")
+        bad = b"".join(line for line, ok in zip(results[:done], outcomes) if ok != "1")
+        at = offset_time(fresh, _finished_after(fresh, self.runtime.settings.batch_seconds))
+        output = files.write_file(self.runtime, f"{doc['id']}_output.jsonl", "batch_output", good, created_at=at, uuid_id=True)
+        errors = files.write_file(self.runtime, f"{doc['id']}_error.jsonl", "batch_output", bad, created_at=at, uuid_id=True)
+        fresh.update(output_file_id=output["id"], error_file_id=errors["id"], _files=True)
+        self.runtime.store.put(KIND, fresh)
+        for name in ("input", "results"):
+            self.runtime.store.delete_blob(_blob(doc["id"], name))
+        return fresh
+
+
+# -- the lifecycle as pure functions of (doc, seconds since creation, batch_seconds) ------------------------------
+def _status(doc: Mapping[str, Any], at: float, span: float) -> str:
+    third = span / 3
+    cancel_at = doc.get("_cancel_at")
+    if cancel_at is not None:
+        return "cancelled" if at >= cancel_at + third else "cancelling"
+    if at < third:
+        return "validating"
+    if doc["_errors"]:
+        return "failed"
+    if at < 2 * third:
+        return "in_progress"
+    return "finalizing" if at < span else "completed"
+
+
+def _visible(doc: Mapping[str, Any], at: float, span: float) -> int:
+    """How many lines are done at ``at`` (all of them once finalizing; frozen at a cancel)."""
+    third = span / 3
+    cancel_at = doc.get("_cancel_at")
+    until = at if cancel_at is None else min(at, cancel_at)
+    progress = (until - third) / third if third > 0 else 1.0
+    total = int(doc["_tasks"])
+    return max(0, min(total, math.floor(total * progress + 1e-9)))
+
+
+def _finished_after(doc: Mapping[str, Any], span: float) -> float:
+    cancel_at = doc.get("_cancel_at")
+    return span if cancel_at is None else cancel_at + span / 3
+
+
+def _render(doc: Mapping[str, Any], status: str, at: float, span: float) -> Doc:
+    """The wire object for ``status``: timestamps, counts and error list to match."""
+    third, cancel_at = span / 3, doc.get("_cancel_at")
+    view = public(doc)
+    view["status"] = status
+    started = not doc["_errors"] and at >= third and (cancel_at is None or cancel_at >= third)
+    view["in_progress_at"] = offset_time(doc, third) if started else None
+    view["finalizing_at"] = offset_time(doc, 2 * third) if status in ("finalizing", "completed") else None
+    view["completed_at"] = offset_time(doc, span) if status == "completed" else None
+    view["failed_at"] = offset_time(doc, third) if status == "failed" else None
+    view["cancelling_at"] = offset_time(doc, cancel_at) if cancel_at is not None else None
+    view["cancelled_at"] = offset_time(doc, cancel_at + third) if status == "cancelled" else None
+    view["errors"] = {"object": "list", "data": doc["_errors"]} if status == "failed" else None
+    view["request_counts"] = _counts(doc, status, at, span)
+    return view
+
+
+def _counts(doc: Mapping[str, Any], status: str, at: float, span: float) -> dict[str, int]:
+    if status == "validating" or (status in ("cancelling", "cancelled") and doc["_cancel_at"] < span / 3):
+        return {"total": 0, "completed": 0, "failed": 0}
+    if status == "failed":
+        return {"total": int(doc["_lines"]), "completed": 0, "failed": 0}
+    done = (doc.get("_outcomes") or "")[: _visible(doc, at, span)]
+    return {"total": int(doc["_tasks"]), "completed": done.count("1"), "failed": done.count("0")}
+
+
+def _blob(batch_id: str, name: str) -> str:
+    return f"{batch_id}/{name}"
+
+
+def _text(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidResourceRequest(f"'{key}' is required and must be a non-empty string.")
+    return value
+
+
+def _metadata(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > 16:
+        raise InvalidResourceRequest("metadata must be an object of at most 16 string values.")
+    for key, item in value.items():
+        if not isinstance(item, str) or len(key) > 64 or len(item) > 512:
+            raise InvalidResourceRequest("metadata keys are at most 64 characters, values strings of at most 512.")
+    return dict(value)

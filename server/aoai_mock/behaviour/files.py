@@ -1,0 +1,180 @@
+"""Files: upload, list, retrieve, content, delete (``/openai/files``), and the files the mock writes itself.
+
+The file object is Azure's [docs: the batch how-to's upload output]::
+
+    {"id": "file-<32 hex>", "object": "file", "bytes": 140, "created_at": 1743391067, "filename": "x.jsonl",
+     "purpose": "batch", "status": "processed", "status_details": null}   (+ "expires_at" when asked for)
+
+The service answers an upload with ``status: "pending"`` and turns it ``processed`` a few seconds later; the
+mock reports ``processed`` at once, so a file can be used straight away. The doc in the store (kind
+``"file"``) is exactly this object and its bytes are ``store.get_blob(id)``: the assistants and vector-store
+families read files that way (see :mod:`aoai_mock.state.store`).
+
+Uploads are checked in the service's order: purpose, the file part, its content type, emptiness, size (512 MB
+by default, 200 MB for ``batch``; ``settings.max_file_bytes`` / ``max_batch_file_bytes``), and for
+``fine-tune`` the ``.jsonl`` suffix and JSON Lines content. A batch input file is checked line by line only
+when a batch uses it (:mod:`aoai_mock.behaviour.batch_input`), as Azure does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aoai_mock.behaviour.objects import Doc, ListQuery, mint_hex, mint_uuid, parse_jsonl
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.errors import FileTooLarge, InvalidResourceRequest, JsonlValidationFailed, ObjectNotFound
+from aoai_mock.state.store import Page
+from aoai_mock.wire import api_versions as av
+
+__all__ = [
+    "Upload",
+    "UPLOAD_PURPOSES",
+    "ALL_PURPOSES",
+    "upload",
+    "retrieve",
+    "content",
+    "delete",
+    "list_files",
+    "write_file",
+    "size_limit",
+]
+
+KIND = "file"
+UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision")
+ALL_PURPOSES = (*UPLOAD_PURPOSES, "assistants_output", "batch_output", "fine-tune-results")
+EXPIRY_SECONDS = (1_209_600, 2_592_000)  # 14 to 30 days [docs]
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One multipart upload as the route read it. ``filename`` is None when there was no file part."""
+
+    purpose: str | None
+    filename: str | None
+    content_type: str | None
+    data: bytes
+    expires_after: Mapping[str, str] | None = None  # the expires_after[seconds] / [anchor] form fields
+
+
+def size_limit(runtime: Runtime, purpose: str | None) -> int:
+    settings = runtime.settings
+    if purpose == "batch":
+        return min(settings.max_batch_file_bytes, settings.max_file_bytes)
+    return settings.max_file_bytes
+
+
+def upload(runtime: Runtime, given: Upload, api_version: str) -> Doc:
+    """Check an upload as Azure does and store it; the new file object."""
+    _check_purpose(given.purpose, api_version)
+    if given.filename is None:
+        raise InvalidResourceRequest("No file was provided: the form needs a 'file' part.")
+    if not given.filename.strip():
+        raise InvalidResourceRequest("fileName contains an invalid filename: the name is empty.")
+    if not given.content_type:
+        raise InvalidResourceRequest("The file has no or an empty content type specified.")  # [captured]
+    if not given.data:
+        raise InvalidResourceRequest("The file is empty.")
+    limit = size_limit(runtime, given.purpose)
+    if len(given.data) > limit:
+        raise FileTooLarge(limit, given.purpose)
+    if given.purpose == "fine-tune":
+        _check_fine_tune(given.filename, given.data)
+    expires = _expiry(given.expires_after)
+    return write_file(runtime, given.filename, given.purpose or "", given.data, expires_after=expires)
+
+
+def _check_purpose(purpose: str | None, api_version: str) -> None:
+    if purpose not in UPLOAD_PURPOSES:
+        raise InvalidResourceRequest("Invalid value for purpose.")  # [captured]
+    version = av.lookup(api_version)
+    if purpose == "batch" and version is not None and not version.offers(av.BATCHES):
+        raise InvalidResourceRequest("Invalid value for purpose.")  # [captured] on versions before batches
+
+
+def _check_fine_tune(filename: str, data: bytes) -> None:
+    if not filename.lower().endswith(".jsonl"):
+        raise InvalidResourceRequest("fileName contains an invalid filename: wrong suffix.")  # [captured]
+    lines = parse_jsonl(data)
+    if not lines:
+        raise JsonlValidationFailed("Validation of jsonl file failed: No valid json line found in file.")
+    for line in lines:
+        if line.error is not None or not isinstance(line.value, dict):
+            raise JsonlValidationFailed(
+                f"Validation of jsonl file failed: line {line.number} is not a JSON object ({line.error or 'not an object'})."
+            )
+
+
+def _expiry(fields: Mapping[str, str] | None) -> int | None:
+    if not fields:
+        return None
+    anchor = fields.get("anchor", "created_at")
+    try:
+        seconds = int(fields.get("seconds", ""))
+    except ValueError:
+        seconds = -1
+    low, high = EXPIRY_SECONDS
+    if anchor != "created_at" or not low <= seconds <= high:
+        raise InvalidResourceRequest(
+            f"expires_after needs anchor 'created_at' and seconds from {low} to {high} (14 to 30 days)."
+        )
+    return seconds
+
+
+def write_file(
+    runtime: Runtime,
+    filename: str,
+    purpose: str,
+    data: bytes,
+    *,
+    created_at: int | None = None,
+    expires_after: int | None = None,
+    uuid_id: bool = False,
+) -> Doc:
+    """Store a file (an upload, or output the mock writes) and its bytes; the file object."""
+    file_id = "file-" + (mint_uuid(runtime, "file") if uuid_id else mint_hex(runtime, "file"))
+    created = runtime.clock.created() if created_at is None else created_at
+    doc: Doc = {
+        "id": file_id,
+        "object": "file",
+        "bytes": len(data),
+        "created_at": created,
+        "filename": filename,
+        "purpose": purpose,
+        "status": "processed",
+        "status_details": None,
+    }
+    if expires_after is not None:
+        doc["expires_at"] = created + expires_after
+    runtime.store.put_blob(file_id, data)
+    runtime.store.put(KIND, doc)
+    return doc
+
+
+def retrieve(runtime: Runtime, file_id: str) -> Doc:
+    found = runtime.store.get(KIND, file_id)
+    if found is None:
+        raise ObjectNotFound("File", file_id)
+    return found
+
+
+def content(runtime: Runtime, file_id: str) -> bytes:
+    retrieve(runtime, file_id)
+    data = runtime.store.get_blob(file_id)
+    return data if data is not None else b""
+
+
+def delete(runtime: Runtime, file_id: str) -> Doc:
+    retrieve(runtime, file_id)
+    runtime.store.delete(KIND, file_id)
+    runtime.store.delete_blob(file_id)
+    return {"id": file_id, "object": "file", "deleted": True}
+
+
+def list_files(runtime: Runtime, query: ListQuery, purpose: str | None = None) -> Page:
+    if purpose is not None and purpose not in ALL_PURPOSES:
+        raise InvalidResourceRequest("Invalid value for purpose.")
+    docs = runtime.store.all(KIND)
+    if purpose is not None:
+        docs = [doc for doc in docs if doc.get("purpose") == purpose]
+    return query.page(docs)

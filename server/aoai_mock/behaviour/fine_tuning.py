@@ -1,0 +1,248 @@
+"""Fine-tuning jobs (``/openai/fine_tuning/jobs``): create, retrieve, list, cancel, events, checkpoints.
+
+A job is created from uploaded files (purpose ``fine-tune``): the base ``model`` must be a chat model the
+mock serves (``gpt-4o-mini-2024-07-18``, ``gpt-35-turbo-0125``, a deployment name, or an earlier job's
+fine-tuned model), the files must exist and have that purpose; those are 400s at once. Whether the files are
+really chat-format training data (``{"messages": [...]}`` per line, at least 10 examples) is found out while
+the job is ``pending``: a bad file makes the job ``failed`` with an ``error`` naming the file's parameter.
+
+The run follows :mod:`aoai_mock.behaviour.fine_tuning_run`. When a job is first seen ``succeeded`` it gets
+its ``fine_tuned_model`` (``<model>.ft-<job hex>``, Azure's form [docs]), ``trained_tokens``, a
+``results.csv`` result file, and the model becomes a deployment: ``runtime.extra_deployments`` maps the name
+to the base model's deployment under that name, so chat completions to it are served (also after a restart
+with ``--state``: :func:`restore_deployments`).
+
+The dated (2024-10-21) job object [spec: authoring ``FineTuningJob``; statuses pending, running, succeeded,
+failed, cancelled]. Azure's newer ``validating_files`` / ``queued`` statuses belong to the v1 API.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from aoai_mock.behaviour import files
+from aoai_mock.behaviour import fine_tuning_run as run
+from aoai_mock.behaviour.objects import Doc, ListQuery, elapsed, mint_hex, offset_time, public
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.config import Deployment, Kind
+from aoai_mock.errors import InvalidResourceRequest, ObjectNotFound, UnexpectedEntityState
+from aoai_mock.state.store import Page
+
+__all__ = ["create", "retrieve", "list_jobs", "cancel", "list_events", "list_checkpoints", "restore_deployments", "KIND"]
+
+KIND = "fine_tuning.job"
+_SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_LIMITS = {"n_epochs": (1, 50), "batch_size": (1, 256)}
+
+
+def create(runtime: Runtime, body: Mapping[str, Any]) -> Doc:
+    model = _text(body, "model")
+    base = base_deployment(runtime, model)
+    if base is None:
+        raise InvalidResourceRequest(f"The base model '{model}' does not support fine-tuning.")
+    training_file = _text(body, "training_file")
+    training = _file_data(runtime, training_file, "training_file")
+    validation_file = body.get("validation_file") or None
+    validation = _file_data(runtime, validation_file, "validation_file") if validation_file else None
+    suffix = _suffix(body.get("suffix"))
+    checked = run.check_training(training, base.model)
+    problem = _problem(checked.problem, "training_file")
+    if validation is not None and problem is None:
+        problem = _problem(run.check_training(validation, base.model, minimum=1).problem, "validation_file")
+    job_hex = mint_hex(runtime, "ftjob")
+    hyper = _hyperparameters(body.get("hyperparameters"), checked.examples)
+    doc = _new(runtime, job_hex, model, training_file, validation_file, suffix, hyper, body.get("seed"))
+    root = model.split(".ft-", 1)[0]
+    doc.update(
+        _t0=runtime.clock.now(), _examples=max(1, checked.examples), _tokens=checked.tokens, _problem=problem,
+        _model_name=f"{root}.ft-{job_hex}" + (f"-{suffix}" if suffix else ""), _cancel_at=None, _finished=False,
+    )  # fmt: skip
+    runtime.store.put(KIND, doc)
+    return public(doc)
+
+
+def retrieve(runtime: Runtime, job_id: str) -> Doc:
+    return _advance(runtime, _get(runtime, job_id))
+
+
+def list_jobs(runtime: Runtime, query: ListQuery) -> Page:
+    return query.page([_advance(runtime, doc) for doc in runtime.store.all(KIND)])
+
+
+def cancel(runtime: Runtime, job_id: str) -> Doc:
+    view = _advance(runtime, _get(runtime, job_id))
+    if view["status"] not in ("pending", "running"):
+        raise UnexpectedEntityState(f"The fine-tuning job cannot be cancelled because it is {view['status']}.")
+    doc = _get(runtime, job_id)
+    doc["_cancel_at"] = elapsed(runtime, doc)
+    runtime.store.put(KIND, doc)
+    return _advance(runtime, doc)
+
+
+def list_events(runtime: Runtime, job_id: str, query: ListQuery) -> Page:
+    _advance(runtime, _get(runtime, job_id))
+    doc = _get(runtime, job_id)
+    return query.page(run.events(doc, elapsed(runtime, doc), runtime.settings.fine_tuning_seconds))
+
+
+def list_checkpoints(runtime: Runtime, job_id: str, query: ListQuery) -> Page:
+    doc = _get(runtime, job_id)
+    return query.page(run.checkpoints(doc, elapsed(runtime, doc), runtime.settings.fine_tuning_seconds))
+
+
+def restore_deployments(runtime: Runtime) -> int:
+    """Serve the models of every succeeded job in the store (a ``--state`` file); how many there are."""
+    count = 0
+    for doc in runtime.store.all(KIND):
+        if doc.get("status") == "succeeded" and doc.get("fine_tuned_model"):
+            count += _register(runtime, doc)
+    return count
+
+
+def base_deployment(runtime: Runtime, model: str) -> Deployment | None:
+    """The chat deployment a base model name means: ``gpt-4o-mini-2024-07-18``, ``gpt-4o-mini`` or a name."""
+    extra = runtime.extra_deployments.get(model)
+    if extra is not None:
+        return extra
+    for deployment in runtime.settings.config.deployments:
+        if deployment.kind is Kind.chat and model in _names(deployment):
+            return deployment
+    return None
+
+
+def _names(deployment: Deployment) -> tuple[str, ...]:
+    return (deployment.name, deployment.model, f"{deployment.model}-{deployment.version}")
+
+
+# -- pieces ----------------------------------------------------------------------------------------------------
+def _get(runtime: Runtime, job_id: str) -> Doc:
+    found = runtime.store.get(KIND, job_id)
+    if found is None:
+        raise ObjectNotFound("Fine-tuning job", job_id)
+    return found
+
+
+def _advance(runtime: Runtime, doc: Doc) -> Doc:
+    """The job as of now: its status, and what it has when it has finished; stored back when it changed."""
+    span = runtime.settings.fine_tuning_seconds
+    at = elapsed(runtime, doc)
+    status = run.status_at(doc, at, span)
+    if status == "succeeded" and not doc.get("_finished"):
+        doc = _succeed(runtime, doc, span)
+    view = public(doc)
+    view["status"] = status
+    if status == "failed":
+        view["error"] = doc["_problem"]
+        view["finished_at"] = offset_time(doc, span / 4)
+    view["estimated_finish"] = offset_time(doc, span) if status in ("pending", "running") else None
+    if view != public(doc):
+        runtime.store.put(KIND, {**doc, **view})
+    return view
+
+
+def _succeed(runtime: Runtime, doc: Doc, span: float) -> Doc:
+    fresh = runtime.store.get(KIND, doc["id"]) or doc
+    if fresh.get("_finished"):
+        return fresh
+    finished = offset_time(fresh, span)
+    result = files.write_file(runtime, "results.csv", "fine-tune-results", run.results_csv(fresh), created_at=finished)
+    epochs = int(fresh["hyperparameters"]["n_epochs"])
+    fresh.update(
+        status="succeeded", fine_tuned_model=fresh["_model_name"], finished_at=finished,
+        trained_tokens=int(fresh["_tokens"]) * epochs, result_files=[result["id"]], _finished=True,
+    )  # fmt: skip
+    runtime.store.put(KIND, fresh)
+    _register(runtime, fresh)
+    return fresh
+
+
+def _register(runtime: Runtime, doc: Mapping[str, Any]) -> int:
+    base = base_deployment(runtime, doc["model"])
+    if base is None:  # the base model is no longer configured
+        return 0
+    name = doc["fine_tuned_model"]
+    runtime.extra_deployments[name] = base.model_copy(update={"name": name, "response_model": name})
+    return 1
+
+
+def _new(
+    runtime: Runtime, job_hex: str, model: str, training: str, validation: str | None, suffix: str | None,
+    hyper: dict[str, Any], seed: Any,
+) -> Doc:  # fmt: skip
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**31):
+        raise InvalidResourceRequest("seed must be a whole number from 0 to 2147483647.")
+    return {
+        "id": f"ftjob-{job_hex}",
+        "object": "fine_tuning.job",
+        "created_at": runtime.clock.created(),
+        "status": "pending",
+        "model": model,
+        "fine_tuned_model": None,
+        "training_file": training,
+        "validation_file": validation,
+        "result_files": [],
+        "finished_at": None,
+        "trained_tokens": None,
+        "error": None,
+        "estimated_finish": None,
+        "hyperparameters": hyper,
+        "suffix": suffix,
+        "seed": seed if seed is not None else int(job_hex[:8], 16) % 2**31,
+    }
+
+
+def _file_data(runtime: Runtime, file_id: Any, param: str) -> bytes:
+    if not isinstance(file_id, str) or not file_id:
+        raise InvalidResourceRequest(f"'{param}' must be a file id.")
+    found = runtime.store.get(files.KIND, file_id)
+    if found is None:
+        raise InvalidResourceRequest(f"The {param.replace('_', ' ')} '{file_id}' was not found.")
+    if found.get("purpose") != "fine-tune":
+        raise InvalidResourceRequest(f"The {param.replace('_', ' ')} must have purpose 'fine-tune', not '{found.get('purpose')}'.")
+    return runtime.store.get_blob(file_id) or b""
+
+
+def _problem(message: str | None, param: str) -> dict[str, Any] | None:
+    if message is None:
+        return None
+    code = "invalidTrainingFile" if param == "training_file" else "invalidValidationFile"
+    which = "training" if param == "training_file" else "validation"
+    return {"code": code, "message": f"The {which} file is not valid chat-format data: {message}", "param": param}
+
+
+def _hyperparameters(given: Any, examples: int) -> dict[str, Any]:
+    if given is not None and not isinstance(given, dict):
+        raise InvalidResourceRequest("hyperparameters must be an object.")
+    given = given or {}
+    found: dict[str, Any] = {"n_epochs": 3, "batch_size": max(1, min(32, math.ceil(examples * 0.002))),
+                             "learning_rate_multiplier": 1.0}  # fmt: skip
+    for key, (low, high) in _LIMITS.items():
+        value = given.get(key, "auto")
+        if value != "auto":
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise InvalidResourceRequest(f"hyperparameters.{key} must be 'auto' or a whole number from {low} to {high}.")
+            found[key] = value
+    rate = given.get("learning_rate_multiplier", "auto")
+    if rate != "auto":
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate <= 10:
+            raise InvalidResourceRequest("hyperparameters.learning_rate_multiplier must be 'auto' or a number above 0.")
+        found["learning_rate_multiplier"] = float(rate)
+    return found
+
+
+def _suffix(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _SUFFIX.match(value):
+        raise InvalidResourceRequest("suffix may have up to 40 characters: a-z, A-Z, 0-9, - and _.")
+    return value
+
+
+def _text(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidResourceRequest(f"'{key}' is required and must be a non-empty string.")
+    return value

@@ -1,0 +1,58 @@
+"""``/openai/batches``: create, list, retrieve, cancel. Behaviour: :mod:`aoai_mock.behaviour.batches`.
+
+A batch's lines are sent through this same application, in process (:func:`resource_io.engine_sender`), with
+the first configured API key (any key is accepted when none is configured).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from aoai_mock.behaviour.batches import Batches
+from aoai_mock.http.render import json_response
+from aoai_mock.http.resource import azure_call
+from aoai_mock.http.routes.resource_io import engine_sender, json_body, list_query, mock_headers, page_response
+from aoai_mock.wire import api_versions as av
+
+__all__ = ["router", "batches_of"]
+
+router = APIRouter()
+_BATCH_KEY = "aoai-mock-batch"
+
+
+def batches_of(request: Request) -> Batches:
+    """The application's batch family, made on first use (it keeps the in-process client)."""
+    state = request.app.state
+    found: Batches | None = getattr(state, "batches", None)
+    if found is None:
+        runtime = state.runtime
+        key = runtime.settings.api_keys[0] if runtime.settings.api_keys else _BATCH_KEY
+        found = state.batches = Batches(runtime, engine_sender(request.app, key))
+    return found
+
+
+@router.post("/openai/batches")
+async def create(request: Request) -> Response:
+    call = azure_call(request, av.BATCHES)
+    body = await json_body(request)
+    return json_response(batches_of(request).create(body, call.api_version, mock_headers(request)))
+
+
+@router.get("/openai/batches")
+async def list_batches(request: Request) -> Response:
+    azure_call(request, av.BATCHES)
+    return page_response(await batches_of(request).list(list_query(request)))
+
+
+@router.get("/openai/batches/{batch_id}")
+async def retrieve(request: Request, batch_id: str) -> Response:
+    azure_call(request, av.BATCHES)
+    return json_response(await batches_of(request).retrieve(batch_id))
+
+
+@router.post("/openai/batches/{batch_id}/cancel")
+async def cancel(request: Request, batch_id: str) -> Response:
+    azure_call(request, av.BATCHES)
+    return json_response(await batches_of(request).cancel(batch_id))

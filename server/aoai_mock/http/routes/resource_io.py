@@ -1,0 +1,131 @@
+"""Reading and writing for the resource routes (files, batches, fine-tuning): JSON bodies, multipart
+uploads, list queries, and the in-process client that sends a batch's lines through the whole application.
+
+Bad input never becomes a 500: a body that is not JSON, a multipart body that does not parse, an upload over
+the limit, each answers Azure's 400 or 413 (``errors.InvalidResourceRequest``, ``errors.FileTooLarge``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive
+
+from aoai_mock.behaviour.batches import LineReply, Send
+from aoai_mock.behaviour.files import Upload
+from aoai_mock.behaviour.objects import ListQuery
+from aoai_mock.errors import FileTooLarge, InvalidResourceRequest, RequestTooLarge
+from aoai_mock.http.render import json_bytes
+from aoai_mock.state.store import Order, Page
+
+__all__ = ["json_body", "read_upload", "list_query", "page_response", "created", "mock_headers", "engine_sender"]
+
+_MULTIPART_SLACK = 1024 * 1024  # boundaries and the other fields, on top of the file itself
+_FORWARDED = ("x-aoai-mock-scenario", "x-aoai-mock-responder", "x-aoai-mock-fault")
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; Azure's 400 for anything else, 413 past the configured body limit."""
+    limit = request.app.state.runtime.settings.config.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(limit)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise RequestTooLarge(limit)
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidResourceRequest("The request body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise InvalidResourceRequest("The request body must be a JSON object.")
+    return value
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that refuses (413) a body growing past ``limit`` bytes, before it is all read."""
+    seen = 0
+
+    async def receive_some() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit + _MULTIPART_SLACK:
+            raise FileTooLarge(limit)
+        return message
+
+    return receive_some
+
+
+async def read_upload(request: Request, limit: int) -> Upload:
+    """The fields of a ``multipart/form-data`` file upload; refused early when the body is over ``limit``."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "multipart/form-data":
+        raise InvalidResourceRequest("The request must be multipart/form-data with a 'file' and a 'purpose'.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
+        raise FileTooLarge(limit)
+    limited = Request(request.scope, _limited(request.receive, limit))
+    try:
+        form = await limited.form(max_files=8, max_fields=64)
+    except (HTTPException, MultiPartException):
+        raise InvalidResourceRequest("The request body is not valid multipart/form-data.") from None
+    try:
+        part = form.get("file")
+        purpose = form.get("purpose")
+        expires = {key: str(form[f"expires_after[{key}]"]) for key in ("seconds", "anchor") if f"expires_after[{key}]" in form}
+        if isinstance(part, UploadFile):
+            data = await part.read()
+            return Upload(_text(purpose), part.filename or "", part.headers.get("content-type"), data, expires)
+        return Upload(_text(purpose), None, None, b"", expires)
+    finally:
+        await form.close()
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def list_query(request: Request, default_order: Order = "desc", default_limit: int = 20) -> ListQuery:
+    return ListQuery.parse(request.query_params, default_order, default_limit)
+
+
+def page_response(page: Page) -> Response:
+    return Response(json_bytes(page.body()), media_type="application/json")
+
+
+def created(request: Request, body: Mapping[str, Any], where: str, status: int = 201) -> Response:
+    """A new object, with the ``Location`` the service sends for it."""
+    location = str(request.base_url).rstrip("/") + where
+    return Response(json_bytes(body), status_code=status, media_type="application/json", headers={"location": location})
+
+
+def mock_headers(request: Request) -> dict[str, str]:
+    """The mock's own request headers a batch passes on to each of its lines (scenario, responder, fault)."""
+    return {name: request.headers[name] for name in _FORWARDED if name in request.headers}
+
+
+def engine_sender(app: ASGIApp, api_key: str) -> Send:
+    """How a batch line reaches the engine: a POST through the whole application, in process."""
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://aoai-mock.batch", timeout=None)
+
+    async def send(path: str, body: dict[str, Any], headers: dict[str, str]) -> LineReply:
+        sent = {"api-key": api_key, "content-type": "application/json", **headers}
+        response = await client.post(path, content=orjson.dumps(body), headers=sent)
+        try:
+            parsed: Any = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            parsed = response.text
+        return LineReply(response.status_code, parsed, response.headers.get("x-request-id", ""))
+
+    return send
