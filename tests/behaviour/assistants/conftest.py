@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 from aoai_mock.behaviour.assistants import objects, runs, threads
 from aoai_mock.behaviour.assistants.common import Doc
-from aoai_mock.behaviour.assistants.requests import CreateAssistant, CreateMessage, CreateRun, CreateThread
+from aoai_mock.behaviour.assistants.requests import (
+    CreateAssistant,
+    CreateMessage,
+    CreateRun,
+    CreateThread,
+)
 from aoai_mock.behaviour.ids import Clock
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.scenarios import load_text

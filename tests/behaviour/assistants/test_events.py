@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from aoai_mock.behaviour.assistants import runs
-from aoai_mock.behaviour.assistants.events import Recorder, message_deltas, tool_call_deltas
-from aoai_mock.behaviour.assistants.requests import CreateRun, CreateThreadAndRun, SubmitToolOutputs
+from aoai_mock.behaviour.assistants.events import (
+    Recorder,
+    message_deltas,
+    tool_call_deltas,
+)
+from aoai_mock.behaviour.assistants.requests import (
+    CreateRun,
+    CreateThreadAndRun,
+    SubmitToolOutputs,
+)
 from aoai_mock.behaviour.assistants.streaming import run_events
 from aoai_mock.behaviour.runtime import Runtime
 
@@ -44,12 +52,13 @@ async def test_a_streamed_function_call_and_its_outputs(runtime: Runtime) -> Non
     scenario(runtime, WEATHER_SCENARIO)
     helper, thread = assistant(runtime, tools=[WEATHER]), thread_with(runtime, "weather in Lima")
     events = await stream(runtime, thread, helper)
-    assert [n for n, _ in events][-4:] == ["thread.run.step.in_progress", "thread.run.step.delta",
-                                           "thread.run.requires_action", "done"]  # fmt: skip
+    assert [n for n, _ in events][-5:] == ["thread.run.step.in_progress", "thread.run.step.delta",
+                                           "thread.run.step.delta", "thread.run.requires_action", "done"]  # fmt: skip
     step = dict(events)["thread.run.step.created"]
     assert step["step_details"] == {"type": "tool_calls", "tool_calls": []}  # the deltas fill it in
-    delta = dict(events)["thread.run.step.delta"]["delta"]["step_details"]["tool_calls"][0]
-    assert delta["index"] == 0 and delta["function"] == {"name": "get_weather", "arguments": '{"city":"Lima"}', "output": None}
+    opening, arguments = [d["delta"]["step_details"]["tool_calls"][0] for n, d in events if n == "thread.run.step.delta"]
+    assert opening["index"] == 0 and opening["function"] == {"name": "get_weather", "arguments": "", "output": None}
+    assert arguments == {"index": 0, "type": "function", "function": {"arguments": '{"city":"Lima"}'}}
     run = dict(events)["thread.run.requires_action"]
     call_id = run["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
     recorder = Recorder()
@@ -97,8 +106,9 @@ def test_delta_shapes() -> None:
     assert deltas[-1]["delta"]["content"][0]["text"]["annotations"] == [{"index": 0, **annotation}]
     assert message_deltas("msg_1", [], []) == []
     code = {"id": "call_1", "type": "code_interpreter", "code_interpreter": {"input": "1+1", "outputs": [{"type": "logs", "logs": "2"}]}}
-    first, second = tool_call_deltas("step_1", [code])
-    assert first["delta"]["step_details"]["tool_calls"][0]["code_interpreter"] == {"input": "1+1", "outputs": []}
+    first, code_in, second = tool_call_deltas("step_1", [code])
+    assert first["delta"]["step_details"]["tool_calls"][0]["code_interpreter"] == {"input": "", "outputs": []}
+    assert code_in["delta"]["step_details"]["tool_calls"][0]["code_interpreter"] == {"input": "1+1"}
     assert second["delta"]["step_details"]["tool_calls"][0] == {
         "index": 0, "type": "code_interpreter", "code_interpreter": {"outputs": [{"index": 0, "type": "logs", "logs": "2"}]},
     }  # fmt: skip

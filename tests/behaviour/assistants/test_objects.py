@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 from aoai_mock.behaviour.assistants import objects, threads
-from aoai_mock.behaviour.assistants.common import ListQuery, ObjectNotFound, list_query, new_id
+from aoai_mock.behaviour.assistants.common import (
+    ListQuery,
+    ObjectNotFound,
+    list_query,
+    new_id,
+)
 from aoai_mock.behaviour.assistants.requests import (
     CreateAssistant,
     CreateMessage,
@@ -18,7 +23,14 @@ from aoai_mock.errors import InvalidRequest
 from aoai_mock.settings import resolve
 from aoai_mock.wire.validation import validate
 
-from tests.behaviour.assistants.conftest import T0, FakeClock, assistant, put_file, start_run, thread_with
+from tests.behaviour.assistants.conftest import (
+    T0,
+    FakeClock,
+    assistant,
+    put_file,
+    start_run,
+    thread_with,
+)
 
 WEATHER = {
     "type": "function",

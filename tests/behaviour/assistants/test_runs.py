@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from aoai_mock.behaviour.assistants import runs, threads
 from aoai_mock.behaviour.assistants.common import ListQuery
-from aoai_mock.behaviour.assistants.requests import CreateMessage, CreateThreadAndRun, SubmitToolOutputs
+from aoai_mock.behaviour.assistants.requests import (
+    CreateMessage,
+    CreateThreadAndRun,
+    SubmitToolOutputs,
+)
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import InvalidRequest
 
@@ -298,7 +302,7 @@ def test_file_search_cites_the_attached_files(runtime: Runtime) -> None:
     helper = assistant(runtime, tools=[{"type": "file_search"}], tool_resources={"file_search": {"vector_store_ids": [store["id"]]}})
     thread = thread_with(runtime, "Where is the Eiffel Tower?")
     run = poll(runtime, start_run(runtime, thread, helper))
-    search, answer = steps_of(runtime, run)
+    search, _ = steps_of(runtime, run)
     (call,) = search["step_details"]["tool_calls"]
     results = call["file_search"]["results"]
     assert call["type"] == "file_search" and results[0]["file_name"] == "paris.txt" and "content" not in results[0]

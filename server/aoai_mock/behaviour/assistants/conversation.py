@@ -21,7 +21,12 @@ from aoai_mock.behaviour.assistants.common import Doc
 from aoai_mock.behaviour.assistants.objects import model_deployment
 from aoai_mock.behaviour.assistants.threads import message_text, thread_messages
 from aoai_mock.behaviour.request_facts import RequestView
-from aoai_mock.behaviour.responders.base import Context, Conversation, Message, Responder
+from aoai_mock.behaviour.responders.base import (
+    Context,
+    Conversation,
+    Message,
+    Responder,
+)
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
 from aoai_mock.wire import api_versions as av

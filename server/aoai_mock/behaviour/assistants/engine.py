@@ -22,10 +22,33 @@ import orjson
 
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.assistants import steps
-from aoai_mock.behaviour.assistants.common import MESSAGE, RUN, STEP, THREAD, Doc, new_id, now, public
-from aoai_mock.behaviour.assistants.conversation import BUILTIN_TOOLS, ModelCall, chat_tool_calls, prepare
-from aoai_mock.behaviour.assistants.events import Emit, message_deltas, run_event, tool_call_deltas
-from aoai_mock.behaviour.assistants.threads import message_text, text_content, thread_messages
+from aoai_mock.behaviour.assistants.common import (
+    MESSAGE,
+    RUN,
+    STEP,
+    THREAD,
+    Doc,
+    new_id,
+    now,
+    public,
+)
+from aoai_mock.behaviour.assistants.conversation import (
+    BUILTIN_TOOLS,
+    ModelCall,
+    chat_tool_calls,
+    prepare,
+)
+from aoai_mock.behaviour.assistants.events import (
+    Emit,
+    message_deltas,
+    run_event,
+    tool_call_deltas,
+)
+from aoai_mock.behaviour.assistants.threads import (
+    message_text,
+    text_content,
+    thread_messages,
+)
 from aoai_mock.behaviour.assistants.vector_stores import search_stores
 from aoai_mock.behaviour.chat import usage_of
 from aoai_mock.behaviour.responders.base import Choice, ToolCall, UsageOverride

@@ -70,21 +70,29 @@ def _message_delta(message_id: str, text: Doc) -> Doc:
 
 
 def tool_call_deltas(step_id: str, calls: list[Doc]) -> list[Doc]:
-    """The deltas that build a step's tool calls: each call whole, code interpreter outputs after its input."""
+    """The deltas that build a step's tool calls, as the service sends them: each call opens empty (id, type,
+    function name), then its arguments or code come, then a code interpreter's outputs."""
     deltas = []
     for index, call in enumerate(calls):
-        first = copy.deepcopy(call)
-        outputs = None
-        if call["type"] == "code_interpreter":
-            outputs = first["code_interpreter"]["outputs"]
-            first["code_interpreter"]["outputs"] = []
-        elif call["type"] == "file_search":
-            first["file_search"] = {}
-        deltas.append(_step_delta(step_id, {"index": index, **first}))
-        if outputs:
-            numbered = [{"index": i, **o} for i, o in enumerate(outputs)]
-            rest = {"index": index, "type": "code_interpreter", "code_interpreter": {"outputs": numbered}}
-            deltas.append(_step_delta(step_id, rest))
+        kind = call["type"]
+        if kind == "function":
+            function = call["function"]
+            opening = {"name": function["name"], "arguments": "", "output": function.get("output")}
+            deltas.append(_step_delta(step_id, {"index": index, "id": call["id"], "type": kind, "function": opening}))
+            if function["arguments"]:
+                rest = {"index": index, "type": kind, "function": {"arguments": function["arguments"]}}
+                deltas.append(_step_delta(step_id, rest))
+        elif kind == "code_interpreter":
+            code = call["code_interpreter"]
+            opening = {"input": "", "outputs": []}
+            deltas.append(_step_delta(step_id, {"index": index, "id": call["id"], "type": kind, kind: opening}))
+            if code["input"]:
+                deltas.append(_step_delta(step_id, {"index": index, "type": kind, kind: {"input": code["input"]}}))
+            if code["outputs"]:
+                numbered = [{"index": i, **o} for i, o in enumerate(code["outputs"])]
+                deltas.append(_step_delta(step_id, {"index": index, "type": kind, kind: {"outputs": numbered}}))
+        else:
+            deltas.append(_step_delta(step_id, {"index": index, "id": call["id"], "type": kind, kind: {}}))
     return deltas
 
 

@@ -30,7 +30,11 @@ from aoai_mock.behaviour.assistants.common import (
 )
 from aoai_mock.behaviour.assistants.engine import TERMINAL, RunEngine
 from aoai_mock.behaviour.assistants.events import Emit, ignore, run_event
-from aoai_mock.behaviour.assistants.objects import model_deployment, resources_wire, tools_wire
+from aoai_mock.behaviour.assistants.objects import (
+    model_deployment,
+    resources_wire,
+    tools_wire,
+)
 from aoai_mock.behaviour.assistants.requests import (
     CreateRun,
     CreateThread,
@@ -40,7 +44,11 @@ from aoai_mock.behaviour.assistants.requests import (
     SubmitToolOutputs,
 )
 from aoai_mock.behaviour.assistants.steps import finish_step, render_step
-from aoai_mock.behaviour.assistants.threads import ACTIVE_RUN_STATUSES, add_message, create_thread
+from aoai_mock.behaviour.assistants.threads import (
+    ACTIVE_RUN_STATUSES,
+    add_message,
+    create_thread,
+)
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.scenarios.runs_schema import RunSchedule

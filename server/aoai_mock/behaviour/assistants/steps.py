@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aoai_mock.behaviour.assistants.common import MESSAGE, STEP, Doc, new_id, now, public
+from aoai_mock.behaviour.assistants.common import (
+    MESSAGE,
+    STEP,
+    Doc,
+    new_id,
+    now,
+    public,
+)
 from aoai_mock.behaviour.runtime import Runtime
 
 __all__ = ["FILE_SEARCH_CONTENT", "new_step", "finish_step", "render_step", "new_message", "usage"]

@@ -14,11 +14,23 @@ from starlette.responses import Response
 from aoai_mock.behaviour.assistants import runs
 from aoai_mock.behaviour.assistants.common import Doc
 from aoai_mock.behaviour.assistants.events import Recorder
-from aoai_mock.behaviour.assistants.requests import CreateRun, CreateThreadAndRun, ModifyRun, SubmitToolOutputs
+from aoai_mock.behaviour.assistants.requests import (
+    CreateRun,
+    CreateThreadAndRun,
+    ModifyRun,
+    SubmitToolOutputs,
+)
 from aoai_mock.behaviour.assistants.streaming import run_events
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.http.resource import azure_call
-from aoai_mock.http.routes.assistants_io import body_of, event_stream, headers_of, includes, paging, reply
+from aoai_mock.http.routes.assistants_io import (
+    body_of,
+    event_stream,
+    headers_of,
+    includes,
+    paging,
+    reply,
+)
 from aoai_mock.wire import api_versions as av
 
 __all__ = ["router"]

@@ -11,7 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aoai_mock.behaviour.assistants import runs, threads
-from aoai_mock.behaviour.assistants.requests import CreateMessage, CreateThread, ModifyMessage, ModifyThread
+from aoai_mock.behaviour.assistants.requests import (
+    CreateMessage,
+    CreateThread,
+    ModifyMessage,
+    ModifyThread,
+)
 from aoai_mock.http.resource import azure_call
 from aoai_mock.http.routes.assistants_io import body_of, paging, reply
 from aoai_mock.wire import api_versions as av
