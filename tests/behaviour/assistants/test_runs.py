@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aoai_mock.behaviour.assistants import runs, threads
 from aoai_mock.behaviour.assistants.common import ListQuery
@@ -336,3 +338,16 @@ def test_same_seed_same_run(runtime: Runtime) -> None:
     run = poll(runtime, start_run(runtime, thread, helper, model="gpt-4o"))
     assert run["id"].startswith("run_") and run["model"] == "gpt-4o"
     assert runs.retrieve_step(runtime, thread["id"], run["id"], steps_of(runtime, run)[0]["id"])["run_id"] == run["id"]
+
+
+def test_a_forced_function_and_json_mode(runtime: Runtime) -> None:
+    helper = assistant(runtime, tools=[WEATHER])
+    forced = {"type": "function", "function": {"name": "get_weather"}}
+    run = poll(runtime, start_run(runtime, thread_with(runtime, "hi"), helper, tool_choice=forced))
+    assert run["status"] == "requires_action" and run["tool_choice"] == forced
+    arguments = run["required_action"]["submit_tool_outputs"]["tool_calls"][0]["function"]["arguments"]
+    assert isinstance(json.loads(arguments)["city"], str)  # generated from the function's parameters
+    other = thread_with(runtime, "hello")
+    done = poll(runtime, start_run(runtime, other, helper, response_format={"type": "json_object"}, tool_choice="none"))
+    assert done["tool_choice"] == "none" and done["response_format"] == {"type": "json_object"}
+    assert json.loads(last_answer(runtime, other)) == {"response": "hello"}

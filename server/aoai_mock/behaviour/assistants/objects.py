@@ -28,6 +28,7 @@ from aoai_mock.behaviour.assistants.requests import (
     ModifyAssistant,
     Tool,
     ToolResources,
+    choice_wire,
 )
 from aoai_mock.behaviour.assistants.vector_stores import STORE, create_store
 from aoai_mock.behaviour.runtime import Runtime
@@ -87,9 +88,7 @@ def model_deployment(runtime: Runtime, name: str, scenario: str | None = None) -
 
 
 def _response_format(value: Any) -> Any:
-    if value is None or isinstance(value, str):
-        return value or "auto"
-    return value.model_dump(exclude_none=True)
+    return "auto" if value is None else choice_wire(value)
 
 
 def create_assistant(runtime: Runtime, request: CreateAssistant, scenario: str | None = None) -> Doc:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
     "Strict",
+    "choice_wire",
     "Tool",
     "FunctionTool",
     "ToolResources",
@@ -98,12 +99,26 @@ class ToolResources(Strict):
     file_search: FileSearchResources | None = None
 
 
+_BARE = ("auto", "none", "required")  # the choices a string names
+
+
+def _named(value: Any) -> Any:
+    """A bare string is the object of that type (``"auto"`` is ``{"type": "auto"}``): one shape, plain errors."""
+    return {"type": value} if isinstance(value, str) else value
+
+
+def choice_wire(value: BaseModel) -> Any:
+    """A response format or tool choice as the API shows it: ``"auto"``, ``"none"``, ``"required"`` as strings."""
+    data = value.model_dump(exclude_none=True)
+    return data["type"] if set(data) == {"type"} and data["type"] in _BARE else data
+
+
 class ResponseFormatObject(Strict):
-    type: Literal["text", "json_object", "json_schema"]
+    type: Literal["auto", "text", "json_object", "json_schema"]
     json_schema: dict[str, Any] | None = None
 
 
-ResponseFormat = Literal["auto"] | ResponseFormatObject
+ResponseFormat = Annotated[ResponseFormatObject, BeforeValidator(_named)]
 
 
 class NamedFunction(Strict):
@@ -111,11 +126,11 @@ class NamedFunction(Strict):
 
 
 class NamedToolChoice(Strict):
-    type: Literal["function", "code_interpreter", "file_search"]
+    type: Literal["none", "auto", "required", "function", "code_interpreter", "file_search"]
     function: NamedFunction | None = None
 
 
-ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
+ToolChoice = Annotated[NamedToolChoice, BeforeValidator(_named)]
 
 
 class Truncation(Strict):

@@ -42,6 +42,7 @@ from aoai_mock.behaviour.assistants.requests import (
     ModifyRun,
     RunOptions,
     SubmitToolOutputs,
+    choice_wire,
 )
 from aoai_mock.behaviour.assistants.steps import finish_step, render_step
 from aoai_mock.behaviour.assistants.threads import (
@@ -104,8 +105,10 @@ def _run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
 
 def _pick(request: RunOptions, name: str, assistant: Doc, default: object) -> object:
     value = getattr(request, name)
+    if name in ("tool_choice", "response_format") and value is not None:
+        return choice_wire(value)
     if value is not None:
-        return value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
+        return value.model_dump() if hasattr(value, "model_dump") else value
     found = assistant.get(name)
     return default if found is None else found
 
