@@ -195,7 +195,7 @@ class Batches:
         try:
             reply = await asyncio.wait_for(self.send(path, task.body, doc["_headers"]), LINE_TIMEOUT)
         except Exception as exc:  # a dropped connection or a hung fault: no HTTP answer for this line
-            error = {"code": "server_error", "message": f"The request could not be completed ({type(exc).__name__})."}
+            error = {"code": "server_error", "message": f"The request got no answer: {exc or type(exc).__name__}."}
             line = {"custom_id": task.custom_id, "response": None, "error": error}
             return orjson.dumps(line) + b"\n", False
         response = {"status_code": reply.status, "request_id": reply.request_id, "body": reply.body}

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 import orjson
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -116,16 +115,48 @@ def mock_headers(request: Request) -> dict[str, str]:
 
 
 def engine_sender(app: ASGIApp, api_key: str) -> Send:
-    """How a batch line reaches the engine: a POST through the whole application, in process."""
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://aoai-mock.batch", timeout=None)
+    """How a batch line reaches the engine: a POST through the whole application (front door, routes,
+    faults, journal), in process. The client goes away as soon as the request is sent, as a batch worker
+    would: a fault that drops the connection or hangs ends the line at once, with no answer."""
 
-    async def send(path: str, body: dict[str, Any], headers: dict[str, str]) -> LineReply:
-        sent = {"api-key": api_key, "content-type": "application/json", **headers}
-        response = await client.post(path, content=orjson.dumps(body), headers=sent)
-        try:
-            parsed: Any = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            parsed = response.text
-        return LineReply(response.status_code, parsed, response.headers.get("x-request-id", ""))
+    async def send_line(path: str, body: dict[str, Any], headers: dict[str, str]) -> LineReply:
+        payload = orjson.dumps(body)
+        scope = _scope(path, payload, {"api-key": api_key, "content-type": "application/json", **headers})
+        pending: list[Message] = [{"type": "http.request", "body": payload, "more_body": False}]
+        answer: dict[str, Any] = {"status": None, "headers": [], "body": []}
 
-    return send
+        async def receive() -> Message:
+            return pending.pop() if pending else {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"], answer["headers"] = message["status"], message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                answer["body"].append(message.get("body", b""))
+
+        await app(scope, receive, send)
+        if answer["status"] is None:
+            raise ConnectionError("the connection was closed without an answer")
+        return _line_reply(answer["status"], answer["headers"], b"".join(answer["body"]))
+
+    return send_line
+
+
+def _scope(path: str, payload: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    route, _, query = path.partition("?")
+    sent = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    sent += [(b"host", b"aoai-mock.batch"), (b"content-length", str(len(payload)).encode())]
+    return {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": route, "raw_path": route.encode(), "query_string": query.encode(), "root_path": "",
+        "headers": sent, "client": ("127.0.0.1", 0), "server": ("aoai-mock.batch", 80), "extensions": {},
+    }  # fmt: skip
+
+
+def _line_reply(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> LineReply:
+    try:
+        parsed: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        parsed = body.decode("utf-8", "replace")
+    request_id = next((value.decode("latin-1") for name, value in headers if name.lower() == b"x-request-id"), "")
+    return LineReply(status, parsed, request_id)
