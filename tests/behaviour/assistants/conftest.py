@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from aoai_mock.behaviour.ids import Clock
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.scenarios import load_text
 from aoai_mock.settings import resolve
+from aoai_mock.state.sqlite import SqliteStore
 
 T0 = 1_735_689_600.0  # 2025-01-01T00:00:00Z
 
@@ -36,11 +39,16 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture()
-def runtime(clock: FakeClock) -> Runtime:
+@pytest.fixture(params=["memory", "sqlite"])
+def runtime(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> Iterator[Runtime]:
+    """Every behaviour test runs on both stores: in memory, and in a SQLite file (``--state``)."""
     made = Runtime.create(resolve({"port": 0, "seed": 7}, env={}))
     made.clock = Clock(now=clock)
-    return made
+    if request.param == "sqlite":
+        made.store = SqliteStore(tmp_path / "state.sqlite")
+    yield made
+    if isinstance(made.store, SqliteStore):
+        made.store.close()
 
 
 def scenario(runtime: Runtime, text: str) -> None:

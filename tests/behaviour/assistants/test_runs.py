@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from aoai_mock.behaviour.assistants import runs, threads
@@ -12,8 +13,11 @@ from aoai_mock.behaviour.assistants.requests import (
     CreateThreadAndRun,
     SubmitToolOutputs,
 )
+from aoai_mock.behaviour.ids import Clock
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import InvalidRequest
+from aoai_mock.settings import resolve
+from aoai_mock.state.sqlite import SqliteStore
 
 from tests.behaviour.assistants.conftest import (
     FakeClock,
@@ -351,3 +355,20 @@ def test_a_forced_function_and_json_mode(runtime: Runtime) -> None:
     done = poll(runtime, start_run(runtime, other, helper, response_format={"type": "json_object"}, tool_choice="none"))
     assert done["tool_choice"] == "none" and done["response_format"] == {"type": "json_object"}
     assert json.loads(last_answer(runtime, other)) == {"response": "hello"}
+
+
+def test_a_restarted_server_keeps_assistants_threads_and_runs(tmp_path: Path, clock: FakeClock) -> None:
+    def started() -> Runtime:
+        made = Runtime.create(resolve({"port": 0, "seed": 5}, env={}))
+        made.clock, made.store = Clock(now=clock), SqliteStore(tmp_path / "state.sqlite")
+        return made
+
+    first = started()
+    helper, thread = assistant(first, name="Keeper"), thread_with(first, "remember me")
+    run = poll(first, start_run(first, thread, helper))
+    first.store.close()  # type: ignore[attr-defined]
+    second = started()
+    assert runs.retrieve_run(second, thread["id"], run["id"])["status"] == "completed"
+    assert last_answer(second, thread) == "remember me"
+    assert assistant(second)["id"] != helper["id"]  # seeded ids go on from where they were
+    second.store.close()  # type: ignore[attr-defined]
