@@ -47,7 +47,9 @@ MESSAGES = {
 }
 
 
-def batch_error(code: str, line: int | None = None, param: str | None = None, message: str | None = None) -> dict[str, Any]:
+def batch_error(
+    code: str, line: int | None = None, param: str | None = None, message: str | None = None
+) -> dict[str, Any]:
     """One entry of a failed batch's ``errors.data``."""
     return {"code": code, "message": message or MESSAGES[code], "param": param, "line": line}
 

@@ -73,7 +73,8 @@ class Batches:
         endpoint = endpoint_key(_text(body, "endpoint"))
         if endpoint is None:
             raise InvalidResourceRequest(
-                f"The endpoint '{body['endpoint']}' is not supported; use /chat/completions, /completions or /embeddings."
+                f"The endpoint '{body['endpoint']}' is not supported; "
+                "use /chat/completions, /completions or /embeddings."
             )
         window = _text(body, "completion_window")
         metadata = _metadata(body.get("metadata"))
@@ -82,7 +83,8 @@ class Batches:
         parsed = read_input(data, endpoint, lambda name: self.runtime.deployment(name, scenario) is not None)
         errors = parsed.errors
         if window != "24h":  # the service fails such a batch [docs]
-            errors = [batch_error("invalid_request", None, "completion_window", "The completion window must be 24h."), *errors]
+            wrong = batch_error("invalid_request", None, "completion_window", "The completion window must be 24h.")
+            errors = [wrong, *errors]
         doc = self._new(body["endpoint"], input_file_id, window, metadata)
         doc.update(
             _t0=self.runtime.clock.now(), _api_version=api_version, _endpoint=endpoint, _deployment=parsed.deployment,
@@ -212,8 +214,12 @@ class Batches:
         good = b"".join(line for line, ok in zip(results[:done], outcomes) if ok == "1")
         bad = b"".join(line for line, ok in zip(results[:done], outcomes) if ok != "1")
         at = offset_time(fresh, _finished_after(fresh, self.runtime.settings.batch_seconds))
-        output = files.write_file(self.runtime, f"{doc['id']}_output.jsonl", "batch_output", good, created_at=at, uuid_id=True)
-        errors = files.write_file(self.runtime, f"{doc['id']}_error.jsonl", "batch_output", bad, created_at=at, uuid_id=True)
+        output = files.write_file(
+            self.runtime, f"{doc['id']}_output.jsonl", "batch_output", good, created_at=at, uuid_id=True
+        )
+        errors = files.write_file(
+            self.runtime, f"{doc['id']}_error.jsonl", "batch_output", bad, created_at=at, uuid_id=True
+        )
         fresh.update(output_file_id=output["id"], error_file_id=errors["id"], _files=True)
         self.runtime.store.put(KIND, fresh)
         for name in ("input", "results"):

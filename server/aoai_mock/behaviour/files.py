@@ -100,8 +100,9 @@ def _check_fine_tune(filename: str, data: bytes) -> None:
         raise JsonlValidationFailed("Validation of jsonl file failed: No valid json line found in file.")
     for line in lines:
         if line.error is not None or not isinstance(line.value, dict):
+            why = line.error or "not an object"
             raise JsonlValidationFailed(
-                f"Validation of jsonl file failed: line {line.number} is not a JSON object ({line.error or 'not an object'})."
+                f"Validation of jsonl file failed: line {line.number} is not a JSON object ({why})."
             )
 
 

@@ -31,7 +31,10 @@ from aoai_mock.config import Deployment, Kind
 from aoai_mock.errors import InvalidResourceRequest, ObjectNotFound, UnexpectedEntityState
 from aoai_mock.state.store import Page
 
-__all__ = ["create", "retrieve", "list_jobs", "cancel", "list_events", "list_checkpoints", "restore_deployments", "KIND"]
+__all__ = [
+    "create", "retrieve", "list_jobs", "cancel", "list_events", "list_checkpoints", "restore_deployments",
+    "base_deployment", "KIND",
+]  # fmt: skip
 
 KIND = "fine_tuning.job"
 _SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -201,7 +204,8 @@ def _file_data(runtime: Runtime, file_id: Any, param: str) -> bytes:
     if found is None:
         raise InvalidResourceRequest(f"The {param.replace('_', ' ')} '{file_id}' was not found.")
     if found.get("purpose") != "fine-tune":
-        raise InvalidResourceRequest(f"The {param.replace('_', ' ')} must have purpose 'fine-tune', not '{found.get('purpose')}'.")
+        purpose = found.get("purpose")
+        raise InvalidResourceRequest(f"The {param.replace('_', ' ')} must have purpose 'fine-tune', not '{purpose}'.")
     return runtime.store.get_blob(file_id) or b""
 
 
@@ -223,7 +227,9 @@ def _hyperparameters(given: Any, examples: int) -> dict[str, Any]:
         value = given.get(key, "auto")
         if value != "auto":
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise InvalidResourceRequest(f"hyperparameters.{key} must be 'auto' or a whole number from {low} to {high}.")
+                raise InvalidResourceRequest(
+                    f"hyperparameters.{key} must be 'auto' or a whole number from {low} to {high}."
+                )
             found[key] = value
     rate = given.get("learning_rate_multiplier", "auto")
     if rate != "auto":

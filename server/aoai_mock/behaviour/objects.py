@@ -103,7 +103,9 @@ class ListQuery:
             except ValueError:
                 limit = 0
             if not 1 <= limit <= MAX_LIMIT:
-                raise InvalidResourceRequest(f"The limit must be a whole number from 1 to {MAX_LIMIT}, not '{raw_limit}'.")
+                raise InvalidResourceRequest(
+                    f"The limit must be a whole number from 1 to {MAX_LIMIT}, not '{raw_limit}'."
+                )
         order = params.get("order", default_order)
         if order not in ("asc", "desc"):
             raise InvalidResourceRequest(f"The order must be 'asc' or 'desc', not '{order}'.")

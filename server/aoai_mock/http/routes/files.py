@@ -1,4 +1,5 @@
-"""``/openai/files``: upload (multipart), list, retrieve, content, delete. Behaviour: :mod:`aoai_mock.behaviour.files`."""
+"""``/openai/files``: upload (multipart), list, retrieve, content, delete.
+Behaviour: :mod:`aoai_mock.behaviour.files`."""
 
 from __future__ import annotations
 

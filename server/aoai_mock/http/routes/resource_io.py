@@ -82,7 +82,8 @@ async def read_upload(request: Request, limit: int) -> Upload:
     try:
         part = form.get("file")
         purpose = form.get("purpose")
-        expires = {key: str(form[f"expires_after[{key}]"]) for key in ("seconds", "anchor") if f"expires_after[{key}]" in form}
+        fields = {key: f"expires_after[{key}]" for key in ("seconds", "anchor")}
+        expires = {key: str(form[name]) for key, name in fields.items() if name in form}
         if isinstance(part, UploadFile):
             data = await part.read()
             return Upload(_text(purpose), part.filename or "", part.headers.get("content-type"), data, expires)
