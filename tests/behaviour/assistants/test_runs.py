@@ -372,3 +372,11 @@ def test_a_restarted_server_keeps_assistants_threads_and_runs(tmp_path: Path, cl
     assert last_answer(second, thread) == "remember me"
     assert assistant(second)["id"] != helper["id"]  # seeded ids go on from where they were
     second.store.close()  # type: ignore[attr-defined]
+
+
+def test_no_rule_matching_in_a_strict_scenario_fails_the_run(runtime: Runtime) -> None:
+    scenario(runtime, "name: strict\non_no_match: error\nrules:\n  - match: {message: weather}\n    reply: {text: Sunny.}\n")
+    helper, thread = assistant(runtime), thread_with(runtime, "hello")
+    done = poll(runtime, start_run(runtime, thread, helper))
+    assert done["status"] == "failed" and done["last_error"]["code"] == "server_error"
+    assert "no rule of scenario 'strict' matched" in done["last_error"]["message"]

@@ -109,7 +109,7 @@ def test_001_quickstart_answers_as_the_page_shows(page_env: None, runtime: Runti
     assert question["run_id"] is None and question["attachments"] == [] and question["metadata"] == {}
     assert listing["object"] == "list" and listing["has_more"] is False
     assert (listing["first_id"], listing["last_id"]) == (answer["id"], question["id"])
-    assert answer["thread_id"] == question["thread_id"].replace("thread_", "thread_")
+    assert answer["thread_id"] == question["thread_id"]
     spec_check(listing, "listMessagesResponse")
 
 
