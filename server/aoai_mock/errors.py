@@ -410,3 +410,62 @@ class FileTooLarge(AzureError):
             f"The file is too large. Files{which} may be at most {limit} bytes.", code="invalidPayload"
         )
         self.limit = limit
+
+
+# -- content filtering (behaviour/content_filter.py) ---------------------------------------------------------------
+
+__all__ += ["PromptFiltered", "ImagePromptFiltered", "PROMPT_FILTERED_MESSAGE", "IMAGE_PROMPT_FILTERED_MESSAGE"]
+
+PROMPT_FILTERED_MESSAGE = (
+    "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please "
+    "modify your prompt and retry. To learn more about our content filtering policies please read our "
+    "documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+IMAGE_PROMPT_FILTERED_MESSAGE = (
+    "Your request was rejected as a result of our safety system. Your prompt may contain text that is not "
+    "allowed by our safety system."
+)
+
+
+class PromptFiltered(AzureError):
+    """400: the prompt tripped the deployment's content filter (chat and completions) [captured].
+
+    ``results`` is the prompt's filter results (``innererror.content_filter_result``, singular as the service
+    writes it); None for api-versions without annotations, whose 400 has no ``innererror`` [captured, 2023].
+    The body always carries ``status``.
+    """
+
+    def __init__(self, results: dict[str, Any] | None) -> None:
+        inner = None if results is None else {"code": "ResponsibleAIPolicyViolation", "content_filter_result": results}
+        super().__init__(PROMPT_FILTERED_MESSAGE, code="content_filter", param="prompt", type=None, inner=inner)
+        self.results = results
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {
+            "message": self.message,
+            "type": self.type,
+            "param": self.param,
+            "code": self.code,
+            "status": self.status,
+        }
+        if self.inner is not None:
+            error["innererror"] = self.inner
+        return {"error": error}
+
+
+class ImagePromptFiltered(AzureError):
+    """400: an image prompt tripped the content filter. DALL-E's shape [captured]: sorted keys, ``inner_error``
+    with plural ``content_filter_results``, no ``param``; no ``inner_error`` without annotations."""
+
+    def __init__(self, results: dict[str, Any] | None) -> None:
+        inner = None if results is None else {"code": "ResponsibleAIPolicyViolation", "content_filter_results": results}
+        super().__init__(IMAGE_PROMPT_FILTERED_MESSAGE, code="content_policy_violation", inner=inner)
+        self.results = results
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code}
+        if self.inner is not None:
+            error["inner_error"] = self.inner
+        error["message"] = self.message
+        error["type"] = self.type
+        return {"error": error}

@@ -129,26 +129,33 @@ def _shape_choice(
     conv: Conversation,
     encoding: str,
     budget: int | None,
-    filters: dict[str, Any] | None,
+    screen: content_filter.ContentFilter,
+    api_version: str,
 ) -> tuple[ChoiceResult, int]:
-    if choice.tool_calls:
+    if choice.tool_calls:  # tool-call arguments are not screened
         made = [_tool_call(c, encoding) for c in choice.tool_calls]
         forced = request.tool_choice is not None and not isinstance(request.tool_choice, str)
         finish = choice.finish_reason or ("stop" if forced else "tool_calls")
         calls = tuple(c for c, _ in made)
-        return ChoiceResult(index, None, (), finish, calls, filter_results=filters), sum(n for _, n in made)
+        safe = screen.safe_choice(api_version)
+        return ChoiceResult(index, None, (), finish, calls, filter_results=safe), sum(n for _, n in made)
     stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or ())
-    text = choice.refusal if choice.content is None and choice.refusal else (choice.content or "")
+    refusal = choice.content is None and bool(choice.refusal)
+    text = (choice.refusal or "") if refusal else (choice.content or "")
     shaped = shape_text(text, stop=stop, max_tokens=budget, encoding=encoding)
+    trip = choice.trip if isinstance(choice, content_filter.FilteredChoice) else None
+    pieces, finish = shaped.pieces, choice.finish_reason or shaped.finish_reason
+    results, start, before = screen.safe_choice(api_version), 0, None
+    if trip is not None or (screen.screens_completions and not refusal):
+        out = screen.completion(api_version, shaped.text, trip).apply(pieces, finish)
+        pieces, finish, results, start, before = out.pieces, out.finish_reason, out.results, out.start, out.before
+    text = shaped.text if pieces is shaped.pieces else "".join(pieces)
+    if refusal:
+        return ChoiceResult(index, None, pieces, finish, (), text, None, results, start, before), len(pieces)
     logprobs = None
     if request.logprobs:
-        logprobs = chat_logprobs(shaped.pieces, request.top_logprobs or 0, conv.rng(1000 + index))
-    finish = choice.finish_reason or shaped.finish_reason
-    if choice.content is None and choice.refusal:
-        result = ChoiceResult(index, None, shaped.pieces, finish, refusal=shaped.text, filter_results=filters)
-        return result, shaped.token_count
-    result = ChoiceResult(index, shaped.text, shaped.pieces, finish, logprobs=logprobs, filter_results=filters)
-    return result, shaped.token_count
+        logprobs = chat_logprobs(pieces, request.top_logprobs or 0, conv.rng(1000 + index))
+    return ChoiceResult(index, text, pieces, finish, (), None, logprobs, results, start, before), len(pieces)
 
 
 def usage_of(override: UsageOverride | None, prompt: int, completion: int, reasoning: int) -> Usage:
@@ -191,12 +198,13 @@ def run_chat(
         parallel_tool_calls=request.parallel_tool_calls is not False,
         body=body,
     )
+    screen = content_filter.for_deployment(deployment)
+    prompt_filter_results = screen.chat_prompt(api_version, conv.messages)  # raises PromptFiltered
     reply = (responder or runtime.responder(deployment)).respond(conv, runtime.context(deployment))
-    filters = content_filter.choice_results(api_version)
     choices, completion_tokens = [], 0
     for index in range(conv.n):
         choice = reply.choices[index % len(reply.choices)]
-        shaped, used = _shape_choice(index, choice, request, conv, encoding, budget, filters)
+        shaped, used = _shape_choice(index, choice, request, conv, encoding, budget, screen, api_version)
         choices.append(shaped)
         completion_tokens += used
     reasoning = _REASONING_TOKENS * conv.n if deployment.reasoning else 0
@@ -207,6 +215,7 @@ def run_chat(
         system_fingerprint=deployment.system_fingerprint,
         choices=tuple(choices),
         usage=usage_of(reply.usage, prompt_tokens, completion_tokens + reasoning, reasoning),
-        prompt_filter_results=content_filter.prompt_results(api_version),
+        prompt_filter_results=prompt_filter_results,
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
+        filter_offsets_every=screen.async_every if prompt_filter_results is not None else 0,
     )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aoai_mock.behaviour import content_filter, tokens
 from aoai_mock.behaviour.chat import check_output_budget, request_key, usage_of
-from aoai_mock.behaviour.responders.base import Conversation, Message, Responder
+from aoai_mock.behaviour.responders.base import Choice, Conversation, Message, Responder
 from aoai_mock.behaviour.shaping import completion_logprobs, shape_text
 from aoai_mock.config import Deployment
 from aoai_mock.wire import api_versions as av
@@ -56,7 +56,8 @@ def run_completion(
     key = request_key(body)
     n = request.n or 1
     stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or ())
-    filters = content_filter.choice_results(api_version)
+    screen = content_filter.for_deployment(deployment)
+    prompt_filter_results = screen.completion_prompts(api_version, prompts)  # raises PromptFiltered
     choices, completion_tokens = [], 0
     for p_index, prompt in enumerate(prompts):
         conv = Conversation(
@@ -71,25 +72,45 @@ def run_completion(
         override = reply.usage or override
         for j in range(n):
             chosen = reply.choices[j % len(reply.choices)]
-            answer = chosen.content or ""
-            shaped = shape_text(answer, stop=stop, max_tokens=request.max_tokens, encoding=encoding)
-            completion_tokens += shaped.token_count
-            text = (prompt + shaped.text) if request.echo else shaped.text
-            logprobs = None
-            if request.logprobs is not None:
-                logprobs = completion_logprobs(shaped.pieces, request.logprobs, len(prompt) if request.echo else 0, conv.rng(j))
-            choices.append(
-                CompletionChoice(
-                    p_index * n + j, text, shaped.pieces, chosen.finish_reason or shaped.finish_reason, logprobs, filters
-                )
-            )
+            made = _choice(p_index * n + j, chosen, prompt, request, conv, screen, api_version, encoding, stop)
+            completion_tokens += len(made.pieces)
+            choices.append(made)
     return CompletionResult(
         id=runtime.ids.object_id("cmpl-", key),
         created=runtime.clock.created(),
         model=deployment.response_model,
         choices=tuple(choices),
         usage=usage_of(override, sum(counts), completion_tokens, 0),
-        prompt_filter_results=content_filter.prompt_results(api_version, len(prompts), jailbreak=False),
+        prompt_filter_results=prompt_filter_results,
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
         extra={"echo_prefix": [prompts[c.index // n] for c in choices] if request.echo else None},
+        filter_offsets_every=screen.async_every if prompt_filter_results is not None else 0,
     )
+
+
+def _choice(
+    index: int,
+    chosen: Choice,
+    prompt: str,
+    request: CompletionRequest,
+    conv: Conversation,
+    screen: content_filter.ContentFilter,
+    api_version: str,
+    encoding: str,
+    stop: list[str],
+) -> CompletionChoice:
+    """One answer as sent: stop sequences, max_tokens, the filter's cut, echo and logprobs."""
+    shaped = shape_text(chosen.content or "", stop=stop, max_tokens=request.max_tokens, encoding=encoding)
+    trip = chosen.trip if isinstance(chosen, content_filter.FilteredChoice) else None
+    pieces, finish = shaped.pieces, chosen.finish_reason or shaped.finish_reason
+    results, start, before = screen.safe_choice(api_version), 0, None
+    if trip is not None or screen.screens_completions:
+        out = screen.completion(api_version, shaped.text, trip).apply(pieces, finish)
+        pieces, finish, results, start, before = out.pieces, out.finish_reason, out.results, out.start, out.before
+    text = shaped.text if pieces is shaped.pieces else "".join(pieces)
+    logprobs = None
+    if request.logprobs is not None:
+        offset = len(prompt) if request.echo else 0
+        logprobs = completion_logprobs(pieces, request.logprobs, offset, conv.rng(index % (request.n or 1)))
+    echoed = (prompt + text) if request.echo else text
+    return CompletionChoice(index, echoed, pieces, finish, logprobs, results, start, before)

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from aoai_mock.behaviour import responders
+from aoai_mock.behaviour.content_filter import FilteredChoice, FilterTrip
 from aoai_mock.behaviour.embeddings import vector
 from aoai_mock.behaviour.request_facts import RequestFacts, RequestView
 from aoai_mock.behaviour.responders.base import (
@@ -40,7 +41,7 @@ from aoai_mock.scenarios.loader import (
     find_fixture,
     read_vectors,
 )
-from aoai_mock.scenarios.schema import ChoiceSpec, ErrorSpec, ReplySpec, ToolCallSpec
+from aoai_mock.scenarios.schema import ChoiceSpec, ContentFilterTrip, ErrorSpec, ReplySpec, ToolCallSpec
 
 __all__ = ["Bindings", "CompiledReply", "ScriptedError", "variables"]
 
@@ -110,16 +111,33 @@ class _ToolCall:
         return ToolCall(call_id, self.spec.name, orjson.dumps(arguments, default=str).decode())
 
 
+def _trip(spec: ContentFilterTrip | None) -> FilterTrip | None:
+    if spec is None:
+        return None
+    return FilterTrip(spec.category, spec.severity, spec.filtered, spec.citation)
+
+
+def _tripped(choice: Choice, trip: FilterTrip | None) -> Choice:
+    """The choice, carrying the reply's content-filter trip (when it has none of its own)."""
+    if trip is None or isinstance(choice, FilteredChoice):
+        return choice
+    return FilteredChoice(choice.content, choice.tool_calls, choice.refusal, choice.finish_reason, trip)
+
+
 class _Choice:
-    def __init__(self, spec: ChoiceSpec, finish_reason: str | None) -> None:
+    def __init__(self, spec: ChoiceSpec, finish_reason: str | None, trip: FilterTrip | None = None) -> None:
         self.text = Text(spec.text) if spec.text is not None else None
         self.refusal = Text(spec.refusal) if spec.refusal is not None else None
         self.tool_calls = tuple(_ToolCall(t) for t in spec.tool_calls or ())
         self.from_schema = spec.json_ == "from_schema"
         self.json = Value(spec.json_) if spec.json_ is not None and not self.from_schema else None
         self.finish_reason = spec.finish_reason or finish_reason
+        self.trip = _trip(spec.content_filter) or trip
 
     def build(self, conversation: Conversation, names: dict[str, Any], index: int) -> Choice:
+        return _tripped(self._build(conversation, names, index), self.trip)
+
+    def _build(self, conversation: Conversation, names: dict[str, Any], index: int) -> Choice:
         names["choice"] = index
         finish = self.finish_reason
         if self.text is not None:
@@ -251,8 +269,9 @@ class CompiledReply:
         self.spec = spec
         self.usage = UsageOverride(**spec.usage.model_dump()) if spec.usage is not None else None
         self.finish_reason = spec.finish_reason
+        self.trip = _trip(spec.content_filter)
         self.single = _Choice(spec, None) if spec.choices is None and _is_choice(spec) else None
-        self.choices = tuple(_Choice(c, spec.finish_reason) for c in spec.choices or ())
+        self.choices = tuple(_Choice(c, spec.finish_reason, self.trip) for c in spec.choices or ())
         self.error = _Error(spec.error) if spec.error is not None else None
         self.delegate: Responder | None = None
         if spec.responder is not None:
@@ -286,6 +305,8 @@ class CompiledReply:
         if self.finish_reason is not None:
             finish = self.finish_reason
             choices = tuple(dataclasses.replace(c, finish_reason=c.finish_reason or finish) for c in choices)
+        if self.trip is not None:
+            choices = tuple(_tripped(c, self.trip) for c in choices)
         return Reply(choices, usage=self.usage or reply.usage, embeddings=reply.embeddings)
 
 

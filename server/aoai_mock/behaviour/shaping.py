@@ -10,7 +10,7 @@ from typing import Any
 
 from aoai_mock.behaviour import tokens
 
-__all__ = ["Shaped", "shape_text", "chat_logprobs", "completion_logprobs"]
+__all__ = ["Shaped", "shape_text", "cut_pieces", "piece_at", "chat_logprobs", "completion_logprobs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,30 @@ def _shape(text: str, stop: Sequence[str], max_tokens: int | None, encoding: str
         finish = "length"
     pieces = tuple(tokens.pieces(ids, encoding))
     return Shaped("".join(pieces), pieces, finish)
+
+
+def cut_pieces(pieces: Sequence[str], position: int) -> tuple[str, ...]:
+    """The pieces of the text's first ``position`` characters; a piece the cut runs through keeps its head."""
+    kept: list[str] = []
+    seen = 0
+    for piece in pieces:
+        if seen + len(piece) > position:
+            if position > seen:
+                kept.append(piece[: position - seen])
+            break
+        kept.append(piece)
+        seen += len(piece)
+    return tuple(kept)
+
+
+def piece_at(pieces: Sequence[str], position: int) -> int:
+    """The index of the piece that holds character ``position`` (``len(pieces)`` past the end)."""
+    seen = 0
+    for index, piece in enumerate(pieces):
+        seen += len(piece)
+        if seen > position:
+            return index
+    return len(pieces)
 
 
 def _logprob(rng: random.Random) -> float:

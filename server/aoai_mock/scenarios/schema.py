@@ -52,6 +52,7 @@ __all__ = [
     "Match",
     "ToolCallSpec",
     "ChoiceSpec",
+    "ContentFilterTrip",
     "ErrorSpec",
     "EmbeddingsSpec",
     "UsageSpec",
@@ -95,6 +96,21 @@ class ToolCallSpec(StrictModel):
         return check_value(value)
 
 
+class ContentFilterTrip(StrictModel):
+    """The completion trips a content-filter category: cut after its first sentence (at its start when it has
+    one sentence only), ``finish_reason: content_filter``, the category marked, when the deployment's filter
+    filters it (a harm severity at or over the threshold; a model set to block or off); else only annotated."""
+
+    category: Literal[
+        "hate", "self_harm", "sexual", "violence", "profanity", "protected_material_text", "protected_material_code"
+    ] = Field(description="The category the completion trips.")
+    severity: Literal["low", "medium", "high"] = Field("high", description="For hate, self_harm, sexual, violence.")
+    filtered: bool | None = Field(None, description="Filtered or only annotated; by default the deployment decides.")
+    citation: dict[str, str] | None = Field(
+        None, description="For protected_material_code: `{URL: ..., license: ...}`."
+    )
+
+
 class ChoiceSpec(StrictModel):
     """One answer: exactly one of text, refusal, tool_calls, json."""
 
@@ -110,6 +126,9 @@ class ChoiceSpec(StrictModel):
         "value whose strings may be templates (`\"{{ match.age | int }}\"` keeps the integer).",
     )
     finish_reason: FinishReason | None = Field(None, description="The finish_reason; by default the operation decides.")
+    content_filter: ContentFilterTrip | None = Field(
+        None, description="The answer trips this content-filter category (cut and marked, or only annotated)."
+    )
 
     _KINDS: ClassVar[tuple[str, ...]] = ("text", "refusal", "tool_calls", "json_")
 
@@ -200,6 +219,8 @@ class ReplySpec(ChoiceSpec):
         exactly_one(self, self._KINDS, "a reply")
         if self.options and self.responder is None:
             raise ValueError("options are for a responder: add `responder: <name>`")
+        if self.content_filter is not None and (self.error is not None or self.embeddings is not None):
+            raise ValueError("content_filter is for answers with text, not for errors or embeddings")
         return self
 
 

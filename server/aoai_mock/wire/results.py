@@ -36,7 +36,9 @@ class ChoiceResult:
     tool_calls: tuple[ToolCallOut, ...] = ()
     refusal: str | None = None
     logprobs: tuple[dict[str, Any], ...] | None = None  # one entry per piece
-    filter_results: dict[str, Any] | None = None
+    filter_results: dict[str, Any] | None = None  # content_filter_results; with finish_reason content_filter, the cut
+    filter_from: int = 0  # stream: pieces before this one carry ``filter_before`` (a hit comes later in the text)
+    filter_before: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
@@ -49,6 +51,7 @@ class ChatResult:
     usage: Usage
     prompt_filter_results: list[dict[str, Any]] | None = None
     include_usage: bool = False  # stream_options.include_usage
+    filter_offsets_every: int = 0  # asynchronous filter: annotation chunks with offsets after so many characters
 
 
 @dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
@@ -59,6 +62,8 @@ class CompletionChoice:
     finish_reason: str
     logprobs: dict[str, Any] | None = None
     filter_results: dict[str, Any] | None = None
+    filter_from: int = 0  # as ChoiceResult's
+    filter_before: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
@@ -72,3 +77,4 @@ class CompletionResult:
     include_usage: bool = False
     system_fingerprint: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    filter_offsets_every: int = 0  # as ChatResult's
