@@ -13,27 +13,33 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from aoai_mock.behaviour import tokens
+from aoai_mock.behaviour.fine_tuning import restore_deployments
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenario_engine import ScenarioBook
-from aoai_mock.http import control, control_faults, control_scenarios
+from aoai_mock.http import (
+    control,
+    control_faults,
+    control_scenarios,
+    control_state,
+    metrics,
+)
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
-from aoai_mock.http import control_state
+from aoai_mock.http.routes import assistants as assistant_routes
+from aoai_mock.http.routes import audio as audio_routes
 from aoai_mock.http.routes import batches as batch_routes
 from aoai_mock.http.routes import files as file_routes
 from aoai_mock.http.routes import fine_tuning as fine_tuning_routes
-from aoai_mock.http.routes import assistants as assistant_routes
+from aoai_mock.http.routes import images as image_routes
 from aoai_mock.http.routes import inference, models
 from aoai_mock.http.routes import responses as response_routes
 from aoai_mock.http.routes import runs as run_routes
 from aoai_mock.http.routes import threads as thread_routes
 from aoai_mock.http.routes import vector_stores as vector_store_routes
-from aoai_mock.http.routes import audio as audio_routes
-from aoai_mock.http.routes import images as image_routes
 from aoai_mock.scenarios.loader import load_paths
 from aoai_mock.scenarios.watch import watch
 from aoai_mock.settings import Settings
-from aoai_mock.behaviour.fine_tuning import restore_deployments
+from aoai_mock.state.metrics import Metrics
 from aoai_mock.state.sqlite import SqliteStore
 
 __all__ = ["create_app"]
@@ -89,7 +95,10 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.include_router(thread_routes.router)
     app.include_router(assistant_routes.router)
     app.include_router(vector_store_routes.router)
-    app.front = AzureFront(super(_App, app).__call__, runtime, inference.fast_route, journal)
+    app.state.metrics = measured = Metrics()
+    app.state.metrics_registry = metrics.registry_for(measured)
+    app.include_router(metrics.router)
+    app.front = AzureFront(super(_App, app).__call__, runtime, inference.fast_route, journal, measured)
     return app
 
 

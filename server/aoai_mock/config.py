@@ -6,11 +6,11 @@ decides which operations it answers, and the responder that writes its answers.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
-import re
 from typing import Any, Literal
 
 import yaml

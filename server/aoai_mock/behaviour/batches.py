@@ -32,9 +32,20 @@ import orjson
 
 from aoai_mock.behaviour import files
 from aoai_mock.behaviour.batch_input import Task, batch_error, endpoint_key, read_input
-from aoai_mock.behaviour.objects import Doc, ListQuery, elapsed, mint_uuid, offset_time, public
+from aoai_mock.behaviour.objects import (
+    Doc,
+    ListQuery,
+    elapsed,
+    mint_uuid,
+    offset_time,
+    public,
+)
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.errors import InvalidResourceRequest, ObjectNotFound, UnexpectedEntityState
+from aoai_mock.errors import (
+    InvalidResourceRequest,
+    ObjectNotFound,
+    UnexpectedEntityState,
+)
 from aoai_mock.state.store import Page
 
 __all__ = ["Batches", "LineReply", "Send", "KIND", "LINE_TIMEOUT"]

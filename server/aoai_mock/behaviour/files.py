@@ -23,7 +23,12 @@ from dataclasses import dataclass
 
 from aoai_mock.behaviour.objects import Doc, ListQuery, mint_hex, mint_uuid, parse_jsonl
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.errors import FileTooLarge, InvalidResourceRequest, JsonlValidationFailed, ObjectNotFound
+from aoai_mock.errors import (
+    FileTooLarge,
+    InvalidResourceRequest,
+    JsonlValidationFailed,
+    ObjectNotFound,
+)
 from aoai_mock.state.store import Page
 from aoai_mock.wire import api_versions as av
 

@@ -25,10 +25,21 @@ from typing import Any
 
 from aoai_mock.behaviour import files
 from aoai_mock.behaviour import fine_tuning_run as run
-from aoai_mock.behaviour.objects import Doc, ListQuery, elapsed, mint_hex, offset_time, public
+from aoai_mock.behaviour.objects import (
+    Doc,
+    ListQuery,
+    elapsed,
+    mint_hex,
+    offset_time,
+    public,
+)
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment, Kind
-from aoai_mock.errors import InvalidResourceRequest, ObjectNotFound, UnexpectedEntityState
+from aoai_mock.errors import (
+    InvalidResourceRequest,
+    ObjectNotFound,
+    UnexpectedEntityState,
+)
 from aoai_mock.state.store import Page
 
 __all__ = [

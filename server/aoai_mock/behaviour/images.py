@@ -29,7 +29,12 @@ from aoai_mock.behaviour import content_filter, tokens
 from aoai_mock.behaviour.image_render import ImageRecipe, open_upload, render_edit
 from aoai_mock.behaviour.media_store import MediaStore, StoredImage
 from aoai_mock.config import Deployment
-from aoai_mock.errors import InvalidImageFile, InvalidPayload, InvalidRequest, OperationNotSupported
+from aoai_mock.errors import (
+    InvalidImageFile,
+    InvalidPayload,
+    InvalidRequest,
+    OperationNotSupported,
+)
 from aoai_mock.wire.images import ImageGenerationRequest, ImageItem, images_body
 from aoai_mock.wire.validation import validate
 

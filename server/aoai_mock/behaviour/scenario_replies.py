@@ -41,7 +41,13 @@ from aoai_mock.scenarios.loader import (
     find_fixture,
     read_vectors,
 )
-from aoai_mock.scenarios.schema import ChoiceSpec, ContentFilterTrip, ErrorSpec, ReplySpec, ToolCallSpec
+from aoai_mock.scenarios.schema import (
+    ChoiceSpec,
+    ContentFilterTrip,
+    ErrorSpec,
+    ReplySpec,
+    ToolCallSpec,
+)
 
 __all__ = ["Bindings", "CompiledReply", "ScriptedError", "variables"]
 

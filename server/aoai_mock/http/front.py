@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import AzureError, ServerError
 from aoai_mock.state.journal import Journal
+from aoai_mock.state.metrics import Metrics
 
 __all__ = ["AzureFront", "Exchange", "JsonReply", "FastRoute", "error_reply", "add_response_headers"]
 
@@ -50,6 +51,8 @@ class Exchange:
     body_read: bool = False  # whether the route consumed the body (then never read it again)
     scenario: str | None = None  # the scenario and rule that answered, for the journal
     rule: str | None = None
+    tokens: tuple[int, int] | None = None  # prompt and completion tokens, for the metrics
+    fault: str | None = None  # the kind of fault injected, for the metrics
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
     def header(self, name: bytes) -> str | None:
@@ -89,14 +92,15 @@ FastRoute = Callable[[Exchange], Awaitable[ASGIApp]]
 Router = Callable[[str, str], "tuple[FastRoute, str] | None"]
 
 
-_JOURNAL_SKIPS = "/_mock/"  # the control API is not traffic under test
+_JOURNAL_SKIPS = ("/_mock/", "/metrics")  # the mock's own API is not traffic under test
 
 
 class AzureFront:
-    def __init__(self, app: ASGIApp, runtime: Runtime, fast_routes: Router, journal: Journal) -> None:
+    def __init__(self, app: ASGIApp, runtime: Runtime, fast_routes: Router, journal: Journal, metrics: Metrics) -> None:
         self.app = app
         self.runtime = runtime
         self.journal = journal
+        self.metrics = metrics
         self.ids = runtime.ids
         self.region = runtime.settings.region.encode()
         self.fast_routes = fast_routes
@@ -151,8 +155,11 @@ class AzureFront:
         try:
             await reply(scope, receive, send_with_headers)
         finally:
+            end = time.monotonic()
+            self.metrics.observe(exchange.deployment or None, exchange.operation, sent[0], end - start,
+                                 exchange.tokens, exchange.fault)
             self.journal.record(
-                start, time.monotonic(), "POST", path, scope["query_string"], scope["headers"], exchange.body,
+                start, end, "POST", path, scope["query_string"], scope["headers"], exchange.body,
                 sent[0], sent[1], request_id, exchange.deployment or None, exchange.operation, exchange.scenario, exchange.rule,
                 sent[2],
             )
@@ -186,8 +193,10 @@ class AzureFront:
         try:
             await self.app(scope, receive_and_keep, send_and_note)
         finally:
+            end = time.monotonic()
+            self.metrics.observe(state.get("deployment"), state.get("operation"), sent[0], end - start)
             self.journal.record(
-                start, time.monotonic(), scope["method"], scope["path"], scope["query_string"], scope["headers"],
+                start, end, scope["method"], scope["path"], scope["query_string"], scope["headers"],
                 b"".join(chunks), sent[0], sent[1], request_id,
                 deployment=state.get("deployment"), operation=state.get("operation"), response_headers=sent[2],
             )

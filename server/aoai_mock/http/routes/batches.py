@@ -13,7 +13,13 @@ from starlette.responses import Response
 from aoai_mock.behaviour.batches import Batches
 from aoai_mock.http.render import json_response
 from aoai_mock.http.resource import azure_call
-from aoai_mock.http.routes.resource_io import engine_sender, json_body, list_query, mock_headers, page_response
+from aoai_mock.http.routes.resource_io import (
+    engine_sender,
+    json_body,
+    list_query,
+    mock_headers,
+    page_response,
+)
 from aoai_mock.wire import api_versions as av
 
 __all__ = ["router", "batches_of"]

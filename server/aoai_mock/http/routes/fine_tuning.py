@@ -10,7 +10,12 @@ from starlette.responses import Response
 from aoai_mock.behaviour import fine_tuning
 from aoai_mock.http.render import json_response
 from aoai_mock.http.resource import azure_call
-from aoai_mock.http.routes.resource_io import created, json_body, list_query, page_response
+from aoai_mock.http.routes.resource_io import (
+    created,
+    json_body,
+    list_query,
+    page_response,
+)
 from aoai_mock.wire import api_versions as av
 
 __all__ = ["router"]

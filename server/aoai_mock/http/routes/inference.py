@@ -118,7 +118,10 @@ def _fault(exchange: Exchange, call: _Call, operation: str, stream: bool) -> Fau
     faults = call.runtime.faults
     if faults.idle and FAULT_HEADER not in exchange.headers:
         return None
-    return faults.decide(_view(exchange, call, operation), request_id=exchange.request_id, stream=stream)
+    fault = faults.decide(_view(exchange, call, operation), request_id=exchange.request_id, stream=stream)
+    if fault is not None:
+        exchange.fault = fault.kind
+    return fault
 
 
 def _responder(exchange: Exchange, call: _Call, operation: str) -> Responder | None:
@@ -149,6 +152,7 @@ async def chat_completions(exchange: Exchange) -> ASGIApp:
         admit(exchange, deployment, av.CHAT, call.api_version, prompt, asked, parsed.n or 1)
     responder = _responder(exchange, call, av.CHAT)
     result = run_chat(call.runtime, deployment, call.api_version, parsed, call.body, responder)
+    exchange.tokens = (result.usage.prompt_tokens, result.usage.completion_tokens)
     if parsed.stream:
         return deliver_stream(exchange, deployment, chat_chunks(result), result.usage.completion_tokens, fault)
     body = json_bytes(chat_body(result))
@@ -170,6 +174,7 @@ async def completions(exchange: Exchange) -> ASGIApp:
         admit(exchange, deployment, av.COMPLETIONS, call.api_version, sum(prompts), parsed.max_tokens or 16, choices)
     responder = _responder(exchange, call, av.COMPLETIONS)
     result = run_completion(call.runtime, deployment, call.api_version, parsed, call.body, responder)
+    exchange.tokens = (result.usage.prompt_tokens, result.usage.completion_tokens)
     if parsed.stream:
         tokens = result.usage.completion_tokens
         return deliver_stream(exchange, deployment, completion_chunks(result), tokens, fault)
@@ -186,6 +191,7 @@ async def embeddings(exchange: Exchange) -> ASGIApp:
     responder = _responder(exchange, call, av.EMBEDDINGS)
     context = call.runtime.context(call.deployment)
     result = run_embeddings(call.deployment, parsed, call.body, responder, context)
+    exchange.tokens = (result.prompt_tokens, 0)
     admit(exchange, call.deployment, av.EMBEDDINGS, call.api_version, result.prompt_tokens, None)
     body = json_bytes(embeddings_body(result.model, result.vectors, result.prompt_tokens))
     return await deliver_json(exchange, call.deployment, body, 0, fault)
