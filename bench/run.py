@@ -307,7 +307,7 @@ def _run_scenarios(ctx: Ctx) -> bool:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="aoai-mock benchmark (127.0.0.1 only)")
     p.add_argument("--duration", type=float, default=5.0, help="measured seconds per server and round")
-    p.add_argument("--rounds", type=int, default=3, help="throughput rounds (baseline, then aoai-mock)")
+    p.add_argument("--rounds", type=int, default=5, help="throughput rounds (baseline, then aoai-mock)")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--only", choices=["throughput", "stream", "pacing", "startup"])

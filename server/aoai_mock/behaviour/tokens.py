@@ -141,6 +141,10 @@ def _content_text(content: Any) -> str:
 
 
 def _message_tokens(message: Mapping[str, Any], encoding_name: str) -> int:
+    if len(message) == 2:  # the common {"role": ..., "content": "..."}: no name, no tool calls
+        role, content = message.get("role"), message.get("content")
+        if type(role) is str and type(content) is str:
+            return _TOKENS_PER_MESSAGE + count(role, encoding_name) + count(content, encoding_name)
     total = _TOKENS_PER_MESSAGE + count(str(message.get("role", "")), encoding_name)
     total += count(_content_text(message.get("content")), encoding_name)
     if message.get("name"):

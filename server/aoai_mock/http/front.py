@@ -142,18 +142,11 @@ class AzureFront:
             reply = error_reply(ServerError(request_id))
         added = exchange.response_headers
         sent: list[Any] = [500, False, None]  # status, stream, headers the journal keeps
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                sent[0] = status = message["status"]
-                sent[1] = not isinstance(reply, JsonReply)
-                message = _with_headers(message, extra, added)
-                if status >= 400:
-                    sent[2] = _kept(message["headers"])
-            await send(message)
-
         try:
-            await reply(scope, receive, send_with_headers)
+            if type(reply) is JsonReply:  # most answers: sent here, without a wrapped send
+                await self._send_json(reply, send, extra, added, sent)
+            else:
+                await reply(scope, receive, self._wrapped_send(send, extra, added, sent))
         finally:
             end = time.monotonic()
             self.metrics.observe(exchange.deployment or None, exchange.operation, sent[0], end - start,
@@ -163,6 +156,37 @@ class AzureFront:
                 sent[0], sent[1], request_id, exchange.deployment or None, exchange.operation, exchange.scenario, exchange.rule,
                 sent[2],
             )
+
+    @staticmethod
+    async def _send_json(
+        reply: JsonReply, send: Send, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]], sent: list[Any]
+    ) -> None:
+        own = reply.headers
+        if own and added:  # a reply's own headers (a 429's quota figures, say) win over the route's
+            names = {name for name, _ in own}
+            added = [header for header in added if header[0] not in names]
+        body = reply.body
+        status = sent[0] = reply.status
+        headers = [(b"content-length", str(len(body)).encode()), _JSON, *own, *extra, *added, _CACHE]
+        if status >= 400:
+            sent[2] = _kept(headers)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _wrapped_send(
+        send: Send, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]], sent: list[Any]
+    ) -> Send:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent[0] = status = message["status"]
+                sent[1] = True
+                message = _with_headers(message, extra, added)
+                if status >= 400:
+                    sent[2] = _kept(message["headers"])
+            await send(message)
+
+        return send_with_headers
 
     async def _framework(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, extra: list[tuple[bytes, bytes]]

@@ -14,10 +14,7 @@ the exposition format):
 from __future__ import annotations
 
 import bisect
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -27,21 +24,20 @@ __all__ = ["Metrics", "MetricsCollector", "BUCKETS"]
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
-@dataclass(slots=True)
-class _Latency:
-    counts: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))  # the last: above every bucket
-    total: float = 0.0
+_N, _SECONDS, _PROMPT, _COMPLETION, _BUCKET0 = range(5)  # the slots of one key's record
 
 
 class Metrics:
-    """Counters since the start of the server; safe to observe from the event loop and read from a thread."""
+    """Counters since the start of the server.
+
+    Observed and read on the event loop's thread only (the front door observes, ``GET /metrics`` reads),
+    so no lock: one dict lookup and a few additions per request.
+    """
 
     def __init__(self) -> None:
-        self._requests: dict[tuple[str, str, str], int] = {}
-        self._latency: dict[tuple[str, str], _Latency] = {}
-        self._tokens: dict[tuple[str, str, str], int] = {}
+        # (deployment, operation, status) -> [requests, seconds, prompt tokens, completion tokens, *buckets]
+        self._records: dict[tuple[str | None, str | None, int], list[float]] = {}
         self._faults: dict[str, int] = {}
-        self._lock = threading.Lock()
 
     def observe(
         self,
@@ -52,26 +48,23 @@ class Metrics:
         tokens: tuple[int, int] | None = None,
         fault: str | None = None,
     ) -> None:
-        dep, op = deployment or "", operation or ""
-        key = (dep, op, str(status))
-        with self._lock:
-            self._requests[key] = self._requests.get(key, 0) + 1
-            latency = self._latency.get((dep, op))
-            if latency is None:
-                latency = self._latency[(dep, op)] = _Latency()
-            latency.counts[bisect.bisect_left(BUCKETS, seconds)] += 1
-            latency.total += seconds
-            if tokens is not None:
-                for kind, count in zip(("prompt", "completion"), tokens):
-                    tkey = (dep, op, kind)
-                    self._tokens[tkey] = self._tokens.get(tkey, 0) + count
-            if fault is not None:
-                self._faults[fault] = self._faults.get(fault, 0) + 1
+        key = (deployment, operation, status)
+        record = self._records.get(key)
+        if record is None:
+            record = self._records[key] = [0.0] * (_BUCKET0 + len(BUCKETS) + 1)
+        record[_N] += 1
+        record[_SECONDS] += seconds
+        record[_BUCKET0 + bisect.bisect_left(BUCKETS, seconds)] += 1
+        if tokens is not None:
+            record[_PROMPT] += tokens[0]
+            record[_COMPLETION] += tokens[1]
+        if fault is not None:
+            self._faults[fault] = self._faults.get(fault, 0) + 1
 
-    def snapshot(self) -> tuple[dict[Any, int], dict[Any, _Latency], dict[Any, int], dict[str, int]]:
-        with self._lock:
-            latency = {k: _Latency(list(v.counts), v.total) for k, v in self._latency.items()}
-            return dict(self._requests), latency, dict(self._tokens), dict(self._faults)
+    def snapshot(self) -> tuple[dict[tuple[str, str, str], list[float]], dict[str, int]]:
+        """Copies, keyed by (deployment, operation, status) as label strings."""
+        records = {(d or "", o or "", str(s)): list(r) for (d, o, s), r in self._records.items()}
+        return records, dict(self._faults)
 
 
 class MetricsCollector(Collector):
@@ -81,29 +74,48 @@ class MetricsCollector(Collector):
         self.metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        requests, latency, tokens, injected = self.metrics.snapshot()
+        records, injected = self.metrics.snapshot()
         counted = CounterMetricFamily(
             "aoai_mock_requests", "Requests answered", labels=["deployment", "operation", "status"]
         )
-        for (dep, op, status), n in sorted(requests.items()):
-            counted.add_metric([dep, op, status], n)
+        for (dep, op, status), record in sorted(records.items()):
+            counted.add_metric([dep, op, status], record[_N])
         yield counted
-        histogram = HistogramMetricFamily(
-            "aoai_mock_request_duration_seconds", "Time from arrival to the end of the response",
-            labels=["deployment", "operation"],
-        )
-        for (dep, op), seen in sorted(latency.items()):
-            running, buckets = 0, []
-            for bound, n in zip((*BUCKETS, float("inf")), seen.counts):
-                running += n
-                buckets.append((str(bound) if bound != float("inf") else "+Inf", running))
-            histogram.add_metric([dep, op], buckets, seen.total)
-        yield histogram
+        yield _histogram(records)
         spent = CounterMetricFamily("aoai_mock_tokens", "Tokens counted", labels=["deployment", "operation", "kind"])
-        for (dep, op, kind), n in sorted(tokens.items()):
-            spent.add_metric([dep, op, kind], n)
+        for (dep, op), (prompt, completion) in sorted(_tokens(records).items()):
+            spent.add_metric([dep, op, "prompt"], prompt)
+            spent.add_metric([dep, op, "completion"], completion)
         yield spent
         faults = CounterMetricFamily("aoai_mock_faults_injected", "Faults injected", labels=["kind"])
         for kind, n in sorted(injected.items()):
             faults.add_metric([kind], n)
         yield faults
+
+
+def _tokens(records: dict[tuple[str, str, str], list[float]]) -> dict[tuple[str, str], tuple[float, float]]:
+    found: dict[tuple[str, str], tuple[float, float]] = {}
+    for (dep, op, _), record in records.items():
+        if record[_PROMPT] or record[_COMPLETION]:
+            prompt, completion = found.get((dep, op), (0.0, 0.0))
+            found[(dep, op)] = (prompt + record[_PROMPT], completion + record[_COMPLETION])
+    return found
+
+
+def _histogram(records: dict[tuple[str, str, str], list[float]]) -> HistogramMetricFamily:
+    merged: dict[tuple[str, str], list[float]] = {}
+    for (dep, op, _), record in records.items():
+        into = merged.setdefault((dep, op), [0.0] * len(record))
+        for i, value in enumerate(record):
+            into[i] += value
+    histogram = HistogramMetricFamily(
+        "aoai_mock_request_duration_seconds", "Time from arrival to the end of the response",
+        labels=["deployment", "operation"],
+    )
+    for (dep, op), record in sorted(merged.items()):
+        running, buckets = 0.0, []
+        for bound, n in zip((*BUCKETS, float("inf")), record[_BUCKET0:]):
+            running += n
+            buckets.append(("+Inf" if bound == float("inf") else str(bound), running))
+        histogram.add_metric([dep, op], buckets, record[_SECONDS])
+    return histogram
