@@ -55,7 +55,7 @@ class Kind(str, Enum):
 
 
 KIND_OPERATIONS: dict[Kind, frozenset[str]] = {
-    Kind.chat: frozenset({av.CHAT}),
+    Kind.chat: frozenset({av.CHAT, av.RESPONSES}),  # chat models answer the Responses API too
     Kind.completions: frozenset({av.COMPLETIONS}),
     Kind.embeddings: frozenset({av.EMBEDDINGS}),
     Kind.image: frozenset({av.IMAGES_GENERATIONS, av.IMAGES_EDITS}),

@@ -42,6 +42,7 @@ OPERATION_NAMES = {
     av.AUDIO_TRANSCRIPTIONS: "audioTranscription",
     av.AUDIO_TRANSLATIONS: "audioTranslation",
     av.AUDIO_SPEECH: "audioSpeech",
+    av.RESPONSES: "responses",
 }
 
 
