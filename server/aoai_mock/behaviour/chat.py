@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from aoai_mock.behaviour import content_filter, tokens
+from aoai_mock.behaviour import content_filter, tokens, vision
 from aoai_mock.behaviour.responders.base import (
     Choice,
     Conversation,
@@ -170,6 +170,11 @@ def usage_of(override: UsageOverride | None, prompt: int, completion: int, reaso
     )
 
 
+def _has_parts(messages: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether any message has content parts (only then can it hold an image)."""
+    return any(type(m.get("content")) is list for m in messages)
+
+
 def run_chat(
     runtime: Runtime,
     deployment: Deployment,
@@ -183,7 +188,9 @@ def run_chat(
     tools = _tools(request, body)
     _check_tools(request, tools)
     budget, param = _max_tokens(request, deployment)
-    prompt_tokens = tokens.count_chat(body["messages"], encoding, body.get("tools") or body.get("functions"))
+    messages = body["messages"]
+    pictures = vision.image_tokens(messages, deployment.model) if _has_parts(messages) else 0
+    prompt_tokens = tokens.count_chat(messages, encoding, body.get("tools") or body.get("functions"), pictures)
     check_output_budget(deployment, prompt_tokens, budget, param)
     key = request_key(body)
     conv = Conversation(
