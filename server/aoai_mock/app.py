@@ -25,6 +25,7 @@ from aoai_mock.http import (
 )
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
+from aoai_mock.http.resource import v1_routes
 from aoai_mock.http.routes import assistants as assistant_routes
 from aoai_mock.http.routes import audio as audio_routes
 from aoai_mock.http.routes import batches as batch_routes
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.include_router(thread_routes.router)
     app.include_router(assistant_routes.router)
     app.include_router(vector_store_routes.router)
+    for family in (file_routes, fine_tuning_routes, vector_store_routes):  # the families v1 serves too
+        app.include_router(v1_routes(family.router))
     app.state.metrics = measured = Metrics()
     app.state.metrics_registry = metrics.registry_for(measured)
     app.include_router(metrics.router)

@@ -67,3 +67,22 @@ def test_azure_models_and_deployments(http: httpx.Client) -> None:
         d for d in deployments["data"] if d["id"] == "gpt-4o"
     ).items()
     assert http.get("/openai/models").status_code == 404  # api-version required outside v1
+
+
+def test_files_fine_tuning_and_vector_stores_on_v1(v1: OpenAI) -> None:
+    uploaded = v1.files.create(file=("notes.txt", b"aoai-mock serves the v1 family."), purpose="assistants")
+    assert uploaded.id in [f.id for f in v1.files.list()]
+    assert v1.files.retrieve(uploaded.id).filename == "notes.txt"
+    assert v1.files.content(uploaded.id).read() == b"aoai-mock serves the v1 family."
+    store = v1.vector_stores.create(name="v1-store", file_ids=[uploaded.id])
+    assert v1.vector_stores.retrieve(store.id).name == "v1-store"
+    hits = v1.vector_stores.search(store.id, query="v1 family")
+    assert [h.file_id for h in hits][:1] == [uploaded.id]
+    assert isinstance(list(v1.fine_tuning.jobs.list()), list)
+    assert v1.files.delete(uploaded.id).deleted
+
+
+def test_v1_resource_routes_refuse_dated_api_versions(base_url: str) -> None:
+    r = httpx.get(f"{base_url}/openai/v1/files?api-version={GA}", headers={"api-key": KEY})
+    assert r.status_code == 400
+    assert httpx.get(f"{base_url}/openai/v1/files?api-version=preview", headers={"api-key": KEY}).status_code == 200

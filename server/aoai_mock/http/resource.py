@@ -17,12 +17,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 
 from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.errors import ApiVersionNotSupported
 from aoai_mock.http.deps import api_version, authenticate
+from aoai_mock.wire import api_versions as av
 
-__all__ = ["AzureCall", "azure_call"]
+__all__ = ["AzureCall", "azure_call", "v1_routes", "V1_PREFIX"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +35,33 @@ class AzureCall:
     api_version: str  # "" when the route does not require one and none was given
 
 
+V1_PREFIX = "/openai/v1/"
+
+
 def azure_call(request: Request, operation: str, version_required: bool = True) -> AzureCall:
+    """Under ``/openai/v1/`` the api-version is optional (``v1`` when absent) and must be ``v1`` or
+    ``preview``; elsewhere it is required unless ``version_required`` is False."""
     runtime: Runtime = request.app.state.runtime
     headers = request.headers
     key = headers.get("api-key")
     authenticate(key, None if key else headers.get("authorization"), runtime.settings.api_keys)
-    version = api_version(request.scope.get("query_string", b""), operation, required=version_required)
+    query = request.scope.get("query_string", b"")
+    if request.url.path.startswith(V1_PREFIX):
+        version = api_version(query, operation, required=False) or "v1"
+        if version not in av.V1_FAMILY:
+            raise ApiVersionNotSupported()
+    else:
+        version = api_version(query, operation, required=version_required)
     request.scope.setdefault("state", {})["operation"] = operation
     return AzureCall(runtime, version)
+
+
+def v1_routes(router: APIRouter) -> APIRouter:
+    """The same routes under ``/openai/v1/...`` (for the families the v1 API serves: files, fine-tuning,
+    vector stores, ...); their handlers call :func:`azure_call`, which applies the v1 rules."""
+    copy = APIRouter()
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.path.startswith("/openai/"):
+            path = V1_PREFIX + route.path[len("/openai/") :]
+            copy.add_api_route(path, route.endpoint, methods=list(route.methods or ()), status_code=route.status_code)
+    return copy
