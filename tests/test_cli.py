@@ -99,3 +99,28 @@ def test_invalid_config_refuses_to_start_and_says_why(tmp_path: Path):
 def test_help(args):
     done = subprocess.run([sys.executable, "-m", "aoai_mock", *args], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and "--api-key" in done.stdout or "serve" in done.stdout
+
+
+def test_json_log_lines_one_per_request_without_keys():
+    import json as _json
+
+    with serve("--log-format", "json", "--api-key", "sekrit-key") as (url, proc):
+        assert httpx.post(url + CHAT, json=BODY, headers={"api-key": "sekrit-key"}).status_code == 200
+        assert httpx.post(url + CHAT, json=BODY, headers={"api-key": "wrong-sekrit"}).status_code == 401
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=10)[0].decode()
+    lines = [_json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line.get("event") == "request" and line["path"].startswith("/openai/")]
+    assert [r["status"] for r in requests] == [200, 401]
+    assert requests[0]["deployment"] == "gpt-4o" and requests[0]["prompt_tokens"] > 0
+    assert "sekrit" not in output
+
+
+def test_workers_serve_from_several_processes():
+    with serve("--workers", "2") as (url, proc):
+        for _ in range(6):
+            assert httpx.post(url + CHAT, json=BODY, headers={"api-key": "k"}).status_code == 200
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+        assert time.monotonic() - started < 5

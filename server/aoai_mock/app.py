@@ -43,7 +43,20 @@ from aoai_mock.settings import Settings
 from aoai_mock.state.metrics import Metrics
 from aoai_mock.state.sqlite import SqliteStore
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "app_for_worker", "WORKER_SETTINGS"]
+
+WORKER_SETTINGS = "AOAI_MOCK_WORKER_SETTINGS"  # the serve command's own values, as JSON, for --workers
+
+
+def app_for_worker() -> FastAPI:
+    """The app of one ``--workers`` process: the same settings the serve command resolved."""
+    import json
+    import os
+
+    from aoai_mock.settings import resolve
+
+    given = json.loads(os.environ.get(WORKER_SETTINGS, "{}"))
+    return create_app(resolve({k: v for k, v in given.items() if v is not None}))
 
 
 def create_app(settings: Settings | None = None, fixtures_dir: Path | None = None) -> FastAPI:

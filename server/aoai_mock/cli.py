@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -34,6 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--watch", action="store_true", default=None, help="reload scenario files when they change")
     serve.add_argument("--admin-key", help="require this key on the /_mock/ control API (env AOAI_MOCK_ADMIN_KEY)")
     serve.add_argument("--journal-size", type=int, help="requests the journal keeps (env AOAI_MOCK_JOURNAL_SIZE)")
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="json: one structured line per request, never a key (env AOAI_MOCK_LOG_FORMAT; default text)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="processes serving (env AOAI_MOCK_WORKERS; default 1); journal, quotas and counters are per process",
+    )
     serve.add_argument(
         "--state",
         dest="state_path",
@@ -99,37 +112,38 @@ def _validate(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from aoai_mock.settings import ConfigError, resolve
 
+    given: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "config_path": args.config_path,
+        "api_keys": tuple(args.api_keys or ()),
+        "seed": args.seed,
+        "scenarios": tuple(args.scenarios or ()),
+        "watch": args.watch,
+        "admin_key": args.admin_key,
+        "journal_size": args.journal_size,
+        "state_path": args.state_path,
+        "batch_seconds": args.batch_seconds,
+        "fine_tuning_seconds": args.fine_tuning_seconds,
+        "max_file_bytes": args.max_file_bytes,
+        "log_format": args.log_format,
+        "workers": args.workers,
+    }
     try:
-        settings = resolve(
-            {
-                "host": args.host,
-                "port": args.port,
-                "config_path": args.config_path,
-                "api_keys": tuple(args.api_keys or ()),
-                "seed": args.seed,
-                "scenarios": tuple(args.scenarios or ()),
-                "watch": args.watch,
-                "admin_key": args.admin_key,
-                "journal_size": args.journal_size,
-                "state_path": args.state_path,
-                "batch_seconds": args.batch_seconds,
-                "fine_tuning_seconds": args.fine_tuning_seconds,
-                "max_file_bytes": args.max_file_bytes,
-            }
-        )
+        settings = resolve(given)
     except ConfigError as exc:
         print(f"aoai-mock: {exc}", file=sys.stderr)
         return 2
 
     import uvicorn
 
-    from aoai_mock.app import create_app
+    from aoai_mock.app import WORKER_SETTINGS, create_app
     from aoai_mock.http.protocol import UVICORN_OPTIONS
     from aoai_mock.scenarios import ScenarioError
     from aoai_mock.state.sqlite import StateFileError
 
     try:
-        app = create_app(settings)
+        app = create_app(settings)  # also checks scenarios and the state file before any worker starts
     except ScenarioError as exc:
         print(f"aoai-mock: not starting, the scenarios have {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
@@ -138,16 +152,34 @@ def _serve(args: argparse.Namespace) -> int:
     except StateFileError as exc:
         print(f"aoai-mock: not starting: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level,
-        access_log=args.log_level == "debug",
-        timeout_graceful_shutdown=1,
+    if settings.log_format == "json":
+        _json_request_log()
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": args.log_level,
+        "access_log": args.log_level == "debug" and settings.log_format == "text",
+        "timeout_graceful_shutdown": 1,
         **UVICORN_OPTIONS,
-    )
+    }
+    if settings.workers > 1:  # each worker process builds its own app from the same settings
+        os.environ[WORKER_SETTINGS] = json.dumps(given, default=str)
+        uvicorn.run("aoai_mock.app:app_for_worker", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(app, **options)
     return 0
+
+
+def _json_request_log() -> None:
+    """One JSON line per request on stderr (the aoai_mock.requests logger's messages are JSON already)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("aoai_mock.requests")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

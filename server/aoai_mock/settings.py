@@ -38,6 +38,8 @@ class Settings:
     fine_tuning_seconds: float = 8.0  # a fine-tuning job's life from pending to succeeded; 0: at once
     max_file_bytes: int = 512 * 1024 * 1024  # Azure: 512 MB per uploaded file
     max_batch_file_bytes: int = 200 * 1024 * 1024  # Azure: 200 MB per batch input file
+    log_format: str = "text"  # "json": one structured line per request on the aoai_mock.requests logger
+    workers: int = 1  # processes serving; journal, quotas, counters and faults are per process
 
     @property
     def frozen(self) -> bool:
@@ -79,6 +81,10 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("AOAI_MOCK_JOURNAL_SIZE"):
         found["journal_size"] = _int("AOAI_MOCK_JOURNAL_SIZE", env["AOAI_MOCK_JOURNAL_SIZE"])
     found.update(_lifecycle_from_env(env))
+    if env.get("AOAI_MOCK_LOG_FORMAT"):
+        found["log_format"] = env["AOAI_MOCK_LOG_FORMAT"].strip().lower()
+    if env.get("AOAI_MOCK_WORKERS"):
+        found["workers"] = _int("AOAI_MOCK_WORKERS", env["AOAI_MOCK_WORKERS"])
     return found
 
 
@@ -138,6 +144,10 @@ def resolve(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
         values["api_keys"] = tuple(values["api_keys"])
     if "scenarios" in values:
         values["scenarios"] = tuple(values["scenarios"])
+    if values.get("log_format", "text") not in ("text", "json"):
+        raise ConfigError(f"the log format is text or json, not {values['log_format']!r}")
+    if values.get("workers", 1) < 1:
+        raise ConfigError("at least one worker serves")
     if values.get("journal_size", 1) < 1:
         raise ConfigError("the journal size must be at least 1")
     _check_lifecycle(values)

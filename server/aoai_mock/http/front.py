@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -27,6 +28,7 @@ from aoai_mock.state.metrics import Metrics
 __all__ = ["AzureFront", "Exchange", "JsonReply", "FastRoute", "error_reply", "add_response_headers"]
 
 log = logging.getLogger("aoai_mock")
+requests_log = logging.getLogger("aoai_mock.requests")  # --log-format json: one line per request
 
 _STATIC = (
     (b"x-content-type-options", b"nosniff"),
@@ -101,6 +103,7 @@ class AzureFront:
         self.runtime = runtime
         self.journal = journal
         self.metrics = metrics
+        self.log_json = runtime.settings.log_format == "json"
         self.ids = runtime.ids
         self.region = runtime.settings.region.encode()
         self.fast_routes = fast_routes
@@ -151,6 +154,9 @@ class AzureFront:
             end = time.monotonic()
             self.metrics.observe(exchange.deployment or None, exchange.operation, sent[0], end - start,
                                  exchange.tokens, exchange.fault)
+            if self.log_json:
+                _log_line(request_id, "POST", path, sent[0], end - start, exchange.deployment or None,
+                          exchange.operation, sent[1], exchange.scenario, exchange.rule, exchange.fault, exchange.tokens)
             self.journal.record(
                 start, end, "POST", path, scope["query_string"], scope["headers"], exchange.body,
                 sent[0], sent[1], request_id, exchange.deployment or None, exchange.operation, exchange.scenario, exchange.rule,
@@ -219,6 +225,9 @@ class AzureFront:
         finally:
             end = time.monotonic()
             self.metrics.observe(state.get("deployment"), state.get("operation"), sent[0], end - start)
+            if self.log_json:
+                _log_line(request_id, scope["method"], scope["path"], sent[0], end - start, state.get("deployment"),
+                          state.get("operation"), sent[1])
             self.journal.record(
                 start, end, scope["method"], scope["path"], scope["query_string"], scope["headers"],
                 b"".join(chunks), sent[0], sent[1], request_id,
@@ -244,6 +253,41 @@ async def _body_for_journal(receive: Receive, headers: dict[bytes, bytes], limit
         chunks.append(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _log_line(
+    request_id: str,
+    method: str,
+    path: str,
+    status: int,
+    seconds: float,
+    deployment: str | None,
+    operation: str | None,
+    stream: bool,
+    scenario: str | None = None,
+    rule: str | None = None,
+    fault: str | None = None,
+    tokens: tuple[int, int] | None = None,
+) -> None:
+    """One JSON line for one request: what happened, never a header value (so never a key or token)."""
+    line = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "event": "request",
+        "request_id": request_id,
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 3),
+        "deployment": deployment,
+        "operation": operation,
+        "stream": stream,
+        "scenario": scenario,
+        "rule": rule,
+        "fault": fault,
+        "prompt_tokens": tokens[0] if tokens else None,
+        "completion_tokens": tokens[1] if tokens else None,
+    }
+    requests_log.info(orjson.dumps(line).decode())
 
 
 _KEPT = (b"retry-after", b"x-should-retry", b"x-ratelimit-", b"policy-id")
