@@ -8,7 +8,7 @@ PORT ?= 8000
 
 LEGACY := .venv-legacy
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean docker-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ $(LEGACY)/.stamp:
 
 test: $(VENV)/.stamp-test $(LEGACY)/.stamp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The Dockerfile and examples/compose/ for real: build, healthy, the openai SDK, non-root, stop, compose.
+# Starts its own dockerd when none answers; see docs/docker.md.
+docker-test: $(VENV)/.stamp-test
+	docker/test.sh
 
 bench: $(VENV)/.stamp-test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -1,0 +1,46 @@
+# aoai-mock as a container: docs/docker.md.
+#
+#   docker build -t aoai-mock .
+#   docker run --rm -p 8000:8000 aoai-mock
+#
+# BASE_IMAGE: any Debian-like image with python3 (>= 3.11) and its venv module. `make docker-test` passes one
+# it makes from Debian packages, as no image registry is reachable there.
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
+# WHEELHOUSE: empty (the default) installs aoai-mock and its dependencies from PyPI. A folder of the build
+# context holding wheels for aoai-mock and every dependency installs from it alone, offline
+# (`make docker-test` fills .cache/docker/wheels with `pip wheel`).
+ARG WHEELHOUSE=
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+COPY . /src
+RUN python3 -m venv /opt/aoai-mock \
+ && if [ -n "$WHEELHOUSE" ]; then \
+        /opt/aoai-mock/bin/pip install --no-index --find-links "/src/$WHEELHOUSE" aoai-mock; \
+    else \
+        /opt/aoai-mock/bin/pip install /src; \
+    fi \
+ && /opt/aoai-mock/bin/python -m pip uninstall --yes --quiet pip setuptools
+
+FROM ${BASE_IMAGE}
+RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home --shell /usr/sbin/nologin aoai \
+ && mkdir -p /scenarios /data \
+ && chown aoai:aoai /data
+# Only the virtual environment: no sources, wheels or pip. Its .pyc files are compiled, so a start reads them.
+COPY --from=build /opt/aoai-mock /opt/aoai-mock
+# Every AOAI_MOCK_* variable configures the server (README.md, docs/configuration.md). Scenario files
+# mounted at /scenarios (*.yaml, *.yml) are loaded at start; an empty /scenarios loads nothing.
+ENV PATH=/opt/aoai-mock/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    AOAI_MOCK_HOST=0.0.0.0 \
+    AOAI_MOCK_PORT=8000 \
+    AOAI_MOCK_SCENARIOS=/scenarios
+USER aoai
+WORKDIR /data
+EXPOSE 8000
+# Slim images have no curl: the venv's Python asks /_mock/health (always open, even with an admin key).
+HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/_mock/health' % (os.environ.get('AOAI_MOCK_PORT') or 8000), timeout=2)"]
+# Exec form: the server is PID 1 and gets SIGTERM itself; uvicorn stops within a second.
+ENTRYPOINT ["aoai-mock", "serve"]
