@@ -111,7 +111,7 @@ need_base_image() {
     docker import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' "$tarball" "$BASE_IMAGE" >/dev/null
 }
 
-# 4. Wheels: aoai-mock's own each run; its dependencies (and openai, for the example app) when
+# 4. Wheels: aoai-mock's own when its sources change; its dependencies (and openai, for the example app) when
 #    pyproject.toml changes.
 need_wheels() {
     local wheels=$ROOT/$WHEELS_REL stamp
@@ -123,11 +123,16 @@ need_wheels() {
         "$PY" -m pip wheel --quiet -w "$wheels" . -r examples/compose/app/requirements.txt >"$CACHE/pip-wheel.log" 2>&1 ||
             { tail -30 "$CACHE/pip-wheel.log" >&2; fail "pip wheel"; }
         echo "$stamp" >"$wheels/.stamp"
-    else
+    fi
+    # aoai-mock's wheel only when its sources changed: the same wheel keeps the image build cached.
+    stamp=$(find server pyproject.toml README.md -type f ! -name '*.pyc' ! -path '*.egg-info/*' -print0 | sort -z |
+        xargs -0 sha256sum | sha256sum | cut -c1-16)
+    if [ "$(cat "$wheels/.stamp-aoai-mock" 2>/dev/null)" != "$stamp" ] || ! ls "$wheels"/aoai_mock-*.whl >/dev/null 2>&1; then
         step "pip wheel: aoai-mock (dependencies cached in $WHEELS_REL)"
         rm -f "$wheels"/aoai_mock-*.whl
         "$PY" -m pip wheel --quiet --no-deps -w "$wheels" . >"$CACHE/pip-wheel.log" 2>&1 ||
             { tail -30 "$CACHE/pip-wheel.log" >&2; fail "pip wheel"; }
+        echo "$stamp" >"$wheels/.stamp-aoai-mock"
     fi
 }
 
