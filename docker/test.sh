@@ -35,6 +35,8 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$STARTED_DOCKERD" 2>/dev/null || break; sleep 0.2; done
         kill -9 "$STARTED_DOCKERD" 2>/dev/null
         wait "$STARTED_DOCKERD" 2>/dev/null
+        # dockerd mounts its data root on itself; a killed one can leave that mount behind
+        if mountpoint -q "$CACHE/dockerd"; then umount "$CACHE/dockerd"; fi
     fi
     if [ -n "$RUN_DIR" ]; then rm -rf "$RUN_DIR"; fi
     if [ "$rc" -eq 0 ]; then
