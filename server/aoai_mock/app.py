@@ -22,6 +22,7 @@ from aoai_mock.http import (
     control_scenarios,
     control_state,
     metrics,
+    replay,
 )
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
@@ -37,13 +38,19 @@ from aoai_mock.http.routes import responses as response_routes
 from aoai_mock.http.routes import runs as run_routes
 from aoai_mock.http.routes import threads as thread_routes
 from aoai_mock.http.routes import vector_stores as vector_store_routes
+from aoai_mock.record.fixtures import RecordingError
 from aoai_mock.scenarios.loader import load_paths
 from aoai_mock.scenarios.watch import watch
 from aoai_mock.settings import Settings
 from aoai_mock.state.metrics import Metrics
 from aoai_mock.state.sqlite import SqliteStore
 
-__all__ = ["create_app", "app_for_worker", "WORKER_SETTINGS"]
+__all__ = ["create_app", "app_for_worker", "WORKER_SETTINGS", "ReplayError"]
+
+
+class ReplayError(ValueError):
+    """``--replay``: the folder or the miss policy cannot be used."""
+
 
 WORKER_SETTINGS = "AOAI_MOCK_WORKER_SETTINGS"  # the serve command's own values, as JSON, for --workers
 
@@ -114,8 +121,19 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.state.metrics = measured = Metrics()
     app.state.metrics_registry = metrics.registry_for(measured)
     app.include_router(metrics.router)
-    app.front = AzureFront(super(_App, app).__call__, runtime, inference.fast_route, journal, measured)
+    framework = super(_App, app).__call__
+    router = inference.fast_route
+    if settings.replay_dir is not None:  # a bad folder or policy stops the start (ReplayError)
+        router = replay.replay_router(_replay_book(settings), router, framework)
+    app.front = AzureFront(framework, runtime, router, journal, measured)
     return app
+
+
+def _replay_book(settings: Settings) -> replay.ReplayBook:
+    try:
+        return replay.ReplayBook.load(settings.replay_dir, settings.replay_speed, settings.replay_miss)
+    except (RecordingError, ValueError) as exc:
+        raise ReplayError(str(exc)) from None
 
 
 class _App(FastAPI):

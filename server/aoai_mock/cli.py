@@ -63,7 +63,25 @@ def _parser() -> argparse.ArgumentParser:
         help="how long a fine-tuning job takes, pending to succeeded (env AOAI_MOCK_FINE_TUNING_SECONDS)",
     )
     serve.add_argument("--max-file-bytes", type=int, help="largest upload accepted (env AOAI_MOCK_MAX_FILE_BYTES)")
+    serve.add_argument(
+        "--replay",
+        dest="replay_dir",
+        metavar="DIR",
+        help="answer /openai/ requests from the recordings in DIR (aoai-mock record) (env AOAI_MOCK_REPLAY)",
+    )
+    serve.add_argument(
+        "--replay-miss",
+        metavar="POLICY",
+        help="a request not recorded: 'error' (a 400 naming the nearest recordings; the default) or "
+        "'responder:NAME' (served as usual, by that responder) (env AOAI_MOCK_REPLAY_MISS)",
+    )
+    serve.add_argument(
+        "--replay-speed",
+        type=float,
+        help="recorded stream timing is divided by this; 0 sends at once (env AOAI_MOCK_REPLAY_SPEED; default 1)",
+    )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    _record_parser(commands)
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files, for editors")
     schema.add_argument("-o", "--output", help="write it to this file instead of standard output")
     validate = commands.add_parser(
@@ -71,6 +89,46 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("paths", nargs="+", metavar="FILE", help="scenario file, folder or shipped scenario name")
     return parser
+
+
+def _record_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    record = commands.add_parser(
+        "record", help="proxy to a real Azure OpenAI resource and write each exchange as a fixture"
+    )
+    record.add_argument("--upstream", required=True, metavar="URL", help="the resource, https://NAME.openai.azure.com")
+    record.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    record.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    record.add_argument("--out", default="fixtures/recorded", metavar="DIR", help="where fixtures go (default %(default)s)")
+    record.add_argument(
+        "--api-key-env",
+        default="AZURE_OPENAI_API_KEY",
+        metavar="NAME",
+        help="environment variable holding the upstream's key (default %(default)s); never written anywhere",
+    )
+    record.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+
+def _record(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    key = os.environ.get(args.api_key_env, "").strip()
+    if not key:
+        print(f"aoai-mock: set {args.api_key_env} to the upstream's key (or name another variable with "
+              "--api-key-env)", file=sys.stderr)
+        return 2
+    if not args.upstream.startswith(("http://", "https://")):
+        print(f"aoai-mock: --upstream must be an http(s) URL, not {args.upstream!r}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from aoai_mock.record.proxy import RecordingProxy, RecordOptions
+
+    proxy = RecordingProxy(RecordOptions(args.upstream, key, Path(args.out)))
+    print(f"aoai-mock: recording {args.upstream} into {args.out}", file=sys.stderr, flush=True)
+    uvicorn.run(proxy, host=args.host, port=args.port, log_level=args.log_level,
+                access_log=args.log_level == "debug", timeout_graceful_shutdown=1)
+    return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -128,6 +186,9 @@ def _serve(args: argparse.Namespace) -> int:
         "max_file_bytes": args.max_file_bytes,
         "log_format": args.log_format,
         "workers": args.workers,
+        "replay_dir": args.replay_dir,
+        "replay_miss": args.replay_miss,
+        "replay_speed": args.replay_speed,
     }
     try:
         settings = resolve(given)
@@ -137,7 +198,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from aoai_mock.app import WORKER_SETTINGS, create_app
+    from aoai_mock.app import WORKER_SETTINGS, ReplayError, create_app
     from aoai_mock.http.protocol import UVICORN_OPTIONS
     from aoai_mock.scenarios import ScenarioError
     from aoai_mock.state.sqlite import StateFileError
@@ -149,7 +210,7 @@ def _serve(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    except StateFileError as exc:
+    except (StateFileError, ReplayError) as exc:
         print(f"aoai-mock: not starting: {exc}", file=sys.stderr)
         return 2
     if settings.log_format == "json":
@@ -186,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "record":
+        return _record(args)
     if args.command == "schema":
         return _schema(args)
     if args.command == "validate":

@@ -38,6 +38,10 @@ class Settings:
     fine_tuning_seconds: float = 8.0  # a fine-tuning job's life from pending to succeeded; 0: at once
     max_file_bytes: int = 512 * 1024 * 1024  # Azure: 512 MB per uploaded file
     max_batch_file_bytes: int = 200 * 1024 * 1024  # Azure: 200 MB per batch input file
+    # Record and replay (docs/record-replay.md):
+    replay_dir: Path | None = None  # set: /openai/ requests are answered from the recordings in this folder
+    replay_miss: str = "error"  # a request not recorded: "error" (a 400) or "responder:NAME" (served as usual)
+    replay_speed: float = 1.0  # recorded stream timing divided by this; 0: no waits
     log_format: str = "text"  # "json": one structured line per request on the aoai_mock.requests logger
     workers: int = 1  # processes serving; journal, quotas, counters and faults are per process
 
@@ -85,7 +89,29 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         found["log_format"] = env["AOAI_MOCK_LOG_FORMAT"].strip().lower()
     if env.get("AOAI_MOCK_WORKERS"):
         found["workers"] = _int("AOAI_MOCK_WORKERS", env["AOAI_MOCK_WORKERS"])
+    found.update(_replay_from_env(env))
     return found
+
+
+def _replay_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Record and replay: the folder, the miss policy, the speed."""
+    found: dict[str, Any] = {}
+    if env.get("AOAI_MOCK_REPLAY"):
+        found["replay_dir"] = Path(env["AOAI_MOCK_REPLAY"])
+    if env.get("AOAI_MOCK_REPLAY_MISS"):
+        found["replay_miss"] = env["AOAI_MOCK_REPLAY_MISS"].strip()
+    if env.get("AOAI_MOCK_REPLAY_SPEED"):
+        found["replay_speed"] = _float("AOAI_MOCK_REPLAY_SPEED", env["AOAI_MOCK_REPLAY_SPEED"])
+    return found
+
+
+def _check_replay(values: Mapping[str, Any]) -> None:
+    if values.get("replay_speed", 0) < 0:
+        raise ConfigError("the replay speed must not be negative (0: no waits)")
+    miss = values.get("replay_miss", "error")
+    kind, _, name = miss.partition(":")
+    if miss != "error" and (kind != "responder" or not name):
+        raise ConfigError(f"the replay miss policy must be 'error' or 'responder:NAME', not {miss!r}")
 
 
 def _lifecycle_from_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -151,6 +177,9 @@ def resolve(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
     if values.get("journal_size", 1) < 1:
         raise ConfigError("the journal size must be at least 1")
     _check_lifecycle(values)
+    _check_replay(values)
     if values.get("state_path") is not None:
         values["state_path"] = Path(values["state_path"])
+    if values.get("replay_dir") is not None:
+        values["replay_dir"] = Path(values["replay_dir"])
     return Settings(config=config, **values)

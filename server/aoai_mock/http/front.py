@@ -158,7 +158,7 @@ class AzureFront:
                 _log_line(request_id, "POST", path, sent[0], end - start, exchange.deployment or None,
                           exchange.operation, sent[1], exchange.scenario, exchange.rule, exchange.fault, exchange.tokens)
             self.journal.record(
-                start, end, "POST", path, scope["query_string"], scope["headers"], exchange.body,
+                start, end, scope["method"], path, scope["query_string"], scope["headers"], exchange.body,
                 sent[0], sent[1], request_id, exchange.deployment or None, exchange.operation, exchange.scenario, exchange.rule,
                 sent[2],
             )
