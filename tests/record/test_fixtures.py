@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-
 from aoai_mock.app import create_app
 from aoai_mock.record.fixtures import (
     RecordedResponse,
@@ -102,3 +101,18 @@ def test_a_file_that_is_not_a_recording_stops_the_load(tmp_path: Path):
     (tmp_path / "other.json").write_bytes(orjson.dumps({"choices": []}))
     with pytest.raises(ValueError, match="not a recording"):
         load_dir(tmp_path)
+
+
+async def test_the_proxy_answers_502_when_the_upstream_does_not(tmp_path: Path):
+    from aoai_mock.record.proxy import RecordingProxy, RecordOptions
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    proxy = RecordingProxy(RecordOptions("http://upstream.invalid", "k", tmp_path), httpx.MockTransport(refuse))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(proxy), base_url="http://proxy") as client:
+        failed = await client.post(CHAT + "?api-version=2024-10-21", json={"messages": []})
+        health = await client.get("/_mock/health")
+    assert failed.status_code == 502 and failed.json()["error"]["code"] == "BadGateway"
+    assert health.json()["mode"] == "record" and not list(tmp_path.iterdir())
+    assert "k'" not in repr(proxy.options) and "***" in repr(proxy.options)

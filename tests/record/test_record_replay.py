@@ -13,11 +13,11 @@ import httpx
 import openai
 import pytest
 import uvicorn
-from openai import AzureOpenAI
-
 from aoai_mock.record.proxy import RecordingProxy, RecordOptions
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+from openai import AzureOpenAI
+
 from tests.conftest import GA
 
 SECRET = "upstream-secret"
@@ -39,7 +39,7 @@ class _Threaded:
             time.sleep(0.01)
         return f"http://127.0.0.1:{self._server.servers[0].sockets[0].getsockname()[1]}"
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
 

@@ -26,9 +26,16 @@ from aoai_mock.errors import InvalidRequest
 from aoai_mock.http.deps import authenticate, receive_body
 from aoai_mock.http.front import Exchange, FastRoute, Router
 from aoai_mock.http.routes.inference import RESPONDER_HEADER
-from aoai_mock.record.fixtures import NormalisedRequest, RecordedResponse, Recording, differences, load_dir, normalise
+from aoai_mock.record.fixtures import (
+    NormalisedRequest,
+    RecordedResponse,
+    Recording,
+    differences,
+    load_dir,
+    normalise,
+)
 
-__all__ = ["ReplayBook", "replay_router", "parse_miss", "NEAREST"]
+__all__ = ["NEAREST", "ReplayBook", "parse_miss", "replay_router"]
 
 NEAREST = 3  # recordings a miss names
 _PREFIX = "/openai/"
@@ -56,7 +63,7 @@ class ReplayBook:
     calls: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, folder: Path, speed: float = 1.0, miss: str = "error") -> "ReplayBook":
+    def load(cls, folder: Path, speed: float = 1.0, miss: str = "error") -> ReplayBook:
         responder = parse_miss(miss)
         return cls(load_dir(folder), speed, responder)
 

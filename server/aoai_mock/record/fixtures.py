@@ -42,15 +42,15 @@ __all__ = [
     "RecordedResponse",
     "Recording",
     "RecordingError",
-    "normalise",
-    "response_headers_kept",
-    "request_headers_kept",
-    "split_events",
-    "event_entry",
-    "load_file",
-    "scrub",
-    "load_dir",
     "differences",
+    "event_entry",
+    "load_dir",
+    "load_file",
+    "normalise",
+    "request_headers_kept",
+    "response_headers_kept",
+    "scrub",
+    "split_events",
 ]
 
 FORMAT = "aoai-mock-recording/1"
@@ -121,7 +121,7 @@ class RecordedResponse:
     tail: str | None = None  # bytes after the last complete event (a stream cut short)
 
     @classmethod
-    def complete(cls, status: int, headers: dict[str, str], latency_ms: int, raw: bytes) -> "RecordedResponse":
+    def complete(cls, status: int, headers: dict[str, str], latency_ms: int, raw: bytes) -> RecordedResponse:
         found = cls(status, headers, latency_ms)
         if raw and "json" in headers.get("content-type", ""):
             try:
@@ -168,7 +168,7 @@ class RecordedResponse:
         return found
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "RecordedResponse":
+    def from_dict(cls, raw: Mapping[str, Any]) -> RecordedResponse:
         return cls(
             int(raw["status"]), {str(k).lower(): str(v) for k, v in (raw.get("headers") or {}).items()},
             int(raw.get("latency_ms", 0)), raw.get("body"), raw.get("text"), raw.get("base64"),

@@ -29,7 +29,7 @@ from aoai_mock.record.fixtures import (
     split_events,
 )
 
-__all__ = ["RecordOptions", "RecordingProxy", "DEFAULT_OUT", "DEFAULT_KEY_ENV"]
+__all__ = ["DEFAULT_KEY_ENV", "DEFAULT_OUT", "RecordOptions", "RecordingProxy"]
 
 log = logging.getLogger("aoai_mock.record")
 
