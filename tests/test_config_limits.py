@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aoai_mock.config import ConfigError, Deployment, PacingSpec, RateLimitSpec, default_config, load_config
+from aoai_mock.config import (
+    ConfigError,
+    Deployment,
+    PacingSpec,
+    RateLimitSpec,
+    default_config,
+    load_config,
+)
 from aoai_mock.scenarios.loader import json_schema
 
 FILE = """

@@ -12,7 +12,6 @@ from typing import Any
 
 import av
 import pytest
-
 from aoai_mock.behaviour import speech, transcription
 from aoai_mock.behaviour.media_store import MediaStore
 from aoai_mock.errors import InvalidRequest, UnrecognizedFileFormat

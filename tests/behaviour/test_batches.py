@@ -11,9 +11,19 @@ from aoai_mock.behaviour import files
 from aoai_mock.behaviour.batch_input import endpoint_key, read_input
 from aoai_mock.behaviour.batches import Batches, LineReply
 from aoai_mock.behaviour.objects import ListQuery
-from aoai_mock.errors import InvalidResourceRequest, ObjectNotFound, UnexpectedEntityState
+from aoai_mock.errors import (
+    InvalidResourceRequest,
+    ObjectNotFound,
+    UnexpectedEntityState,
+)
 
-from tests.behaviour.resource_helpers import FakeClock, chat_line, jsonl, runtime_on, upload
+from tests.behaviour.resource_helpers import (
+    FakeClock,
+    chat_line,
+    jsonl,
+    runtime_on,
+    upload,
+)
 
 GA = "2024-10-21"
 SPAN = 30.0  # batch_seconds: 10 s validating, 10 s in progress, 10 s finalizing

@@ -15,7 +15,13 @@ from aoai_mock.behaviour.content_filter_table import era_of, image_era_of
 from aoai_mock.behaviour.embeddings import run_embeddings
 from aoai_mock.behaviour.responders.base import Message
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.config import Config, ConfigError, Deployment, default_config, load_config
+from aoai_mock.config import (
+    Config,
+    ConfigError,
+    Deployment,
+    default_config,
+    load_config,
+)
 from aoai_mock.errors import ImagePromptFiltered, PromptFiltered
 from aoai_mock.scenarios.loader import ScenarioError
 from aoai_mock.settings import resolve

@@ -13,7 +13,14 @@ from aoai_mock.behaviour.faults import FaultBook, load_plan
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.scenarios import load_paths, load_text
 
-from tests.behaviour.fault_helpers import FakeClock, asked, book_with, fired_at, kinds, view
+from tests.behaviour.fault_helpers import (
+    FakeClock,
+    asked,
+    book_with,
+    fired_at,
+    kinds,
+    view,
+)
 
 # -- kinds: status errors ------------------------------------------------------------------------------
 

@@ -6,9 +6,21 @@ from __future__ import annotations
 import pytest
 from aoai_mock.behaviour import files
 from aoai_mock.behaviour.objects import ListQuery
-from aoai_mock.errors import AzureError, FileTooLarge, InvalidResourceRequest, JsonlValidationFailed, ObjectNotFound
+from aoai_mock.errors import (
+    AzureError,
+    FileTooLarge,
+    InvalidResourceRequest,
+    JsonlValidationFailed,
+    ObjectNotFound,
+)
 
-from tests.behaviour.resource_helpers import FakeClock, example, jsonl, runtime_on, upload
+from tests.behaviour.resource_helpers import (
+    FakeClock,
+    example,
+    jsonl,
+    runtime_on,
+    upload,
+)
 
 GA = "2024-10-21"
 

@@ -10,9 +10,19 @@ from aoai_mock.behaviour import files, fine_tuning
 from aoai_mock.behaviour.fine_tuning_run import check_training
 from aoai_mock.behaviour.objects import ListQuery
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.errors import InvalidResourceRequest, ObjectNotFound, UnexpectedEntityState
+from aoai_mock.errors import (
+    InvalidResourceRequest,
+    ObjectNotFound,
+    UnexpectedEntityState,
+)
 
-from tests.behaviour.resource_helpers import FakeClock, example, jsonl, runtime_on, upload
+from tests.behaviour.resource_helpers import (
+    FakeClock,
+    example,
+    jsonl,
+    runtime_on,
+    upload,
+)
 
 SPAN = 40.0  # fine_tuning_seconds: 10 s pending, then 3 epochs of 10 s
 MODEL = "gpt-4o-mini-2024-07-18"

@@ -7,14 +7,19 @@ import io
 from typing import Any
 
 import pytest
-from PIL import Image
-
 from aoai_mock.behaviour import images
 from aoai_mock.behaviour.image_render import ImageRecipe, render
 from aoai_mock.behaviour.media_store import BoundedMap, MediaStore
 from aoai_mock.config import default_config
-from aoai_mock.errors import AzureError, InvalidImageFile, InvalidPayload, InvalidRequest, OperationNotSupported
+from aoai_mock.errors import (
+    AzureError,
+    InvalidImageFile,
+    InvalidPayload,
+    InvalidRequest,
+    OperationNotSupported,
+)
 from aoai_mock.wire.images import ImageGenerationRequest
+from PIL import Image
 
 GA = "2024-10-21"
 PREVIEW = "2025-04-01-preview"

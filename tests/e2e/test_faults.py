@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from openai import AzureOpenAI
-
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+from openai import AzureOpenAI
+
 from tests.conftest import GA, KEY
 
 ASK: dict[str, Any] = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}

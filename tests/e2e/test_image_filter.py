@@ -7,10 +7,10 @@ from pathlib import Path
 
 import openai
 import pytest
-from openai import AzureOpenAI
-
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+from openai import AzureOpenAI
+
 from tests.conftest import KEY
 
 CONFIG = """

@@ -219,8 +219,8 @@ def test_004_audio_speech_create(page_env: Path) -> None:
     # from openai import AzureOpenAI
     # client = AzureOpenAI()
 
-    from pathlib import Path
     import os
+    from pathlib import Path
 
     speech_file_path = Path("speech.mp3")
 

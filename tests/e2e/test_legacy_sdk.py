@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+
 from tests.conftest import KEY, ROOT
 
 LEGACY = ROOT / ".venv-legacy"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import openai
 import pytest
-from openai import AzureOpenAI
-
 from aoai_mock.behaviour.pacing import pace_for
 from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+from openai import AzureOpenAI
+
 from tests.conftest import GA, KEY
 
 CONFIG = """

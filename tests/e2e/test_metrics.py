@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.conftest import GA, KEY
 
 

@@ -7,7 +7,13 @@ import re
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.scenarios import load_text
 
-from tests.behaviour.assistants.conftest import assistant, last_answer, poll, start_run, thread_with
+from tests.behaviour.assistants.conftest import (
+    assistant,
+    last_answer,
+    poll,
+    start_run,
+    thread_with,
+)
 from tests.conftest import ROOT
 
 PAGE = (ROOT / "docs" / "assistants.md").read_text()

@@ -40,7 +40,7 @@ rules:
 class EventHandler(AssistantEventHandler):
     @override
     def on_text_created(self, text) -> None:
-        print(f"\nassistant > ", end="", flush=True)
+        print("\nassistant > ", end="", flush=True)
 
     @override
     def on_text_delta(self, delta, snapshot):
@@ -54,7 +54,7 @@ class EventHandler(AssistantEventHandler):
             if delta.code_interpreter.input:
                 print(delta.code_interpreter.input, end="", flush=True)
             if delta.code_interpreter.outputs:
-                print(f"\n\noutput >", flush=True)
+                print("\n\noutput >", flush=True)
                 for output in delta.code_interpreter.outputs:
                     if output.type == "logs":
                         print(f"\n{output.logs}", flush=True)
