@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def _blocks(language: str) -> list[tuple[str, str]]:
     for doc in DOCS:
         for index, (lang, body) in enumerate(re.findall(r"```(\w+)\n(.*?)```", doc.read_text(), re.S)):
             if lang == language:
-                found.append((f"{doc.relative_to(ROOT)}#{index}", body))
+                found.append((f"{doc.relative_to(ROOT)}#{index}", textwrap.dedent(body)))
     return found
 
 
@@ -54,7 +55,7 @@ def _curls() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    with LiveServer(resolve({"port": 0, "scenarios": ("weather-agent", "flaky-service")}, env={})) as live:
+    with LiveServer(resolve({"port": 0, "scenarios": ("weather-agent", "flaky-service", "json-extraction")}, env={})) as live:
         live.app.state.runtime.book.activate(None)  # deployments answer with their responders (echo)
         yield live.url
 
