@@ -25,7 +25,7 @@ from aoai_mock.wire.results import ChatResult, ChoiceResult, ToolCallOut, Usage
 if TYPE_CHECKING:  # the runtime imports the scenario engine, which reads requests with these modules
     from aoai_mock.behaviour.runtime import Runtime
 
-__all__ = ["run_chat", "request_key", "check_output_budget", "usage_of"]
+__all__ = ["run_chat", "request_key", "check_output_budget", "check_stream_options", "usage_of"]
 
 _REASONING_TOKENS = 64  # what an o-series answer "thinks" before it writes, per choice
 
@@ -55,6 +55,16 @@ def _tools(request: ChatRequest, body: Mapping[str, Any]) -> tuple[Mapping[str, 
     if request.tools:
         return tuple(t["function"] for t in body["tools"])
     return tuple(body.get("functions") or ())
+
+
+def check_stream_options(stream: bool | None, stream_options: object | None) -> None:
+    """The service's 400 for ``stream_options`` on a request that does not stream."""
+    if stream_options is not None and not stream:
+        raise InvalidRequest(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            param="stream_options",
+            code="invalid_value",
+        )
 
 
 def _check_tools(request: ChatRequest, tools: Sequence[Mapping[str, Any]]) -> None:
@@ -187,6 +197,7 @@ def run_chat(
     encoding = tokens.encoding_name_for(deployment.model)
     tools = _tools(request, body)
     _check_tools(request, tools)
+    check_stream_options(request.stream, request.stream_options)
     budget, param = _max_tokens(request, deployment)
     messages = body["messages"]
     pictures = vision.image_tokens(messages, deployment.model) if _has_parts(messages) else 0

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aoai_mock.behaviour import content_filter, tokens
-from aoai_mock.behaviour.chat import check_output_budget, request_key, usage_of
+from aoai_mock.behaviour.chat import check_output_budget, check_stream_options, request_key, usage_of
 from aoai_mock.behaviour.responders.base import Choice, Conversation, Message, Responder
 from aoai_mock.behaviour.shaping import completion_logprobs, shape_text
 from aoai_mock.config import Deployment
@@ -49,6 +49,7 @@ def run_completion(
     """``responder``: who writes the answers; None: the deployment's own."""
     responder = responder or runtime.responder(deployment)
     override = None
+    check_stream_options(request.stream, request.stream_options)
     encoding = tokens.encoding_name_for(deployment.model)
     prompts = prompts_of(request.prompt, encoding)
     counts = [tokens.count(p, encoding) for p in prompts]
