@@ -27,6 +27,7 @@ from aoai_mock.http import (
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
 from aoai_mock.http.resource import v1_routes
+from aoai_mock.http.resource_faults import resource_fault
 from aoai_mock.http.routes import assistants as assistant_routes
 from aoai_mock.http.routes import audio as audio_routes
 from aoai_mock.http.routes import batches as batch_routes
@@ -125,7 +126,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     router = inference.fast_route
     if settings.replay_dir is not None:  # a bad folder or policy stops the start (ReplayError)
         router = replay.replay_router(_replay_book(settings), router, framework)
-    app.front = AzureFront(framework, runtime, router, journal, measured)
+    app.front = AzureFront(framework, runtime, router, journal, measured, resource_fault)
     return app
 
 

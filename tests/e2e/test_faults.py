@@ -203,3 +203,19 @@ def test_an_injected_429_states_the_deployments_quota_once(server: LiveServer, c
         assert len(headers.get_list(name)) == 1, name
     assert headers["x-ratelimit-remaining-tokens"] == "0"
     assert headers["x-ratelimit-limit-tokens"] == "1000000"  # gpt-4o's configured tokens per minute
+
+
+def test_faults_reach_the_framework_routes(server: LiveServer, control: httpx.Client) -> None:
+    client = _client(server, fault="503")
+    with pytest.raises(openai.InternalServerError):
+        client.files.list()
+    with pytest.raises(openai.InternalServerError):
+        client.images.generate(model="dall-e-3", prompt="a harbour")
+    with pytest.raises(openai.APIConnectionError):
+        _client(server, fault="reset").beta.assistants.list()
+    _install(control, {"kind": "429", "next": 1, "operation": "files", "retry_after_ms": 5})
+    with pytest.raises(openai.RateLimitError):
+        _client(server).files.list()
+    assert _client(server).files.list() is not None  # the next one gets through
+    journal = control.get("/requests").json()["data"]
+    assert [(e["path"], e["status"]) for e in journal][-2:] == [("/openai/files", 429), ("/openai/files", 200)]

@@ -7,7 +7,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aoai_mock.behaviour import content_filter, tokens
-from aoai_mock.behaviour.chat import check_output_budget, check_stream_options, request_key, usage_of
+from aoai_mock.behaviour.chat import (
+    check_output_budget,
+    check_stream_options,
+    request_key,
+    usage_of,
+)
 from aoai_mock.behaviour.responders.base import Choice, Conversation, Message, Responder
 from aoai_mock.behaviour.shaping import completion_logprobs, shape_text
 from aoai_mock.config import Deployment

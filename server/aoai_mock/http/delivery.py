@@ -136,7 +136,7 @@ def _quota_figures(headers: dict[str, str], deployment: Deployment) -> None:
             headers[name] = value
 
 
-async def before_answer(exchange: Exchange, deployment: Deployment, fault: Fault | None) -> ASGIApp | None:
+async def before_answer(exchange: Exchange, deployment: Deployment | None, fault: Fault | None) -> ASGIApp | None:
     """Carry out the part of a fault that comes before the answer: its delay, then an error or a dead
     connection (returned as the reply, or raised). None: go on and answer (perhaps paced or cut later)."""
     if fault is None:
@@ -146,7 +146,7 @@ async def before_answer(exchange: Exchange, deployment: Deployment, fault: Fault
         await runtime.sleep(fault.delay_s)
     if fault.action == "error" and fault.error is not None:
         runtime.faults.delivered(fault.record)
-        if fault.error.status == 429:
+        if fault.error.status == 429 and deployment is not None:
             _quota_figures(fault.error.headers, deployment)
         raise fault.error
     if fault.action in ("close", "reset"):

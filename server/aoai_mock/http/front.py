@@ -90,6 +90,8 @@ def add_response_headers(scope: Scope, headers: dict[str, str]) -> None:
 
 # A fast route: the exchange in, an ASGI app (the reply) out.
 FastRoute = Callable[[Exchange], Awaitable[ASGIApp]]
+# Answers a framework route's request in its place when a fault says so (None: the route answers).
+ResourceFaults = Callable[[Runtime, Scope, Receive, dict[bytes, bytes], str], Awaitable["ASGIApp | None"]]
 # Finds the fast route for a method and path, with the deployment name it names.
 Router = Callable[[str, str], "tuple[FastRoute, str] | None"]
 
@@ -98,11 +100,20 @@ _JOURNAL_SKIPS = ("/_mock/", "/metrics")  # the mock's own API is not traffic un
 
 
 class AzureFront:
-    def __init__(self, app: ASGIApp, runtime: Runtime, fast_routes: Router, journal: Journal, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        runtime: Runtime,
+        fast_routes: Router,
+        journal: Journal,
+        metrics: Metrics,
+        resource_faults: ResourceFaults | None = None,
+    ) -> None:
         self.app = app
         self.runtime = runtime
         self.journal = journal
         self.metrics = metrics
+        self.resource_faults = resource_faults  # faults for the framework's routes (http/resource_faults.py)
         self.log_json = runtime.settings.log_format == "json"
         self.ids = runtime.ids
         self.region = runtime.settings.region.encode()
@@ -129,7 +140,7 @@ class AzureFront:
         ]
         found = self.fast_routes(scope["method"], path)
         if found is None:
-            await self._framework(scope, receive, send, request_id, extra)
+            await self._framework(scope, receive, send, request_id, extra, headers)
             return
         route, deployment = found
         start = time.monotonic()
@@ -195,7 +206,13 @@ class AzureFront:
         return send_with_headers
 
     async def _framework(
-        self, scope: Scope, receive: Receive, send: Send, request_id: str, extra: list[tuple[bytes, bytes]]
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        extra: list[tuple[bytes, bytes]],
+        headers: dict[bytes, bytes],
     ) -> None:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -221,7 +238,10 @@ class AzureFront:
             await _send_with_headers(send, message, extra, state)
 
         try:
-            await self.app(scope, receive_and_keep, send_and_note)
+            early = None
+            if self.resource_faults is not None and scope["path"].startswith("/openai/"):
+                early = await self.resource_faults(self.runtime, scope, receive_and_keep, headers, request_id)
+            await (early or self.app)(scope, receive_and_keep, send_and_note)
         finally:
             end = time.monotonic()
             self.metrics.observe(state.get("deployment"), state.get("operation"), sent[0], end - start)
