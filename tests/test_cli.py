@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,9 +27,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def running(command: str, *args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``aoai-mock <command> --port P <args>`` in its own process, once its /_mock/health answers."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "aoai_mock", "serve", "--port", str(port), *args]
+    cmd = [sys.executable, "-m", "aoai_mock", command, "--port", str(port), *args]
     proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -40,12 +42,17 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, 
             except httpx.TransportError:
                 pass
             assert proc.poll() is None, proc.stdout.read().decode()
-            assert time.monotonic() < deadline, "server did not become healthy"
+            assert time.monotonic() < deadline, f"aoai-mock {command} did not become healthy"
             time.sleep(0.05)
         yield url, proc
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def serve(*args: str, env: dict[str, str] | None = None) -> Any:
+    return running("serve", *args, env=env)
 
 
 def test_serve_answers_health_and_chat():

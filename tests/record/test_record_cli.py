@@ -6,14 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tests.test_cli import _free_port, serve
+from tests.test_cli import running, serve
 
 SECRET = "upstream-secret"
 CHAT = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
@@ -21,28 +19,8 @@ BODY = {"messages": [{"role": "user", "content": "Recorded by a real process."}]
 STREAM = {**BODY, "stream": True}
 
 
-@contextmanager
-def record(*args: str, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "aoai_mock", "record", "--port", str(port), *args]
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(url + "/_mock/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode()
-            assert time.monotonic() < deadline, "the recorder did not start"
-            time.sleep(0.05)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
+def record(*args: str, env: dict[str, str]) -> Any:
+    return running("record", *args, env=env)
 
 
 def test_record_then_replay_with_real_processes(tmp_path: Path):
