@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from aoai_mock.behaviour.scenarios import load_text
 from aoai_mock.config import load_config
-from aoai_mock.scenarios import load_text
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
 

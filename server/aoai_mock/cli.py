@@ -134,7 +134,7 @@ def _record(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     import json
 
-    from aoai_mock.scenarios import json_schema
+    from aoai_mock.behaviour.scenarios import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if args.output:
@@ -146,8 +146,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from aoai_mock.behaviour.scenario_engine import ScenarioBook
-    from aoai_mock.scenarios import ScenarioError, load_paths
+    from aoai_mock.behaviour.scenarios import ScenarioError, load_paths
+    from aoai_mock.behaviour.scenarios.engine import ScenarioBook
 
     try:
         scenarios = load_paths(args.paths)
@@ -199,8 +199,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from aoai_mock.app import WORKER_SETTINGS, ReplayError, create_app
+    from aoai_mock.behaviour.scenarios import ScenarioError
     from aoai_mock.http.protocol import UVICORN_OPTIONS
-    from aoai_mock.scenarios import ScenarioError
     from aoai_mock.state.sqlite import StateFileError
 
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from aoai_mock.behaviour.fault_build import Fault
 from aoai_mock.behaviour.faults import FaultBook
-from aoai_mock.behaviour.request_facts import RequestView
+from aoai_mock.behaviour.scenarios.request_facts import RequestView
 
 GA = "2024-10-21"
 

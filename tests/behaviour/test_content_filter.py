@@ -15,6 +15,7 @@ from aoai_mock.behaviour.content_filter_table import era_of, image_era_of
 from aoai_mock.behaviour.embeddings import run_embeddings
 from aoai_mock.behaviour.responders.base import Message
 from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.scenarios.loader import ScenarioError
 from aoai_mock.config import (
     Config,
     ConfigError,
@@ -23,13 +24,12 @@ from aoai_mock.config import (
     load_config,
 )
 from aoai_mock.errors import ImagePromptFiltered, PromptFiltered
-from aoai_mock.scenarios.loader import ScenarioError
 from aoai_mock.settings import resolve
 from aoai_mock.wire.embeddings import embeddings_body
 from aoai_mock.wire.requests import ChatRequest, CompletionRequest, EmbeddingRequest
 from aoai_mock.wire.validation import validate
 
-from tests.scenarios.helpers import ask, book_of, scenario, view
+from tests.behaviour.scenarios.helpers import ask, book_of, scenario, view
 
 GA = "2024-10-21"
 PREVIEW = "2024-05-01-preview"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -15,15 +15,13 @@ from aoai_mock.behaviour.responders.base import (
     Responder,
     UsageOverride,
 )
+from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.shaping import chat_logprobs, shape_text
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.requests import ChatRequest
 from aoai_mock.wire.results import ChatResult, ChoiceResult, ToolCallOut, Usage
-
-if TYPE_CHECKING:  # the runtime imports the scenario engine, which reads requests with these modules
-    from aoai_mock.behaviour.runtime import Runtime
 
 __all__ = ["run_chat", "request_key", "check_output_budget", "check_stream_options", "usage_of"]
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aoai_mock.behaviour import content_filter, tokens
 from aoai_mock.behaviour.chat import (
@@ -13,19 +12,16 @@ from aoai_mock.behaviour.chat import (
     request_key,
     usage_of,
 )
-from aoai_mock.behaviour.responders.base import Choice, Conversation, Message, Responder
+from aoai_mock.behaviour.chatml import chatml_messages
+from aoai_mock.behaviour.responders.base import Choice, Conversation, Responder
+from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.shaping import completion_logprobs, shape_text
 from aoai_mock.config import Deployment
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.requests import CompletionRequest
 from aoai_mock.wire.results import CompletionChoice, CompletionResult
 
-if TYPE_CHECKING:  # the runtime imports the scenario engine, which reads requests with these modules
-    from aoai_mock.behaviour.runtime import Runtime
-
-__all__ = ["run_completion", "prompts_of", "chatml_messages"]
-
-_CHATML = re.compile(r"<\|im_start\|>(\w+)\n(.*?)(?:<\|im_end\|>|$)", re.S)
+__all__ = ["run_completion", "prompts_of"]
 
 
 def prompts_of(prompt: Any, encoding: str) -> list[str]:
@@ -35,12 +31,6 @@ def prompts_of(prompt: Any, encoding: str) -> list[str]:
     if prompt and all(isinstance(p, int) for p in prompt):
         return [tokens.decode(prompt, encoding)]
     return [p if isinstance(p, str) else tokens.decode(p, encoding) for p in prompt] or [""]
-
-
-def chatml_messages(prompt: str) -> tuple[Message, ...]:
-    """A ChatML prompt (``<|im_start|>user ... <|im_end|>``) as messages; plain text is one user message."""
-    found = [Message(role, text.strip()) for role, text in _CHATML.findall(prompt) if text.strip()]
-    return tuple(found) if found else (Message("user", prompt),)
 
 
 def run_completion(

@@ -25,12 +25,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from aoai_mock.behaviour.scenarios.fault_schema import FAULT_KINDS, STREAM_KINDS, FaultSpec
 from aoai_mock.errors import InvalidRequest
-from aoai_mock.scenarios.fault_schema import FAULT_KINDS, STREAM_KINDS, FaultSpec
+from aoai_mock.wire.headers import FAULT
 
 __all__ = ["HEADER", "NONE", "InvalidFaultHeader", "parse_fault_header"]
 
-HEADER = "x-aoai-mock-fault"
+HEADER = FAULT  # x-aoai-mock-fault
 NONE = "none"
 GRAMMAR = "<kind>[=<value>][;<name>=<value>]..."
 _MAIN = {"delay": "delay_ms", "hang": "seconds", **{k: "after_chunks" for k in STREAM_KINDS}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +16,8 @@ from aoai_mock.behaviour.ids import Clock, IdFactory
 from aoai_mock.behaviour.media_store import MediaStore
 from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.behaviour.responders.base import Context, Responder
-from aoai_mock.behaviour.scenario_engine import ScenarioBook
+from aoai_mock.behaviour.scenarios.engine import ScenarioBook
+from aoai_mock.behaviour.scenarios.schema import Scenario
 from aoai_mock.config import Deployment, ResponderSpec
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.settings import FROZEN_CREATED, Settings
@@ -66,6 +67,15 @@ class Runtime:
         active = self.book.active
         if active is not None and self.book.get(active).faults:
             self.faults.install(self.book.get(active).faults, SCENARIO_FAULTS + active)
+
+    def load_scenarios(self, scenarios: Iterable[Scenario]) -> None:
+        """Load (or replace) scenarios in the book; the active one stays active and its fault plan follows."""
+        active = self.book.active
+        for scenario in scenarios:
+            self.book.load(scenario)
+        if active in self.book.names():
+            self.book.activate(active)
+        self.sync_scenario_faults()
 
     def reset(self) -> None:
         """Scenario counters, fault counters and log, and quotas all start again."""

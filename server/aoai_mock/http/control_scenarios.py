@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.behaviour.scenario_engine import ScenarioBook
+from aoai_mock.behaviour.scenarios import ScenarioError, load_text
+from aoai_mock.behaviour.scenarios.engine import ScenarioBook
 from aoai_mock.errors import InvalidRequest, UnsupportedMediaType
 from aoai_mock.http.control import control_body, journal_of, require_admin_key
 from aoai_mock.http.render import json_response
-from aoai_mock.scenarios import ScenarioError, load_text
 
 __all__ = ["router"]
 

@@ -17,7 +17,7 @@ from aoai_mock.behaviour.assistants.requests import (
 )
 from aoai_mock.behaviour.ids import Clock
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.scenarios import load_text
+from aoai_mock.behaviour.scenarios import load_text
 from aoai_mock.settings import resolve
 from aoai_mock.state.sqlite import SqliteStore
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.scenarios import load_text
+from aoai_mock.behaviour.scenarios import load_text
 
 from tests.behaviour.assistants.conftest import (
     assistant,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.scenarios import load_paths, load_text
+from aoai_mock.behaviour.scenarios import load_paths, load_text
 from openai import AzureOpenAI
 
 from tests import spec_schema

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from aoai_mock.scenarios.match_schema import StrictModel
+from aoai_mock.behaviour.scenarios.match_schema import StrictModel
 
 __all__ = ["RunError", "RunSchedule", "RunsSpec", "RUN_OUTCOMES"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from aoai_mock.behaviour.completions import chatml_messages
+from aoai_mock.behaviour.chatml import chatml_messages
 from aoai_mock.behaviour.responders.base import Message
 
 __all__ = ["RequestView", "RequestFacts", "ToolResult", "messages_of", "text_of", "short"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aoai_mock.behaviour.matching import RequestFacts, compile_match
-from aoai_mock.scenarios.schema import Match
+from aoai_mock.behaviour.scenarios.matching import RequestFacts, compile_match
+from aoai_mock.behaviour.scenarios.schema import Match
 
-from tests.scenarios.helpers import WEATHER_TOOL, chat, view
+from tests.behaviour.scenarios.helpers import WEATHER_TOOL, chat, view
 
 
 def misses(match: dict[str, Any], body: dict[str, Any], call: int = 1, **where: Any) -> list[str]:

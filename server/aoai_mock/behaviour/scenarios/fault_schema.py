@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from aoai_mock.scenarios.match_schema import Match, Names, Operations, StrictModel
+from aoai_mock.behaviour.scenarios.match_schema import Match, Names, Operations, StrictModel
 
 __all__ = [
     "STATUS_KINDS",

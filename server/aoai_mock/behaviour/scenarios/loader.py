@@ -21,8 +21,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from aoai_mock.behaviour.responders.fixture import FixtureError, load_reply
-from aoai_mock.scenarios import schema
-from aoai_mock.scenarios.schema import ReplySpec, Scenario
+from aoai_mock.behaviour.scenarios import schema
+from aoai_mock.behaviour.scenarios.schema import ReplySpec, Scenario
 
 __all__ = [
     "Problem",

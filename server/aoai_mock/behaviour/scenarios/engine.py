@@ -18,19 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aoai_mock.behaviour.matching import (
+from aoai_mock.behaviour.responders.base import Context, Conversation, Reply, Responder
+from aoai_mock.behaviour.responders.fixture import FixtureError
+from aoai_mock.behaviour.scenarios.loader import Problem, ScenarioError
+from aoai_mock.behaviour.scenarios.match_schema import OPERATION_ALIASES
+from aoai_mock.behaviour.scenarios.matching import (
     RequestFacts,
     RequestView,
     RuleMatcher,
     compile_match,
 )
-from aoai_mock.behaviour.responders.base import Context, Conversation, Reply, Responder
-from aoai_mock.behaviour.responders.fixture import FixtureError
-from aoai_mock.behaviour.scenario_replies import Bindings, CompiledReply
+from aoai_mock.behaviour.scenarios.replies import Bindings, CompiledReply
+from aoai_mock.behaviour.scenarios.schema import Rule, Scenario
 from aoai_mock.config import Deployment, ResponderSpec
 from aoai_mock.errors import InvalidRequest
-from aoai_mock.scenarios.loader import Problem, ScenarioError
-from aoai_mock.scenarios.schema import Rule, Scenario
+from aoai_mock.state.record import SCENARIO_DEFAULT, Record
 
 __all__ = ["RequestView", "Decision", "ScenarioBook", "ScenarioResponder", "UnknownScenario", "NEAREST"]
 
@@ -69,6 +71,18 @@ class Decision:
     @property
     def matched(self) -> bool:
         return self.rule is not None
+
+    def note(self, record: Record | None) -> None:
+        """Say in the request's record which scenario and rule answered: the rule's name, SCENARIO_DEFAULT
+        when the scenario's default did, nothing when no scenario was involved."""
+        if record is None or self.scenario is None:
+            return
+        record.scenario = self.scenario
+        record.rule = self.rule if self.rule is not None else SCENARIO_DEFAULT
+        if self.responder is not None:
+            record.responder = "scenario"
+        elif self.default is not None:
+            record.responder = self.default.name
 
 
 @dataclass(slots=True)
@@ -242,6 +256,32 @@ class ScenarioBook:
                     loaded.hits[rule.index] = hits + 1
                     return self._answer(chosen, loaded, rule, hits, captures, view)
             return self._no_match(chosen, loaded, facts, view)
+
+    def decide_named(self, view: RequestView, scenario_name: str | None = None) -> Decision | None:
+        """For the operations no responder answers (images, audio, files, batches, fine-tuning, assistants'
+        objects, ...): the first available rule whose ``match.operation`` names this operation, whose next
+        reply is an ``error:`` and that matches answers it with that error; no such rule, None (the route
+        answers as always, whatever ``on_no_match`` says: a scenario written for chat leaves the other
+        routes alone, and a run's text reply waits for the run)."""
+        with self._lock:
+            chosen = scenario_name or self._active
+            if chosen is None:
+                return None
+            loaded = self._require(chosen)
+            facts = RequestFacts(view, loaded.calls + 1)
+            for rule in loaded.rules:
+                named = rule.spec.match.operation
+                if not named or view.operation not in {OPERATION_ALIASES.get(o, o) for o in named}:
+                    continue
+                hits = loaded.hits[rule.index]
+                if not rule.available(hits) or rule.reply(hits).error is None:
+                    continue  # only an error answers in a route's place
+                captures = rule.matcher.matches(facts)
+                if captures is not None:
+                    loaded.calls += 1
+                    loaded.hits[rule.index] = hits + 1
+                    return self._answer(chosen, loaded, rule, hits, captures, view)
+            return None
 
     @staticmethod
     def _answer(

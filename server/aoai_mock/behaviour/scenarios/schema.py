@@ -18,16 +18,14 @@ from pydantic import (
 )
 
 from aoai_mock.behaviour import responders
-from aoai_mock.behaviour.templating import check_text, check_value
-from aoai_mock.config import Deployment
-from aoai_mock.scenarios.fault_schema import (
+from aoai_mock.behaviour.scenarios.fault_schema import (
     FaultEntry,
     FaultSpec,
     HeaderSwitches,
     Window,
     unique_ids,
 )
-from aoai_mock.scenarios.match_schema import (
+from aoai_mock.behaviour.scenarios.match_schema import (
     OPERATION_ALIASES,
     CallMatch,
     Match,
@@ -39,7 +37,9 @@ from aoai_mock.scenarios.match_schema import (
     ValueMatch,
     exactly_one,
 )
-from aoai_mock.scenarios.runs_schema import RunsSpec
+from aoai_mock.behaviour.scenarios.runs_schema import RunsSpec
+from aoai_mock.behaviour.scenarios.templating import check_text, check_value
+from aoai_mock.config import Deployment
 
 __all__ = [
     "OPERATION_ALIASES",

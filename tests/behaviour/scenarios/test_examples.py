@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from aoai_mock.behaviour.scenario_engine import ScenarioBook
+from aoai_mock.behaviour.scenarios import load_paths, shipped
+from aoai_mock.behaviour.scenarios.engine import ScenarioBook
 from aoai_mock.errors import AzureError, InvalidRequest
-from aoai_mock.scenarios import load_paths, shipped
 
-from tests.scenarios.helpers import WEATHER_TOOL, ask, chat, text, view
+from tests.behaviour.scenarios.helpers import WEATHER_TOOL, ask, chat, text, view
 
 
 @pytest.fixture()

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.operations import OPERATIONS
 
 __all__ = [
     "OPERATION_ALIASES",
@@ -37,8 +37,9 @@ __all__ = [
     "Match",
 ]
 
-OPERATION_ALIASES = {"chat": av.CHAT}
-Operation = Literal[tuple(sorted({*av.ALL_OPERATIONS, *OPERATION_ALIASES}))]  # type: ignore[valid-type]
+# The operation names a file may use: the registry's names and their aliases (``chat``).
+OPERATION_ALIASES: dict[str, str] = {alias: op.name for op in OPERATIONS.values() for alias in op.aliases}
+Operation = Literal[tuple(sorted({*OPERATIONS, *OPERATION_ALIASES}))]  # type: ignore[valid-type]
 WHERE = re.compile(r"^(last_user|last|system|any|role:[a-z_]+|index:-?\d+)$")
 
 

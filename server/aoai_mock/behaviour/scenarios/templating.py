@@ -30,7 +30,7 @@ __all__ = [
     "compile_value",
 ]
 
-# Every name a template may use; the engine fills them from the request (see scenario_replies).
+# Every name a template may use; the engine fills them from the request (see replies).
 VARIABLES: dict[str, str] = {
     "last_user": "text of the last user message",
     "system": "text of the system (and developer) messages, joined by newlines",

@@ -8,7 +8,7 @@ import pytest
 from aoai_mock.behaviour.responders.base import UsageOverride
 from aoai_mock.errors import AzureError
 
-from tests.scenarios.helpers import WEATHER_TOOL, ask, book_of, chat, text
+from tests.behaviour.scenarios.helpers import WEATHER_TOOL, ask, book_of, chat, text
 
 
 def one(reply: str, **kw):

@@ -1,21 +1,24 @@
 """``--watch``: reload the scenario files given at start whenever one of them changes.
 
 A change that breaks a file is logged with every problem and leaves the scenarios as they were, so a
-half-saved edit never takes a running demo down.
+half-saved edit never takes a running demo down. What a good reload does with the scenarios is the
+caller's ``apply`` (the server's runtime loads them into its book and installs the active one's faults).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.scenarios.loader import ScenarioError, load_paths
+from aoai_mock.behaviour.scenarios.loader import ScenarioError, load_paths
+from aoai_mock.behaviour.scenarios.schema import Scenario
 
-__all__ = ["watched_paths", "reload", "watch"]
+__all__ = ["Apply", "watched_paths", "reload", "watch"]
 
 log = logging.getLogger("aoai_mock")
+
+Apply = Callable[[list[Scenario]], None]  # takes the scenarios of a good reload
 
 
 def watched_paths(entries: Sequence[str]) -> list[Path]:
@@ -23,25 +26,19 @@ def watched_paths(entries: Sequence[str]) -> list[Path]:
     return [Path(e) for e in entries if Path(e).exists()]
 
 
-def reload(runtime: Runtime, entries: Sequence[str]) -> bool:
-    """Load ``entries`` again into the runtime's book; False (and the book untouched) when any file is broken."""
-    book = runtime.book
+def reload(entries: Sequence[str], apply: Apply) -> bool:
+    """Load ``entries`` again and hand them to ``apply``; False (and ``apply`` not called) when any file is broken."""
     try:
         scenarios = load_paths(entries)
     except ScenarioError as exc:
         log.error("scenarios not reloaded:\n%s", "\n".join(str(p) for p in exc.problems))
         return False
-    active = book.active
-    for scenario in scenarios:
-        book.load(scenario)
-    if active in book.names():
-        book.activate(active)
-    runtime.sync_scenario_faults()
+    apply(scenarios)
     log.info("scenarios reloaded: %s", ", ".join(str(s.name) for s in scenarios))
     return True
 
 
-async def watch(runtime: Runtime, entries: Sequence[str]) -> None:
+async def watch(entries: Sequence[str], apply: Apply) -> None:
     """Runs until cancelled: every batch of changes to the watched files reloads them all."""
     from watchfiles import awatch
 
@@ -49,4 +46,4 @@ async def watch(runtime: Runtime, entries: Sequence[str]) -> None:
     if not paths:
         return
     async for _changes in awatch(*paths, debounce=200, step=50):
-        reload(runtime, entries)
+        reload(entries, apply)

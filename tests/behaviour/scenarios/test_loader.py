@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from aoai_mock.scenarios import (
+from aoai_mock.behaviour.scenarios import (
     Problem,
     ScenarioError,
     json_schema,
@@ -17,7 +17,7 @@ from aoai_mock.scenarios import (
     load_text,
     shipped,
 )
-from aoai_mock.scenarios.loader import shipped_dir
+from aoai_mock.behaviour.scenarios.loader import shipped_dir
 
 
 def problems(text: str, **kw) -> list[Problem]:
@@ -174,7 +174,7 @@ def test_the_shipped_schema_file_is_current():
 
 
 def test_the_format_example_in_the_scenarios_readme_loads():
-    readme = (Path(__file__).resolve().parents[2] / "scenarios" / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "scenarios" / "README.md").read_text()
     example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
     loaded = load_text(example, "README.md")
     assert loaded.name == "support-bot" and loaded.rules[0].then == "cycle"

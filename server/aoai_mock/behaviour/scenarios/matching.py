@@ -16,13 +16,13 @@ from typing import Any, Protocol
 
 from jsonpath_ng.ext import parse as parse_json_path
 
-from aoai_mock.behaviour.request_facts import (
+from aoai_mock.behaviour.scenarios import schema
+from aoai_mock.behaviour.scenarios.request_facts import (
     RequestFacts,
     RequestView,
     ToolResult,
     short,
 )
-from aoai_mock.scenarios import schema
 
 __all__ = ["RequestView", "RequestFacts", "Test", "ValueTest", "RuleMatcher", "compile_match"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aoai_mock.behaviour.request_facts import messages_of
 from aoai_mock.behaviour.responders.base import Context, Conversation, Reply
-from aoai_mock.behaviour.scenario_engine import Decision, RequestView, ScenarioBook
-from aoai_mock.scenarios import Scenario, load_text
+from aoai_mock.behaviour.scenarios import Scenario, load_text
+from aoai_mock.behaviour.scenarios.engine import Decision, RequestView, ScenarioBook
+from aoai_mock.behaviour.scenarios.request_facts import messages_of
 
 GA = "2024-10-21"
 CTX = Context("gpt-4o", "gpt-4o", Path("."))

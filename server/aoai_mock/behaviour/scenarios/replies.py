@@ -19,7 +19,6 @@ import orjson
 from aoai_mock.behaviour import responders
 from aoai_mock.behaviour.content_filter import FilteredChoice, FilterTrip
 from aoai_mock.behaviour.embeddings import vector
-from aoai_mock.behaviour.request_facts import RequestFacts, RequestView
 from aoai_mock.behaviour.responders.base import (
     Choice,
     Context,
@@ -31,22 +30,33 @@ from aoai_mock.behaviour.responders.base import (
     tool_call_id,
 )
 from aoai_mock.behaviour.responders.fixture import load_reply
-from aoai_mock.behaviour.schema_instance import instance
-from aoai_mock.behaviour.templating import Text, Value
-from aoai_mock.errors import AzureError
-from aoai_mock.scenarios.loader import (
+from aoai_mock.behaviour.scenarios.loader import (
     Problem,
     ScenarioError,
     VectorFixture,
     find_fixture,
     read_vectors,
 )
-from aoai_mock.scenarios.schema import (
+from aoai_mock.behaviour.scenarios.request_facts import RequestFacts, RequestView
+from aoai_mock.behaviour.scenarios.schema import (
     ChoiceSpec,
     ContentFilterTrip,
     ErrorSpec,
     ReplySpec,
     ToolCallSpec,
+)
+from aoai_mock.behaviour.scenarios.templating import Text, Value
+from aoai_mock.behaviour.schema_instance import instance
+from aoai_mock.errors import AzureError
+from aoai_mock.wire.operations import (
+    AUDIO_SPEECH,
+    AUDIO_TRANSCRIPTIONS,
+    AUDIO_TRANSLATIONS,
+    CHAT,
+    COMPLETIONS,
+    EMBEDDINGS,
+    IMAGES_GENERATIONS,
+    by_name,
 )
 
 __all__ = ["Bindings", "CompiledReply", "ScriptedError", "variables"]
@@ -174,15 +184,11 @@ class ScriptedError(AzureError):
         self.gateway = gateway  # type: ignore[misc]
 
 
-_OPERATION_IDS = {
-    "chat.completions": "ChatCompletions_Create",
-    "completions": "Completions_Create",
-    "embeddings": "Embeddings_Create",
-    "images.generations": "ImageGenerations_Create",
-    "audio.transcriptions": "Transcriptions_Create",
-    "audio.translations": "Translations_Create",
-    "audio.speech": "Speech_Create",
-}
+# The operations a rate_limit preset's message names by their own id (the registry's); any other is named
+# as chat. Kept as it was before the registry: fault plans (behaviour/fault_build.py) name every operation
+# by its own id, images.edits and responses included, and this list may well be meant to do the same.
+_OWN_ID = (CHAT, COMPLETIONS, EMBEDDINGS, IMAGES_GENERATIONS, AUDIO_TRANSCRIPTIONS, AUDIO_TRANSLATIONS, AUDIO_SPEECH)
+_OPERATION_IDS = {name: by_name(name).operation_id for name in _OWN_ID}
 _SUPPORT = (
     "You can retry your request, or contact us through an Azure support request at: "
     "https://go.microsoft.com/fwlink/?linkid=2213926 if the error persists. "

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aoai_mock.scenarios import json_schema, shipped
+from aoai_mock.behaviour.scenarios import json_schema, shipped
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

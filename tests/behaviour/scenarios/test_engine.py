@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from aoai_mock.behaviour.scenario_engine import Decision, ScenarioBook, UnknownScenario
+from aoai_mock.behaviour.scenarios import ScenarioError
+from aoai_mock.behaviour.scenarios.engine import Decision, ScenarioBook, UnknownScenario
+from aoai_mock.behaviour.scenarios.schema import Scenario
 from aoai_mock.errors import InvalidRequest
-from aoai_mock.scenarios import ScenarioError
-from aoai_mock.scenarios.schema import Scenario
 
-from tests.scenarios.helpers import (
+from tests.behaviour.scenarios.helpers import (
     CTX,
     ask,
     book_of,
