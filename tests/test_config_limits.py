@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from aoai_mock.behaviour.scenarios.loader import json_schema
 from aoai_mock.config import (
     ConfigError,
     Deployment,
@@ -13,7 +14,6 @@ from aoai_mock.config import (
     default_config,
     load_config,
 )
-from aoai_mock.scenarios.loader import json_schema
 
 FILE = """
 deployments:

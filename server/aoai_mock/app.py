@@ -15,7 +15,9 @@ from starlette.types import Receive, Scope, Send
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.fine_tuning import restore_deployments
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.behaviour.scenario_engine import ScenarioBook
+from aoai_mock.behaviour.scenarios.engine import ScenarioBook
+from aoai_mock.behaviour.scenarios.loader import load_paths
+from aoai_mock.behaviour.scenarios.watch import watch
 from aoai_mock.http import (
     control,
     control_faults,
@@ -40,8 +42,6 @@ from aoai_mock.http.routes import runs as run_routes
 from aoai_mock.http.routes import threads as thread_routes
 from aoai_mock.http.routes import vector_stores as vector_store_routes
 from aoai_mock.record.fixtures import RecordingError
-from aoai_mock.scenarios.loader import load_paths
-from aoai_mock.scenarios.watch import watch
 from aoai_mock.settings import Settings
 from aoai_mock.state.metrics import Metrics
 from aoai_mock.state.sqlite import SqliteStore
@@ -52,6 +52,21 @@ __all__ = ["create_app", "app_for_worker", "WORKER_SETTINGS", "ReplayError"]
 class ReplayError(ValueError):
     """``--replay``: the folder or the miss policy cannot be used."""
 
+
+# The API families served through the framework, in matching order.
+_FAMILIES = (
+    file_routes,
+    batch_routes,
+    fine_tuning_routes,
+    models,
+    response_routes,
+    image_routes,
+    audio_routes,
+    run_routes,  # before threads: POST /openai/threads/runs is not a thread
+    thread_routes,
+    assistant_routes,
+    vector_store_routes,
+)
 
 WORKER_SETTINGS = "AOAI_MOCK_WORKER_SETTINGS"  # the serve command's own values, as JSON, for --workers
 
@@ -86,7 +101,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         background.start()
         async with anyio.create_task_group() as tasks:
             if settings.watch and settings.scenarios:
-                tasks.start_soon(watch, runtime, settings.scenarios)
+                tasks.start_soon(watch, settings.scenarios, runtime.load_scenarios)
             yield
             tasks.cancel_scope.cancel()
 
@@ -106,18 +121,9 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     app.include_router(control_scenarios.router)
     app.include_router(control_faults.router)
     app.include_router(control_state.router)
-    app.include_router(file_routes.router)
-    app.include_router(batch_routes.router)
-    app.include_router(fine_tuning_routes.router)
-    app.include_router(models.router)
-    app.include_router(response_routes.router)
-    app.include_router(image_routes.router)
-    app.include_router(audio_routes.router)
-    app.include_router(run_routes.router)  # before threads: POST /openai/threads/runs is not a thread
-    app.include_router(thread_routes.router)
-    app.include_router(assistant_routes.router)
-    app.include_router(vector_store_routes.router)
-    for family in (file_routes, fine_tuning_routes, vector_store_routes):  # the families v1 serves too
+    for family in _FAMILIES:
+        app.include_router(family.router)
+    for family in _FAMILIES:  # under /openai/v1/ too, where the operation registry says v1 serves them
         app.include_router(v1_routes(family.router))
     app.state.metrics = measured = Metrics()
     app.state.metrics_registry = metrics.registry_for(measured)

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.operations import OPERATIONS
 
 __all__ = [
     "Kind",
@@ -54,13 +55,10 @@ class Kind(str, Enum):
     speech = "speech"  # text to speech (tts)
 
 
+# What a deployment of each kind answers unless it lists ``operations``: the registry's ``kinds``
+# (chat models answer the Responses API too).
 KIND_OPERATIONS: dict[Kind, frozenset[str]] = {
-    Kind.chat: frozenset({av.CHAT, av.RESPONSES}),  # chat models answer the Responses API too
-    Kind.completions: frozenset({av.COMPLETIONS}),
-    Kind.embeddings: frozenset({av.EMBEDDINGS}),
-    Kind.image: frozenset({av.IMAGES_GENERATIONS, av.IMAGES_EDITS}),
-    Kind.audio: frozenset({av.AUDIO_TRANSCRIPTIONS, av.AUDIO_TRANSLATIONS}),
-    Kind.speech: frozenset({av.AUDIO_SPEECH}),
+    kind: frozenset(op.name for op in OPERATIONS.values() if kind.value in op.kinds) for kind in Kind
 }
 
 _DEFAULT_RESPONDER = {"embeddings": "embeddings"}

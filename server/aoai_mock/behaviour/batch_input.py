@@ -13,16 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aoai_mock.behaviour.objects import parse_jsonl
-from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.operations import OPERATIONS
 
 __all__ = ["ENDPOINTS", "MAX_TASKS", "Task", "BatchInput", "endpoint_key", "read_input", "batch_error"]
 
-# The batch endpoints and the operation each one runs.
-ENDPOINTS: dict[str, str] = {
-    "/chat/completions": av.CHAT,
-    "/completions": av.COMPLETIONS,
-    "/embeddings": av.EMBEDDINGS,
-}
+# The batch endpoints and the operation each one runs (the registry's ``batch_url``).
+ENDPOINTS: dict[str, str] = {op.batch_url: op.name for op in OPERATIONS.values() if op.batch_url}
 MAX_TASKS = 100_000  # [docs: global batch limits]
 MAX_ERRORS = 1_000  # errors reported per batch; the rest are dropped
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 from aoai_mock.config import Deployment, RateLimitSpec
 from aoai_mock.errors import RateLimited
-from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.operations import OPERATIONS
 
 __all__ = ["Admission", "RateLimiter", "estimate_cost", "operation_id", "OPERATION_IDS", "NEVER_SECONDS"]
 
@@ -55,26 +55,10 @@ Headers = tuple[tuple[bytes, bytes], ...]
 NEVER_SECONDS = 86_400  # what Azure tells a request larger than the whole per-minute quota
 _TOLERANCE = 1e-9  # relative to a bucket's capacity: float noise never turns an admission into a 429
 
-# Azure's operation ids, as its 429 messages name them ([captured] for the first three; the spec's
-# operationId for images, audio and responses; our reading for the rest). An operation not listed here is
-# used as given, so a caller may pass an exact id such as "Create_Thread_And_Run".
-OPERATION_IDS: dict[str, str] = {
-    av.CHAT: "ChatCompletions_Create",
-    av.COMPLETIONS: "Completions_Create",
-    av.EMBEDDINGS: "Embeddings_Create",
-    av.IMAGES_GENERATIONS: "ImageGenerations_Create",
-    av.IMAGES_EDITS: "ImageEdits_Create",
-    av.AUDIO_TRANSCRIPTIONS: "Transcriptions_Create",
-    av.AUDIO_TRANSLATIONS: "Translations_Create",
-    av.AUDIO_SPEECH: "Speech_Create",
-    av.RESPONSES: "Create_Response",
-    av.ASSISTANTS: "Create_Run",  # runs are what spend a deployment's quota
-    av.VECTOR_STORES: "Create_Vector_Store",
-    av.FILES: "Files_Upload",
-    av.BATCHES: "Batch_Create",
-    av.FINE_TUNING: "FineTuning_Create",
-    av.MODELS: "Models_List",
-}
+# Azure's operation ids, as its 429 messages name them: the registry's ``operation_id`` (wire/operations.py
+# says where each comes from). An operation not listed here is used as given, so a caller may pass an exact
+# id such as "Create_Thread_And_Run".
+OPERATION_IDS: dict[str, str] = {op.name: op.operation_id for op in OPERATIONS.values()}
 
 
 def operation_id(operation: str) -> str:

@@ -25,6 +25,7 @@ from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import ApiVersionNotSupported
 from aoai_mock.http.deps import api_version, authenticate
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.operations import resolve
 
 __all__ = ["AzureCall", "azure_call", "v1_routes", "V1_PREFIX"]
 
@@ -52,16 +53,23 @@ def azure_call(request: Request, operation: str, version_required: bool = True) 
             raise ApiVersionNotSupported()
     else:
         version = api_version(query, operation, required=version_required)
-    request.scope.setdefault("state", {})["operation"] = operation
+    record = request.scope.get("state", {}).get("record")
+    if record is not None:  # the front door's record of this request (none for the mock's own routes)
+        record.operation, record.api_version = operation, version or None
     return AzureCall(runtime, version)
 
 
 def v1_routes(router: APIRouter) -> APIRouter:
-    """The same routes under ``/openai/v1/...`` (for the families the v1 API serves: files, fine-tuning,
-    vector stores, ...); their handlers call :func:`azure_call`, which applies the v1 rules."""
+    """The same routes under ``/openai/v1/...``, for the operations the registry serves there (files,
+    fine-tuning, vector stores, ...) and that ``router`` does not declare there itself (models and responses
+    have their own v1 routes); their handlers call :func:`azure_call`, which applies the v1 rules."""
     copy = APIRouter()
+    declared = {route.path for route in router.routes if isinstance(route, APIRoute)}
     for route in router.routes:
-        if isinstance(route, APIRoute) and route.path.startswith("/openai/"):
-            path = V1_PREFIX + route.path[len("/openai/") :]
-            copy.add_api_route(path, route.endpoint, methods=list(route.methods or ()), status_code=route.status_code)
+        if not isinstance(route, APIRoute) or not route.path.startswith("/openai/"):
+            continue
+        path = V1_PREFIX + route.path[len("/openai/") :]
+        methods = [m for m in sorted(route.methods or ()) if resolve(m, path) is not None]
+        if methods and path not in declared:
+            copy.add_api_route(path, route.endpoint, methods=methods, status_code=route.status_code)
     return copy

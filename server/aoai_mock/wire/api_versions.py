@@ -1,5 +1,8 @@
 """Azure OpenAI data-plane ``api-version`` values and the operations each one serves.
 
+The versions are listed here; which operations each offers derives from the operation registry
+(:mod:`aoai_mock.wire.operations`: every record names its first preview, first GA, v1-family versions and
+any versions that dropped it). The operation constants (``CHAT``, ``FILES`` ...) are the registry's names.
 Pure data, standard library only. Where the facts come from (all public, summarised here in our own words):
 
 * Inference specs in Azure/azure-rest-api-specs, under
@@ -20,16 +23,9 @@ Pure data, standard library only. Where the facts come from (all public, summari
   page on the API version lifecycle (MicrosoftDocs/azure-ai-docs, ``api-version-lifecycle.md``), which
   also names 2024-10-21 as the latest GA and 2025-04-01-preview as the last dated preview before v1.
 
-Modelling choices (read before relying on a set):
+Modelling choices (read before relying on a set; those about single operations, such as what
+``FINE_TUNING`` or ``IMAGES_GENERATIONS`` covers, are in :mod:`aoai_mock.wire.operations`):
 
-* ``FINE_TUNING`` means the ``/fine_tuning/jobs`` family. It first appears in the 2023-10-01-preview
-  authoring spec (GA 2024-02-01). The older ``/fine-tunes`` API of 2022-03-01-preview .. 2023-12-01-preview
-  (and GA 2022-12-01, 2023-05-15) is not modelled; those versions still offer ``FILES`` and ``MODELS``.
-* The DALL-E 2 asynchronous routes (``/images/generations:submit`` plus ``/operations/images/{id}``,
-  2023-06-01-preview .. 2023-12-01-preview) are not ``IMAGES_GENERATIONS``; that constant is the
-  deployment-scoped ``/deployments/{id}/images/generations`` (DALL-E 3 style), from 2023-12-01-preview.
-* ``/deployments/{id}/extensions/chat/completions`` ("on your data", 2023-06-01-preview ..
-  2023-12-01-preview) counts as ``CHAT``.
 * The stored 2022-03-01-preview inference spec declares only completions; embeddings start with
   2022-06-01-preview in the specs.
 * 2023-11-01-preview exists in the spec repo only as a generated TypeSpec draft, not as a released
@@ -43,6 +39,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+
+from aoai_mock.wire.operations import (
+    ASSISTANTS,
+    AUDIO_SPEECH,
+    AUDIO_TRANSCRIPTIONS,
+    AUDIO_TRANSLATIONS,
+    BATCHES,
+    CHAT,
+    COMPLETIONS,
+    EMBEDDINGS,
+    FILES,
+    FINE_TUNING,
+    IMAGES_EDITS,
+    IMAGES_GENERATIONS,
+    MODELS,
+    OPERATIONS,
+    RESPONSES,
+    VECTOR_STORES,
+)
 
 __all__ = [
     "CHAT",
@@ -71,34 +86,11 @@ __all__ = [
     "is_at_least",
 ]
 
-# --- operation names -------------------------------------------------------------------------------
-CHAT = "chat.completions"
-COMPLETIONS = "completions"
-EMBEDDINGS = "embeddings"
-IMAGES_GENERATIONS = "images.generations"
-IMAGES_EDITS = "images.edits"
-AUDIO_TRANSCRIPTIONS = "audio.transcriptions"
-AUDIO_TRANSLATIONS = "audio.translations"
-AUDIO_SPEECH = "audio.speech"
-ASSISTANTS = "assistants"  # assistants, threads, messages, runs, run steps
-VECTOR_STORES = "vector_stores"
-FILES = "files"
-BATCHES = "batches"
-FINE_TUNING = "fine_tuning"
-MODELS = "models"
-RESPONSES = "responses"
-
-ALL_OPERATIONS: frozenset[str] = frozenset({
-    CHAT, COMPLETIONS, EMBEDDINGS, IMAGES_GENERATIONS, IMAGES_EDITS, AUDIO_TRANSCRIPTIONS,
-    AUDIO_TRANSLATIONS, AUDIO_SPEECH, ASSISTANTS, VECTOR_STORES, FILES, BATCHES, FINE_TUNING, MODELS,
-    RESPONSES,
-})
+# --- operation names: the registry's (wire/operations.py), re-exported here --------------------------
+ALL_OPERATIONS: frozenset[str] = frozenset(OPERATIONS)
 # Operations routed as /openai/deployments/{deployment}/<op> on dated versions; the rest are
 # resource-scoped (/openai/<op>). On /openai/v1/ everything is resource-scoped.
-DEPLOYMENT_OPERATIONS: frozenset[str] = frozenset({
-    CHAT, COMPLETIONS, EMBEDDINGS, IMAGES_GENERATIONS, IMAGES_EDITS, AUDIO_TRANSCRIPTIONS,
-    AUDIO_TRANSLATIONS, AUDIO_SPEECH,
-})
+DEPLOYMENT_OPERATIONS: frozenset[str] = frozenset(op.name for op in OPERATIONS.values() if op.deployment_scoped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,50 +110,47 @@ class ApiVersion:
 
 
 # --- dated versions ---------------------------------------------------------------------------------
-# Two cumulative chains: each entry adds operations to what the previous entry of its chain offered.
-# GA versions do not inherit from previews (no audio.speech, assistants or vector stores in any GA).
-_AUDIO = (AUDIO_TRANSCRIPTIONS, AUDIO_TRANSLATIONS)
-
-_PREVIEW_CHAIN: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("2022-03-01-preview", (COMPLETIONS, FILES, MODELS)),  # inference: completions only
-    ("2022-06-01-preview", (EMBEDDINGS,)),
-    ("2023-03-15-preview", (CHAT,)),
-    ("2023-06-01-preview", ()),  # + extensions chat, DALL-E 2 async (not modelled)
-    ("2023-07-01-preview", ()),  # functions
-    ("2023-08-01-preview", ()),
-    ("2023-09-01-preview", _AUDIO),  # whisper
-    ("2023-10-01-preview", (FINE_TUNING,)),  # authoring: /fine_tuning/jobs
-    ("2023-12-01-preview", (IMAGES_GENERATIONS,)),  # DALL-E 3, deployment-scoped
-    ("2024-02-15-preview", (AUDIO_SPEECH, ASSISTANTS)),
-    ("2024-03-01-preview", ()),
-    ("2024-04-01-preview", ()),
-    ("2024-05-01-preview", (VECTOR_STORES,)),  # assistants v2
-    ("2024-07-01-preview", (BATCHES,)),
-    ("2024-08-01-preview", ()),
-    ("2024-09-01-preview", ()),
-    ("2024-10-01-preview", ()),
-    ("2024-12-01-preview", ()),
-    ("2025-01-01-preview", ()),
-    ("2025-02-01-preview", ()),
-    ("2025-03-01-preview", (RESPONSES,)),
-    ("2025-04-01-preview", (IMAGES_EDITS,)),  # gpt-image-1
+# Two chains, previews and GAs; what each version adds is the registry's ``preview_since`` / ``ga_since``
+# (noted on the right). GA versions do not inherit from previews (no audio.speech, assistants or vector
+# stores in any GA).
+_PREVIEWS: tuple[str, ...] = (
+    "2022-03-01-preview",  # completions, files, models (inference: completions only)
+    "2022-06-01-preview",  # + embeddings
+    "2023-03-15-preview",  # + chat
+    "2023-06-01-preview",  # extensions chat, DALL-E 2 async (not modelled)
+    "2023-07-01-preview",  # functions
+    "2023-08-01-preview",
+    "2023-09-01-preview",  # + audio transcriptions and translations (whisper)
+    "2023-10-01-preview",  # + fine-tuning (authoring: /fine_tuning/jobs)
+    "2023-12-01-preview",  # + images generations (DALL-E 3, deployment-scoped)
+    "2024-02-15-preview",  # + audio speech, assistants
+    "2024-03-01-preview",
+    "2024-04-01-preview",
+    "2024-05-01-preview",  # + vector stores (assistants v2)
+    "2024-07-01-preview",  # + batches
+    "2024-08-01-preview",
+    "2024-09-01-preview",
+    "2024-10-01-preview",
+    "2024-12-01-preview",
+    "2025-01-01-preview",
+    "2025-02-01-preview",
+    "2025-03-01-preview",  # + responses
+    "2025-04-01-preview",  # + images edits (gpt-image-1)
 )
 
-_GA_CHAIN: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("2022-12-01", (COMPLETIONS, EMBEDDINGS, FILES, MODELS)),
-    ("2023-05-15", (CHAT,)),
-    ("2024-02-01", (*_AUDIO, IMAGES_GENERATIONS, FINE_TUNING)),
-    ("2024-06-01", ()),
-    ("2024-10-21", (BATCHES,)),
+_GAS: tuple[str, ...] = (
+    "2022-12-01",  # completions, embeddings, files, models
+    "2023-05-15",  # + chat
+    "2024-02-01",  # + audio transcriptions and translations, images generations, fine-tuning
+    "2024-06-01",
+    "2024-10-21",  # + batches
 )
 
 # --- the v1 family ----------------------------------------------------------------------------------
 V1_FAMILY: frozenset[str] = frozenset({"v1", "preview"})
-# v1 GA spec paths: chat/completions, embeddings, files, fine_tuning, models, responses, vector_stores
-# (plus containers and evals, which have no constant here). No completions, audio, images or batches.
-_V1_OPS = frozenset({CHAT, EMBEDDINGS, FILES, FINE_TUNING, MODELS, RESPONSES, VECTOR_STORES})
-# The preview spec's tags add "Images" (and "Video"); mapping "Images" to generations + edits is our reading.
-_V1_PREVIEW_OPS = _V1_OPS | {IMAGES_GENERATIONS, IMAGES_EDITS}
+# What they offer is the registry's ``v1_versions``. The v1 GA spec's paths: chat/completions, embeddings,
+# files, fine_tuning, models, responses, vector_stores (plus containers and evals, which have no operation
+# here); no completions, audio, images or batches. The preview spec's tags add "Images" (and "Video").
 # These names carry no date. The dates below are sort keys only: the v1 preview came out after
 # 2025-04-01-preview (the docs list its changes relative to that version; we use 2025-05-01), and the
 # docs date the v1 GA opt-in to August 2025 (we use 2025-08-01).
@@ -177,15 +166,17 @@ def _date_of(name: str) -> date:
     return date(int(m[1]), int(m[2]), int(m[3]))
 
 
+def _offers(name: str) -> frozenset[str]:
+    return frozenset(op.name for op in OPERATIONS.values() if op.offered_by(name))
+
+
 def _build() -> dict[str, ApiVersion]:
     table: dict[str, ApiVersion] = {}
-    for chain, preview in ((_PREVIEW_CHAIN, True), (_GA_CHAIN, False)):
-        ops: frozenset[str] = frozenset()
-        for name, added in chain:
-            ops = ops | frozenset(added)
-            table[name] = ApiVersion(name, _date_of(name), preview, ops)
-    table["preview"] = ApiVersion("preview", _V1_RELEASED["preview"], True, _V1_PREVIEW_OPS)
-    table["v1"] = ApiVersion("v1", _V1_RELEASED["v1"], False, _V1_OPS)
+    for chain, preview in ((_PREVIEWS, True), (_GAS, False)):
+        for name in chain:
+            table[name] = ApiVersion(name, _date_of(name), preview, _offers(name))
+    table["preview"] = ApiVersion("preview", _V1_RELEASED["preview"], True, _offers("preview"))
+    table["v1"] = ApiVersion("v1", _V1_RELEASED["v1"], False, _offers("v1"))
     return dict(sorted(table.items(), key=lambda kv: _sort_key(kv[1])))
 
 
