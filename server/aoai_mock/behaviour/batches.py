@@ -6,10 +6,10 @@ Lifecycle, on the injected clock (``runtime.clock.now``), ``S = settings.batch_s
                         -> in_progress [S/3, 2S/3) -> finalizing [2S/3, S) -> completed
     cancel (validating or in_progress) at t -> cancelling [t, t + S/3) -> cancelled
 
-The status is worked out whenever a batch is read; nothing runs in the background. The first read that
-finds a batch past ``validating`` runs its requests, one after another in file order, through the
-:data:`Send` the route gives (the mock's own ASGI app, in process): keys, scenarios, faults, rate limits and
-content filters apply to every line as to a live request. ``request_counts`` grow through ``in_progress`` in
+The states are declared in :data:`LIFECYCLE` (:mod:`aoai_mock.behaviour.lifecycle`) and moved on whenever a
+batch is read; nothing runs in the background. The first read that finds a line due runs its requests, one
+after another in file order, through the :data:`Send` the route gives (the mock's own ASGI app, in
+process): keys, scenarios, faults, rate limits and content filters apply to every line as to a live request. ``request_counts`` grow through ``in_progress`` in
 proportion to the time spent; a cancelled batch keeps the lines done by the time it was cancelled. At
 ``completed`` (or ``cancelled``) the output and error files appear (purpose ``batch_output``): successes in
 the output file, every other answer in the error file, each line in Azure's shape [docs]::
@@ -32,10 +32,10 @@ import orjson
 
 from aoai_mock.behaviour import files
 from aoai_mock.behaviour.batch_input import Task, batch_error, endpoint_key, read_input
+from aoai_mock.behaviour.lifecycle import Entry, Lifecycle, State, entered, lasting, until
 from aoai_mock.behaviour.objects import (
     Doc,
     ListQuery,
-    elapsed,
     mint_uuid,
     offset_time,
     public,
@@ -48,13 +48,11 @@ from aoai_mock.errors import (
 )
 from aoai_mock.state.store import Page
 
-__all__ = ["Batches", "LineReply", "Send", "KIND", "LINE_TIMEOUT"]
+__all__ = ["Batches", "LineReply", "Send", "KIND", "LINE_TIMEOUT", "LIFECYCLE"]
 
 KIND = "batch"
 LINE_TIMEOUT = 60.0  # seconds one line may take (a hung fault) before it is answered with an error
 WINDOW = 24 * 3600
-_CANCELLABLE = ("validating", "in_progress")
-_RAN = ("in_progress", "finalizing", "completed", "cancelling", "cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +96,10 @@ class Batches:
             errors = [wrong, *errors]
         doc = self._new(body["endpoint"], input_file_id, window, metadata)
         doc.update(
-            _t0=self.runtime.clock.now(), _api_version=api_version, _endpoint=endpoint, _deployment=parsed.deployment,
-            _errors=errors, _lines=parsed.lines, _tasks=len(parsed.tasks), _headers=dict(headers),
-            _cancel_at=None, _outcomes=None, _files=False,
+            _api_version=api_version, _endpoint=endpoint, _deployment=parsed.deployment, _errors=errors,
+            _lines=parsed.lines, _tasks=len(parsed.tasks), _headers=dict(headers), _outcomes=None,
         )  # fmt: skip
+        LIFECYCLE.start(self.runtime, doc, self.runtime.clock.now())
         if not errors:
             self.runtime.store.put_blob(_blob(doc["id"], "input"), data)
         self.runtime.store.put(KIND, doc)
@@ -116,10 +114,10 @@ class Batches:
 
     async def cancel(self, batch_id: str) -> Doc:
         view = await self._advance(self._get(batch_id))
-        if view["status"] not in _CANCELLABLE:
-            raise UnexpectedEntityState(f"The batch cannot be cancelled because it is {view['status']}.")
         doc = self._get(batch_id)
-        doc["_cancel_at"] = elapsed(self.runtime, doc)
+        if not LIFECYCLE.allows(doc, "cancelling"):
+            raise UnexpectedEntityState(f"The batch cannot be cancelled because it is {view['status']}.")
+        LIFECYCLE.move(self.runtime, doc, "cancelling", self.runtime.clock.now())
         self.runtime.store.put(KIND, doc)
         return await self._advance(doc)
 
@@ -164,17 +162,19 @@ class Batches:
         }
 
     async def _advance(self, doc: Doc) -> Doc:
-        """The batch as of now: run its lines and write its files when their time has come; stored back."""
-        span = self.runtime.settings.batch_seconds
-        at = elapsed(self.runtime, doc)
-        status = _status(doc, at, span)
-        if status in _RAN and doc.get("_outcomes") is None and _visible(doc, at, span) > 0:
+        """The batch as of now: its lines answered once the first is due, then moved on; stored back.
+
+        The lines run first (awaited, outside the lifecycle, whose hooks are plain calls): a batch that
+        finishes in this look writes its files from them (:func:`_write_files`).
+        """
+        span, now = self.runtime.settings.batch_seconds, self.runtime.clock.now()
+        at = LIFECYCLE.age(doc, now)
+        if not doc["_errors"] and doc.get("_outcomes") is None and _visible(doc, at, span) > 0:
             await self._run_once(doc["id"])
             doc = self.runtime.store.get(KIND, doc["id"]) or doc
-        if status in ("completed", "cancelled") and not doc.get("_files"):
-            doc = self._write_files(doc, _visible(doc, at, span))
-        view = _render(doc, status, at, span)
-        if view != public(doc):
+        moved = LIFECYCLE.advance(self.runtime, doc, now)
+        view = _render(doc, at, span)
+        if moved or view != public(doc):
             self.runtime.store.put(KIND, {**doc, **view})
         return view
 
@@ -215,78 +215,73 @@ class Batches:
         line = {"custom_id": task.custom_id, "response": response, "error": None}
         return orjson.dumps(line) + b"\n", 200 <= reply.status < 300
 
-    def _write_files(self, doc: Doc, done: int) -> Doc:
-        """The output and error files of a finished batch, from its first ``done`` answers (once)."""
-        fresh = self.runtime.store.get(KIND, doc["id"]) or doc
-        if fresh.get("_files"):
-            return fresh
-        results = (self.runtime.store.get_blob(_blob(doc["id"], "results")) or b"").splitlines(keepends=True)
-        outcomes = fresh.get("_outcomes") or ""
-        good = b"".join(line for line, ok in zip(results[:done], outcomes) if ok == "1")
-        bad = b"".join(line for line, ok in zip(results[:done], outcomes) if ok != "1")
-        at = offset_time(fresh, _finished_after(fresh, self.runtime.settings.batch_seconds))
-        output = files.write_file(
-            self.runtime, f"{doc['id']}_output.jsonl", "batch_output", good, created_at=at, uuid_id=True
-        )
-        errors = files.write_file(
-            self.runtime, f"{doc['id']}_error.jsonl", "batch_output", bad, created_at=at, uuid_id=True
-        )
-        fresh.update(output_file_id=output["id"], error_file_id=errors["id"], _files=True)
-        self.runtime.store.put(KIND, fresh)
-        for name in ("input", "results"):
-            self.runtime.store.delete_blob(_blob(doc["id"], name))
-        return fresh
+
+# -- the lifecycle ---------------------------------------------------------------------------------------------
+def _third(runtime: Runtime, _doc: Doc | None = None) -> float:
+    return runtime.settings.batch_seconds / 3
 
 
-# -- the lifecycle as pure functions of (doc, seconds since creation, batch_seconds) ------------------------------
-def _status(doc: Mapping[str, Any], at: float, span: float) -> str:
-    third = span / 3
-    cancel_at = doc.get("_cancel_at")
-    if cancel_at is not None:
-        return "cancelled" if at >= cancel_at + third else "cancelling"
-    if at < third:
-        return "validating"
-    if doc["_errors"]:
-        return "failed"
-    if at < 2 * third:
-        return "in_progress"
-    return "finalizing" if at < span else "completed"
+def _checked(_runtime: Runtime, doc: Doc) -> str:
+    return "failed" if doc["_errors"] else "in_progress"
+
+
+def _write_files(runtime: Runtime, doc: Doc, entry: Entry) -> None:
+    """On ``completed`` or ``cancelled``: the output and error files, from the answers done by then."""
+    done = _visible(doc, entry.at, runtime.settings.batch_seconds)
+    results = (runtime.store.get_blob(_blob(doc["id"], "results")) or b"").splitlines(keepends=True)
+    outcomes = doc.get("_outcomes") or ""
+    good = b"".join(line for line, ok in zip(results[:done], outcomes) if ok == "1")
+    bad = b"".join(line for line, ok in zip(results[:done], outcomes) if ok != "1")
+    at = offset_time(doc, entry.at)
+    output = files.write_file(runtime, f"{doc['id']}_output.jsonl", "batch_output", good, created_at=at, uuid_id=True)
+    errors = files.write_file(runtime, f"{doc['id']}_error.jsonl", "batch_output", bad, created_at=at, uuid_id=True)
+    doc.update(output_file_id=output["id"], error_file_id=errors["id"])
+    for name in ("input", "results"):
+        runtime.store.delete_blob(_blob(doc["id"], name))
+
+
+# ``S = settings.batch_seconds`` in thirds; a cancel may come while validating or in progress.
+LIFECYCLE: Lifecycle[Runtime] = Lifecycle(
+    State("validating", then=_checked, ends=until(_third), manual=("cancelling",)),
+    State("in_progress", then="finalizing", ends=until(lambda rt, _: 2 * _third(rt)), manual=("cancelling",)),
+    State("finalizing", then="completed", ends=until(lambda rt, _: rt.settings.batch_seconds)),
+    State("completed", on_enter=_write_files),
+    State("failed"),
+    State("cancelling", then="cancelled", ends=lasting(_third)),
+    State("cancelled", on_enter=_write_files),
+)
 
 
 def _visible(doc: Mapping[str, Any], at: float, span: float) -> int:
     """How many lines are done at ``at`` (all of them once finalizing; frozen at a cancel)."""
     third = span / 3
-    cancel_at = doc.get("_cancel_at")
-    until = at if cancel_at is None else min(at, cancel_at)
-    progress = (until - third) / third if third > 0 else 1.0
+    cancel_at = entered(doc, "cancelling")
+    until_ = at if cancel_at is None else min(at, cancel_at)
+    progress = (until_ - third) / third if third > 0 else 1.0
     total = int(doc["_tasks"])
     return max(0, min(total, math.floor(total * progress + 1e-9)))
 
 
-def _finished_after(doc: Mapping[str, Any], span: float) -> float:
-    cancel_at = doc.get("_cancel_at")
-    return span if cancel_at is None else cancel_at + span / 3
+def _stamp(doc: Mapping[str, Any], state: str) -> int | None:
+    """The wire timestamp of the moment the batch entered ``state``, or None."""
+    at = entered(doc, state)
+    return None if at is None else offset_time(doc, at)
 
 
-def _render(doc: Mapping[str, Any], status: str, at: float, span: float) -> Doc:
-    """The wire object for ``status``: timestamps, counts and error list to match."""
-    third, cancel_at = span / 3, doc.get("_cancel_at")
+def _render(doc: Mapping[str, Any], at: float, span: float) -> Doc:
+    """The wire object for the batch's state: timestamps, counts and error list to match."""
     view = public(doc)
-    view["status"] = status
-    started = not doc["_errors"] and at >= third and (cancel_at is None or cancel_at >= third)
-    view["in_progress_at"] = offset_time(doc, third) if started else None
-    view["finalizing_at"] = offset_time(doc, 2 * third) if status in ("finalizing", "completed") else None
-    view["completed_at"] = offset_time(doc, span) if status == "completed" else None
-    view["failed_at"] = offset_time(doc, third) if status == "failed" else None
-    view["cancelling_at"] = offset_time(doc, cancel_at) if cancel_at is not None else None
-    view["cancelled_at"] = offset_time(doc, cancel_at + third) if status == "cancelled" else None
+    status = view["status"]
+    for state in ("in_progress", "finalizing", "completed", "failed", "cancelling", "cancelled"):
+        view[f"{state}_at"] = _stamp(doc, state)
     view["errors"] = {"object": "list", "data": doc["_errors"]} if status == "failed" else None
     view["request_counts"] = _counts(doc, status, at, span)
     return view
 
 
 def _counts(doc: Mapping[str, Any], status: str, at: float, span: float) -> dict[str, int]:
-    if status == "validating" or (status in ("cancelling", "cancelled") and doc["_cancel_at"] < span / 3):
+    cancel_at = entered(doc, "cancelling")
+    if status == "validating" or (cancel_at is not None and cancel_at < span / 3):
         return {"total": 0, "completed": 0, "failed": 0}
     if status == "failed":
         return {"total": int(doc["_lines"]), "completed": 0, "failed": 0}

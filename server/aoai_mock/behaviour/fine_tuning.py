@@ -6,8 +6,9 @@ fine-tuned model), the files must exist and have that purpose; those are 400s at
 really chat-format training data (``{"messages": [...]}`` per line, at least 10 examples) is found out while
 the job is ``pending``: a bad file makes the job ``failed`` with an ``error`` naming the file's parameter.
 
-The run follows :mod:`aoai_mock.behaviour.fine_tuning_run`. When a job is first seen ``succeeded`` it gets
-its ``fine_tuned_model`` (``<model>.ft-<job hex>``, Azure's form [docs]), ``trained_tokens``, a
+The run follows :mod:`aoai_mock.behaviour.fine_tuning_run`; its states are declared in :data:`LIFECYCLE`
+(:mod:`aoai_mock.behaviour.lifecycle`) and moved on whenever a job is read. When a job enters ``succeeded``
+it gets its ``fine_tuned_model`` (``<model>.ft-<job hex>``, Azure's form [docs]), ``trained_tokens``, a
 ``results.csv`` result file, and the model becomes a deployment: ``runtime.extra_deployments`` maps the name
 to the base model's deployment under that name, so chat completions to it are served (also after a restart
 with ``--state``: :func:`restore_deployments`).
@@ -25,6 +26,7 @@ from typing import Any
 
 from aoai_mock.behaviour import files
 from aoai_mock.behaviour import fine_tuning_run as run
+from aoai_mock.behaviour.lifecycle import Entry, Lifecycle, State, until
 from aoai_mock.behaviour.objects import (
     Doc,
     ListQuery,
@@ -44,7 +46,7 @@ from aoai_mock.state.store import Page
 
 __all__ = [
     "create", "retrieve", "list_jobs", "cancel", "list_events", "list_checkpoints", "restore_deployments",
-    "base_deployment", "KIND",
+    "base_deployment", "KIND", "LIFECYCLE",
 ]  # fmt: skip
 
 KIND = "fine_tuning.job"
@@ -71,9 +73,10 @@ def create(runtime: Runtime, body: Mapping[str, Any]) -> Doc:
     doc = _new(runtime, job_hex, model, training_file, validation_file, suffix, hyper, body.get("seed"))
     root = model.split(".ft-", 1)[0]
     doc.update(
-        _t0=runtime.clock.now(), _examples=max(1, checked.examples), _tokens=checked.tokens, _problem=problem,
-        _model_name=f"{root}.ft-{job_hex}" + (f"-{suffix}" if suffix else ""), _cancel_at=None, _finished=False,
+        _examples=max(1, checked.examples), _tokens=checked.tokens, _problem=problem,
+        _model_name=f"{root}.ft-{job_hex}" + (f"-{suffix}" if suffix else ""),
     )  # fmt: skip
+    LIFECYCLE.start(runtime, doc, runtime.clock.now())
     runtime.store.put(KIND, doc)
     return public(doc)
 
@@ -87,11 +90,12 @@ def list_jobs(runtime: Runtime, query: ListQuery) -> Page:
 
 
 def cancel(runtime: Runtime, job_id: str) -> Doc:
+    """A pending or running job is ``cancelled`` at once."""
     view = _advance(runtime, _get(runtime, job_id))
-    if view["status"] not in ("pending", "running"):
-        raise UnexpectedEntityState(f"The fine-tuning job cannot be cancelled because it is {view['status']}.")
     doc = _get(runtime, job_id)
-    doc["_cancel_at"] = elapsed(runtime, doc)
+    if not LIFECYCLE.allows(doc, "cancelled"):
+        raise UnexpectedEntityState(f"The fine-tuning job cannot be cancelled because it is {view['status']}.")
+    LIFECYCLE.move(runtime, doc, "cancelled", runtime.clock.now())
     runtime.store.put(KIND, doc)
     return _advance(runtime, doc)
 
@@ -140,37 +144,51 @@ def _get(runtime: Runtime, job_id: str) -> Doc:
 
 
 def _advance(runtime: Runtime, doc: Doc) -> Doc:
-    """The job as of now: its status, and what it has when it has finished; stored back when it changed."""
-    span = runtime.settings.fine_tuning_seconds
-    at = elapsed(runtime, doc)
-    status = run.status_at(doc, at, span)
-    if status == "succeeded" and not doc.get("_finished"):
-        doc = _succeed(runtime, doc, span)
+    """The job as of now: moved on as far as the clock lets it; stored back when it changed."""
+    moved = LIFECYCLE.advance(runtime, doc, runtime.clock.now())
     view = public(doc)
-    view["status"] = status
-    if status == "failed":
-        view["error"] = doc["_problem"]
-        view["finished_at"] = offset_time(doc, span / 4)
-    view["estimated_finish"] = offset_time(doc, span) if status in ("pending", "running") else None
-    if view != public(doc):
+    active = view["status"] in ("pending", "running")
+    view["estimated_finish"] = offset_time(doc, _span(runtime)) if active else None
+    if moved or view != public(doc):
         runtime.store.put(KIND, {**doc, **view})
     return view
 
 
-def _succeed(runtime: Runtime, doc: Doc, span: float) -> Doc:
-    fresh = runtime.store.get(KIND, doc["id"]) or doc
-    if fresh.get("_finished"):
-        return fresh
-    finished = offset_time(fresh, span)
-    result = files.write_file(runtime, "results.csv", "fine-tune-results", run.results_csv(fresh), created_at=finished)
-    epochs = int(fresh["hyperparameters"]["n_epochs"])
-    fresh.update(
-        status="succeeded", fine_tuned_model=fresh["_model_name"], finished_at=finished,
-        trained_tokens=int(fresh["_tokens"]) * epochs, result_files=[result["id"]], _finished=True,
+# -- the lifecycle ---------------------------------------------------------------------------------------------
+def _checked(_runtime: Runtime, doc: Doc) -> str:
+    """Where a job goes once its files are checked: ``failed`` for a bad file, else ``running``."""
+    return "failed" if doc.get("_problem") else "running"
+
+
+def _fail(_runtime: Runtime, doc: Doc, entry: Entry) -> None:
+    """On ``failed``: the bad file's problem is the job's ``error``, finished when the check ended."""
+    doc.update(error=doc["_problem"], finished_at=offset_time(doc, entry.at))
+
+
+def _succeed(runtime: Runtime, doc: Doc, entry: Entry) -> None:
+    """On ``succeeded``: the fine-tuned model's name, trained tokens, ``results.csv``, and its deployment."""
+    finished = offset_time(doc, entry.at)
+    result = files.write_file(runtime, "results.csv", "fine-tune-results", run.results_csv(doc), created_at=finished)
+    epochs = int(doc["hyperparameters"]["n_epochs"])
+    doc.update(
+        fine_tuned_model=doc["_model_name"], finished_at=finished, trained_tokens=int(doc["_tokens"]) * epochs,
+        result_files=[result["id"]],
     )  # fmt: skip
-    runtime.store.put(KIND, fresh)
-    _register(runtime, fresh)
-    return fresh
+    _register(runtime, doc)
+
+
+def _span(runtime: Runtime, _doc: Doc | None = None) -> float:
+    return runtime.settings.fine_tuning_seconds
+
+
+# ``F = settings.fine_tuning_seconds``: queued for F/4, then failed or running until F (fine_tuning_run).
+LIFECYCLE: Lifecycle[Runtime] = Lifecycle(
+    State("pending", then=_checked, ends=until(lambda rt, _: _span(rt) / 4), manual=("cancelled",)),
+    State("running", then="succeeded", ends=until(_span), manual=("cancelled",)),
+    State("succeeded", on_enter=_succeed),
+    State("failed", on_enter=_fail),
+    State("cancelled"),
+)
 
 
 def _register(runtime: Runtime, doc: Mapping[str, Any]) -> int:

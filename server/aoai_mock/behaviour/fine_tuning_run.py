@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aoai_mock.behaviour import tokens
+from aoai_mock.behaviour.lifecycle import entered
 from aoai_mock.behaviour.objects import Doc, derived_hex, offset_time, parse_jsonl
 
 __all__ = [
     "TrainingCheck",
     "check_training",
-    "status_at",
+    "cancelled_at",
     "until",
     "epoch_end",
     "events",
@@ -81,21 +82,16 @@ def _tokens(messages: Sequence[Mapping[str, Any]], encoding: str) -> int:
         return sum(len(str(message.get("content", ""))) // 4 + 3 for message in messages)
 
 
-# -- the timeline --------------------------------------------------------------------------------------------------
+# -- the timeline (the states themselves: fine_tuning.LIFECYCLE) ---------------------------------------------------
+def cancelled_at(doc: Mapping[str, Any]) -> float | None:
+    """When (seconds since creation) the job was cancelled, from its lifecycle record; None if it was not."""
+    return entered(doc, "cancelled")
+
+
 def until(doc: Mapping[str, Any], at: float) -> float:
     """How far the job got: ``at``, or the moment it was cancelled."""
-    cancel_at = doc.get("_cancel_at")
-    return at if cancel_at is None else min(at, float(cancel_at))
-
-
-def status_at(doc: Mapping[str, Any], at: float, span: float) -> str:
-    if doc.get("_cancel_at") is not None:
-        return "cancelled"
-    if at < span / 4:
-        return "pending"
-    if doc.get("_problem"):
-        return "failed"
-    return "running" if at < span else "succeeded"
+    cancel_at = cancelled_at(doc)
+    return at if cancel_at is None else min(at, cancel_at)
 
 
 def epoch_end(doc: Mapping[str, Any], epoch: int, span: float) -> float:
@@ -150,8 +146,9 @@ def events(doc: Mapping[str, Any], at: float, span: float) -> list[Doc]:
             for file_id in doc.get("result_files") or ():
                 found.append(_event(doc, 9_000, span, f"Completed results file: {file_id}"))
             found.append(_event(doc, 9_001, span, "Job succeeded."))
-    if doc.get("_cancel_at") is not None:
-        found.append(_event(doc, 9_002, float(doc["_cancel_at"]), "Job cancelled."))
+    cancel_at = cancelled_at(doc)
+    if cancel_at is not None:
+        found.append(_event(doc, 9_002, cancel_at, "Job cancelled."))
     return found
 
 

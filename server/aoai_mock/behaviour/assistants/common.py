@@ -14,7 +14,7 @@ from pydantic import Field
 
 from aoai_mock.behaviour.assistants.requests import Strict
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.errors import AzureError, InvalidRequest
+from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
 from aoai_mock.state.store import paginate
 from aoai_mock.wire.validation import validate
 
@@ -25,7 +25,6 @@ __all__ = [
     "RUN",
     "STEP",
     "Doc",
-    "ObjectNotFound",
     "ListQuery",
     "new_id",
     "now",
@@ -46,15 +45,6 @@ RUN = "thread.run"
 STEP = "thread.run.step"
 _SERIAL = "serial"
 _ID_LENGTH = 24
-
-
-class ObjectNotFound(AzureError):
-    """404 for an id the service does not know, in the model service's shape."""
-
-    status = 404
-
-    def __init__(self, what: str, id: str) -> None:
-        super().__init__(f"No {what} found with id '{id}'.")
 
 
 class ListQuery(Strict):
@@ -106,7 +96,7 @@ def public(doc: Doc) -> Doc:
 def require(runtime: Runtime, kind: str, id: str, what: str) -> Doc:
     found = runtime.store.get(kind, id)
     if found is None:
-        raise ObjectNotFound(what, id)
+        raise AssistantsObjectNotFound(what, id)
     return found
 
 

@@ -20,7 +20,6 @@ from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.assistants.common import Doc
 from aoai_mock.behaviour.assistants.objects import model_deployment
 from aoai_mock.behaviour.assistants.threads import message_text, thread_messages
-from aoai_mock.behaviour.request_facts import RequestView
 from aoai_mock.behaviour.responders.base import (
     Context,
     Conversation,
@@ -28,7 +27,9 @@ from aoai_mock.behaviour.responders.base import (
     Responder,
 )
 from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.scenarios.request_facts import RequestView
 from aoai_mock.config import Deployment
+from aoai_mock.state.record import current
 from aoai_mock.wire import api_versions as av
 
 __all__ = ["BUILTIN_TOOLS", "ModelCall", "prepare", "chat_tool_calls"]
@@ -112,6 +113,7 @@ def _responder(runtime: Runtime, run: Doc, deployment: Deployment, view: Request
     if scenario is None and runtime.book.active is None:
         return runtime.responder(deployment), None
     decision = runtime.book.decide(view, scenario)
+    decision.note(current())
     if decision.responder is not None:
         return decision.responder, decision
     if decision.default is not None:

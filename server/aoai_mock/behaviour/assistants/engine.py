@@ -16,6 +16,7 @@ best files with ``【turn:n†filename】`` markers and ``file_citation`` annota
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -51,11 +52,13 @@ from aoai_mock.behaviour.assistants.threads import (
 )
 from aoai_mock.behaviour.assistants.vector_stores import search_stores
 from aoai_mock.behaviour.chat import usage_of
+from aoai_mock.behaviour.lifecycle import Entry, Move
 from aoai_mock.behaviour.responders.base import Choice, ToolCall, UsageOverride
 from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.scenarios.runs_schema import RunError, RunSchedule
 from aoai_mock.behaviour.shaping import shape_text
 from aoai_mock.errors import AzureError
-from aoai_mock.scenarios.runs_schema import RunError, RunSchedule
+from aoai_mock.state.record import current
 
 __all__ = ["RunEngine", "TERMINAL", "MAX_TURNS"]
 
@@ -73,8 +76,16 @@ def _arguments(call: ToolCall) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"input": call.arguments}
 
 
+def _failed(error: RunError) -> Move:
+    return Move("failed", {"last_error": error.model_dump()})
+
+
 class RunEngine:
-    """Moves one run (a stored doc, changed in place and saved) and reports every change to ``emit``."""
+    """Works one run (a stored doc, changed in place and saved) and reports every change to ``emit``.
+
+    The run's states are declared in :mod:`.run_lifecycle`; the engine is their context: :meth:`outcome`
+    chooses where an ``in_progress`` run goes, and :meth:`entered` is the hook of every state.
+    """
 
     def __init__(self, runtime: Runtime, run: Doc, emit: Emit, include: tuple[str, ...] = ()) -> None:
         self.runtime = runtime
@@ -88,10 +99,19 @@ class RunEngine:
     def save(self) -> None:
         self.runtime.store.put(RUN, self.run)
 
-    def set_status(self, status: str, **fields: Any) -> None:
-        run = self.run
-        run["status"] = status
-        run.update(fields)
+    @cached_property
+    def schedule(self) -> RunSchedule:
+        return RunSchedule.model_validate(self.mock["schedule"])
+
+    def entered(self, entry: Entry) -> None:
+        """The hook of every state: a waiting step closed, the timestamps and usage, saved, and told."""
+        run, status, stamp = self.run, entry.state, now(self.runtime)
+        if status in ("failed", "expired", "cancelled"):
+            self._close_pending(status)
+        if status == "in_progress":
+            run["started_at"] = run.get("started_at") or stamp
+        elif status in ("completed", "failed", "cancelled"):
+            run[f"{status}_at"] = stamp
         if status in TERMINAL:
             run["expires_at"] = None
             run["required_action"] = None
@@ -99,22 +119,6 @@ class RunEngine:
                 run["usage"] = steps.usage(self.mock["prompt_tokens"], self.mock["completion_tokens"])
         self.save()
         self.emit(run_event(status), public(run))
-
-    def start(self) -> None:
-        if self.run["status"] == "queued":
-            self.set_status("in_progress", started_at=self.run.get("started_at") or now(self.runtime))
-
-    def fail(self, error: RunError) -> None:
-        self._close_pending("failed")
-        self.set_status("failed", failed_at=now(self.runtime), last_error=error.model_dump())
-
-    def expire(self) -> None:
-        self._close_pending("expired")
-        self.set_status("expired")
-
-    def cancel(self) -> None:
-        self._close_pending("cancelled")
-        self.set_status("cancelled", cancelled_at=now(self.runtime))
 
     def _close_pending(self, status: str) -> None:
         pending = self.mock.get("pending_step")
@@ -125,22 +129,20 @@ class RunEngine:
 
     # -- executing ----------------------------------------------------------------------------------
 
-    def execute(self) -> None:
-        """The run's outcome, now: as the schedule says, else as the model answers."""
-        schedule = RunSchedule.model_validate(self.mock["schedule"])
-        self.start()
+    def outcome(self) -> Move:
+        """Where the run goes now: as the schedule says, else as the model answers (steps and messages written)."""
+        schedule = self.schedule
         if schedule.outcome == "failed":
-            self.fail(schedule.last_error or RunError())
-        elif schedule.outcome == "expired":
-            self.expire()
-        else:
-            try:
-                self._turns(schedule)
-            except AzureError as exc:
-                code = "rate_limit_exceeded" if exc.status == 429 else "server_error"
-                self.fail(RunError(code=code, message=exc.message))
+            return _failed(schedule.last_error or RunError())
+        if schedule.outcome == "expired":
+            return Move("expired")
+        try:
+            return self._turns(schedule)
+        except AzureError as exc:
+            code = "rate_limit_exceeded" if exc.status == 429 else "server_error"
+            return _failed(RunError(code=code, message=exc.message))
 
-    def _turns(self, schedule: RunSchedule) -> None:
+    def _turns(self, schedule: RunSchedule) -> Move:
         for _ in range(MAX_TURNS):
             if self._wants_search():
                 self._builtins([ToolCall(self._call_id(), "file_search", "{}")], None)
@@ -148,14 +150,12 @@ class RunEngine:
             limit = self.run.get("max_prompt_tokens")
             if limit is not None and call.prompt_tokens > limit:
                 self.mock["prompt_tokens"] += limit
-                self.set_status("incomplete", incomplete_details={"reason": "max_prompt_tokens"})
-                return
+                return Move("incomplete", {"incomplete_details": {"reason": "max_prompt_tokens"}})
             reply = call.responder.respond(call.conversation, call.context)
             self.mock["turn"] += 1
             choice = reply.choices[0] if reply.choices else Choice(content="")
             if not choice.tool_calls:
-                self._answer(choice, call, schedule, reply.usage)
-                return
+                return self._answer(choice, call, schedule, reply.usage)
             written = sum(tokens.count(c.arguments, call.encoding) for c in choice.tool_calls)
             spent = self._spend(call, written, reply.usage)
             functions = [c for c in choice.tool_calls if c.name not in BUILTIN_TOOLS]
@@ -163,14 +163,17 @@ class RunEngine:
             if builtins:
                 self._builtins(builtins, None if functions else spent)
             if functions:
-                self._requires_action(functions, spent)
-                return
-        self.fail(RunError(message=f"The run made more than {MAX_TURNS} rounds of tool calls."))
+                return self._requires_action(functions, spent)
+        return _failed(RunError(message=f"The run made more than {MAX_TURNS} rounds of tool calls."))
 
     def _spend(self, call: ModelCall, completion: int, override: UsageOverride | None) -> Doc:
         counted = usage_of(override, call.prompt_tokens, completion, 0)
         self.mock["prompt_tokens"] += counted.prompt_tokens
         self.mock["completion_tokens"] += counted.completion_tokens
+        record = current()  # the request whose poll or stream took this turn reports its tokens
+        if record is not None:
+            record.tokens_in = (record.tokens_in or 0) + counted.prompt_tokens
+            record.tokens_out = (record.tokens_out or 0) + counted.completion_tokens
         return steps.usage(counted.prompt_tokens, counted.completion_tokens)
 
     def _call_id(self) -> str:
@@ -193,7 +196,7 @@ class RunEngine:
         steps.finish_step(self.runtime, step, "completed", spent)
         self.emit("thread.run.step.completed", steps.render_step(step, self.include))
 
-    def _requires_action(self, functions: list[ToolCall], spent: Doc) -> None:
+    def _requires_action(self, functions: list[ToolCall], spent: Doc) -> Move:
         calls = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments, "output": None}}
             for c in functions
@@ -205,7 +208,7 @@ class RunEngine:
         self.mock["transcript"].append(chat_tool_calls([(c.id, c.name, c.arguments) for c in functions]))
         wanted = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in functions]
         action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": wanted}}
-        self.set_status("requires_action", required_action=action)
+        return Move("requires_action", {"required_action": action})
 
     def _builtins(self, builtins: list[ToolCall], spent: Doc | None) -> None:
         calls, outputs = [], []
@@ -290,7 +293,7 @@ class RunEngine:
 
     def _answer(
         self, choice: Choice, call: ModelCall, schedule: RunSchedule, override: UsageOverride | None
-    ) -> None:
+    ) -> Move:
         text = choice.content if choice.content is not None else (choice.refusal or "")
         shaped = shape_text(text, stop=(), max_tokens=self.run.get("max_completion_tokens"), encoding=call.encoding)
         pieces = list(shaped.pieces)
@@ -304,9 +307,8 @@ class RunEngine:
             pieces.append(full[len(body) :])
         self._write_message(full, pieces, annotations, reason, spent)
         if reason is None:
-            self.set_status("completed", completed_at=now(self.runtime))
-        else:
-            self.set_status("incomplete", incomplete_details={"reason": reason})
+            return Move("completed")
+        return Move("incomplete", {"incomplete_details": {"reason": reason}})
 
     def _write_message(
         self, text: str, pieces: list[str], annotations: list[Doc], reason: str | None, spent: Doc

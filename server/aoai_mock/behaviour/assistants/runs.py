@@ -1,12 +1,12 @@
 """Runs: create (on a thread, or with a new thread), the lifecycle as polls see it, cancel, tool outputs, steps.
 
 A run is ``queued`` when created. Looking at it advances it on the schedule of the scenario's ``runs:``
-section (:mod:`aoai_mock.scenarios.runs_schema`): a retrieve counts as a poll; listing the thread's messages,
+section (:mod:`aoai_mock.behaviour.scenarios.runs_schema`): a retrieve counts as a poll; listing the thread's messages,
 runs or steps looks without polling. Until the schedule is met a poll shows ``in_progress``; then the run is
 executed (:class:`~.engine.RunEngine`) and shows its outcome. By default the first look finishes it, so
 ``create_and_poll`` returns at its first poll. ``requires_action`` waits for tool outputs (then the schedule
 starts again) and expires 10 minutes after the run was created; ``cancel`` makes a run ``cancelling`` and the
-next look ``cancelled``.
+next look ``cancelled``. These states and moves are declared in :mod:`.run_lifecycle`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from aoai_mock.behaviour.assistants.common import (
     THREAD,
     Doc,
     ListQuery,
-    ObjectNotFound,
     check_metadata,
     list_body,
     new_id,
@@ -29,7 +28,7 @@ from aoai_mock.behaviour.assistants.common import (
     require,
 )
 from aoai_mock.behaviour.assistants.engine import TERMINAL, RunEngine
-from aoai_mock.behaviour.assistants.events import Emit, ignore, run_event
+from aoai_mock.behaviour.assistants.events import Emit, ignore
 from aoai_mock.behaviour.assistants.objects import (
     model_deployment,
     resources_wire,
@@ -44,6 +43,7 @@ from aoai_mock.behaviour.assistants.requests import (
     SubmitToolOutputs,
     choice_wire,
 )
+from aoai_mock.behaviour.assistants.run_lifecycle import RUN_LIFECYCLE
 from aoai_mock.behaviour.assistants.steps import finish_step, render_step
 from aoai_mock.behaviour.assistants.threads import (
     ACTIVE_RUN_STATUSES,
@@ -51,8 +51,8 @@ from aoai_mock.behaviour.assistants.threads import (
     create_thread,
 )
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.errors import InvalidRequest
-from aoai_mock.scenarios.runs_schema import RunSchedule
+from aoai_mock.behaviour.scenarios.runs_schema import RunSchedule
+from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
 
 __all__ = [
     "EXPIRES_AFTER",
@@ -96,7 +96,7 @@ def _run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
     require(runtime, THREAD, thread_id, "thread")
     found = runtime.store.get(RUN, run_id)
     if found is None or found["thread_id"] != thread_id:
-        raise ObjectNotFound("run", run_id)
+        raise AssistantsObjectNotFound("run", run_id)
     return found
 
 
@@ -200,9 +200,8 @@ def create_run(
         add_message(runtime, thread_id, message)
     run = _new_run(runtime, thread_id, assistant, request, _context(runtime, assistant, headers, api_version))
     run["_mock"]["streaming"] = bool(request.stream)
-    runtime.store.put(RUN, run)
     emit("thread.run.created", public(run))
-    emit("thread.run.queued", public(run))
+    RUN_LIFECYCLE.start(RunEngine(runtime, run, emit), run, runtime.clock.now())  # stored, "thread.run.queued"
     return run
 
 
@@ -229,27 +228,18 @@ def create_thread_and_run(
 
 
 def advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit = ignore) -> Doc:
-    """The run as it is now: counted as a poll or not, moved on as far as its schedule lets it."""
+    """The run as it is now: counted as a poll or not, moved on as far as its lifecycle lets it.
+
+    A streamed run is left to its stream (:mod:`.streaming`), which drives it itself.
+    """
     status, mock = run["status"], run["_mock"]
     if status in TERMINAL or mock.get("streaming"):
         return run
-    engine = RunEngine(runtime, run, emit)
-    clock = runtime.clock.now()
-    if status == "cancelling":
-        engine.cancel()
-    elif status == "requires_action":
-        if clock >= mock["expires"]:
-            engine.expire()
-    else:
-        mock["polls"] += 1 if polled else 0
-        schedule = RunSchedule.model_validate(mock["schedule"])
-        waiting = mock["polls"] < schedule.complete_after_polls or clock - mock["since"] < schedule.complete_after_seconds
-        if not waiting:
-            engine.execute()
-        else:
-            if polled:
-                engine.start()
-            engine.save()
+    counts = polled and status in ("queued", "in_progress")
+    mock["polls"] += 1 if counts else 0
+    moved = RUN_LIFECYCLE.advance(RunEngine(runtime, run, emit), run, runtime.clock.now(), polled=polled)
+    if counts and not moved:  # every state entered saved the run; else the poll still counts
+        runtime.store.put(RUN, run)
     return run
 
 
@@ -286,11 +276,10 @@ def modify_run(runtime: Runtime, thread_id: str, run_id: str, request: ModifyRun
 def cancel_run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
     """``cancelling`` now, ``cancelled`` at the next look; a finished run cannot be cancelled."""
     run = _run(runtime, thread_id, run_id)
-    if run["status"] not in ("queued", "in_progress", "requires_action"):
+    if not RUN_LIFECYCLE.allows(run, "cancelling"):
         raise InvalidRequest(f"Cannot cancel run with status '{run['status']}'.")
-    run["status"] = "cancelling"
     run["_mock"]["streaming"] = False
-    runtime.store.put(RUN, run)
+    RUN_LIFECYCLE.move(RunEngine(runtime, run, ignore), run, "cancelling", runtime.clock.now())
     return run
 
 
@@ -309,11 +298,10 @@ def submit_tool_outputs(
         call["function"]["output"] = outputs[call["id"]]
     finish_step(runtime, step, "completed", step.pop("_usage", None))
     mock["transcript"] += [{"role": "tool", "tool_call_id": c["id"], "content": outputs[c["id"]]} for c in calls]
-    mock.update(pending_step=None, polls=0, since=runtime.clock.now(), streaming=bool(request.stream))
-    run.update(status="queued", required_action=None)
-    runtime.store.put(RUN, run)
+    clock = runtime.clock.now()
+    mock.update(pending_step=None, polls=0, since=clock, streaming=bool(request.stream))
     emit("thread.run.step.completed", render_step(step))
-    emit(run_event("queued"), public(run))
+    RUN_LIFECYCLE.move(RunEngine(runtime, run, emit), run, "queued", clock, required_action=None)
     return run
 
 
@@ -351,5 +339,5 @@ def retrieve_step(
     _run(runtime, thread_id, run_id)
     found = runtime.store.get(STEP, step_id)
     if found is None or found["run_id"] != run_id:
-        raise ObjectNotFound("run step", step_id)
+        raise AssistantsObjectNotFound("run step", step_id)
     return render_step(found, include)

@@ -15,8 +15,9 @@ from typing import Any
 from aoai_mock.behaviour.assistants.common import RUN
 from aoai_mock.behaviour.assistants.engine import RunEngine
 from aoai_mock.behaviour.assistants.events import DONE, Recorder
+from aoai_mock.behaviour.assistants.run_lifecycle import RUN_LIFECYCLE
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.scenarios.runs_schema import RunSchedule
+from aoai_mock.behaviour.scenarios.runs_schema import RunSchedule
 
 __all__ = ["run_events"]
 
@@ -33,15 +34,10 @@ async def run_events(
         if wait:
             await runtime.sleep(wait)
             run = runtime.store.get(RUN, run_id)  # it may have been cancelled meanwhile
-    if run is not None and run["status"] in ("queued", "in_progress"):
+    if run is not None and run["status"] in ("queued", "in_progress", "cancelling"):
         run["_mock"]["streaming"] = False
-        recorder = Recorder()
-        RunEngine(runtime, run, recorder, include).execute()
-        for event in recorder.events:
-            yield event
-    elif run is not None and run["status"] == "cancelling":
-        recorder = Recorder()
-        RunEngine(runtime, run, recorder, include).cancel()
+        recorder = Recorder()  # a forced look: the run goes to its outcome (or is cancelled) at once
+        RUN_LIFECYCLE.advance(RunEngine(runtime, run, recorder, include), run, runtime.clock.now(), forced=True)
         for event in recorder.events:
             yield event
     yield DONE

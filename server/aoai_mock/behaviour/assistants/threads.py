@@ -17,7 +17,6 @@ from aoai_mock.behaviour.assistants.common import (
     THREAD,
     Doc,
     ListQuery,
-    ObjectNotFound,
     check_metadata,
     deleted,
     list_body,
@@ -37,7 +36,7 @@ from aoai_mock.behaviour.assistants.requests import (
 )
 from aoai_mock.behaviour.assistants.vector_stores import attach, create_store
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.errors import InvalidRequest
+from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
@@ -208,7 +207,7 @@ def _message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
     require(runtime, THREAD, thread_id, "thread")
     found = runtime.store.get(MESSAGE, message_id)
     if found is None or found["thread_id"] != thread_id:
-        raise ObjectNotFound("message", message_id)
+        raise AssistantsObjectNotFound("message", message_id)
     return found
 
 

@@ -10,7 +10,6 @@ from aoai_mock.behaviour.assistants import search as chunks
 from aoai_mock.behaviour.assistants.common import (
     Doc,
     ListQuery,
-    ObjectNotFound,
     deleted,
     list_body,
     new_id,
@@ -26,6 +25,7 @@ from aoai_mock.behaviour.assistants.requests import (
 from aoai_mock.behaviour.assistants.vector_stores import (
     CHUNKS,
     FILE,
+    FILE_LIFECYCLE,
     STORE,
     attach,
     file_counts,
@@ -34,7 +34,7 @@ from aoai_mock.behaviour.assistants.vector_stores import (
     store_files,
 )
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.errors import InvalidRequest
+from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
 
 __all__ = [
     "BATCH",
@@ -64,7 +64,7 @@ def _file(runtime: Runtime, vs_id: str, file_id: str) -> Doc:
     settle(runtime, vs_id)
     found = runtime.store.get(FILE, f"{vs_id}/{file_id}")
     if found is None:
-        raise ObjectNotFound("file", file_id)
+        raise AssistantsObjectNotFound("file", file_id)
     return found
 
 
@@ -154,7 +154,7 @@ def _batch(runtime: Runtime, vs_id: str, batch_id: str) -> Doc:
     _store(runtime, vs_id)
     found = runtime.store.get(BATCH, batch_id)
     if found is None or found["vector_store_id"] != vs_id:
-        raise ObjectNotFound("file batch", batch_id)
+        raise AssistantsObjectNotFound("file batch", batch_id)
     return found
 
 
@@ -188,8 +188,8 @@ def cancel_batch(runtime: Runtime, vs_id: str, batch_id: str) -> Doc:
     if rendered["status"] != "in_progress":
         raise InvalidRequest(f"Cannot cancel a batch with status '{rendered['status']}'.", code="invalid_state")
     for f in store_files(runtime, vs_id):
-        if f.get("_batch_id") == batch_id and f["status"] == "in_progress":
-            f["status"] = "cancelled"
+        if f.get("_batch_id") == batch_id and FILE_LIFECYCLE.allows(f, "cancelled"):
+            FILE_LIFECYCLE.move(runtime, f, "cancelled", runtime.clock.now())
             runtime.store.put(FILE, f)
     doc["_cancelled"] = True
     runtime.store.put(BATCH, doc)

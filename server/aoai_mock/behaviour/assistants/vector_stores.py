@@ -3,8 +3,9 @@
 A file attached to a store is ``in_progress`` until the next time anything looks at the store (a retrieve, a
 listing, a search, a run that uses it): then it is read from the Files API's store (doc kind ``"file"``, bytes
 by ``get_blob``), chunked, embedded and ``completed`` (or ``failed`` with ``last_error``). So the SDK's
-``create_and_poll`` helpers return at their first poll. The store's ``status`` and ``file_counts`` follow
-from its files; ``expires_after`` counts from ``last_active_at``.
+``create_and_poll`` helpers return at their first poll. That is an immediate move of :data:`FILE_LIFECYCLE`
+(:mod:`aoai_mock.behaviour.lifecycle`), whose chooser does the processing. The store's ``status`` and
+``file_counts`` follow from its files; ``expires_after`` counts from ``last_active_at``.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from aoai_mock.behaviour.assistants.requests import (
     SearchVectorStore,
     UpdateVectorStore,
 )
+from aoai_mock.behaviour.lifecycle import Lifecycle, Move, State
 from aoai_mock.behaviour.runtime import Runtime
 
 __all__ = [
     "STORE",
     "FILE",
     "CHUNKS",
+    "FILE_LIFECYCLE",
     "create_store",
     "retrieve_store",
     "modify_store",
@@ -102,6 +105,7 @@ def attach(
         "chunking_strategy": strategy,
         "attributes": attributes or {},
     }
+    FILE_LIFECYCLE.start(runtime, doc, runtime.clock.now())
     runtime.store.delete(CHUNKS, doc["id"])
     runtime.store.put(FILE, doc)
     return doc
@@ -176,13 +180,14 @@ def list_stores(runtime: Runtime, query: ListQuery) -> Doc:
 
 
 def settle(runtime: Runtime, vs_id: str) -> None:
-    """Process every file of the store still ``in_progress``."""
+    """Process every file of the store still ``in_progress`` (a look at each file)."""
     for f in store_files(runtime, vs_id):
-        if f["status"] == "in_progress":
-            _process(runtime, f)
+        if FILE_LIFECYCLE.advance(runtime, f, runtime.clock.now()):
+            runtime.store.put(FILE, f)
 
 
-def _process(runtime: Runtime, f: Doc) -> None:
+def _process(runtime: Runtime, f: Doc) -> Move:
+    """Read, chunk and embed the file (its chunks stored): ``completed``, or ``failed`` with ``last_error``."""
     file_id = f["_file_id"]
     data = runtime.store.get_blob(file_id)
     problem = None
@@ -193,16 +198,22 @@ def _process(runtime: Runtime, f: Doc) -> None:
     elif not data.strip():
         problem = ("invalid_file", "The file is empty.")
     if problem is not None:
-        f.update(status="failed", last_error={"code": problem[0], "message": problem[1]})
-        runtime.store.put(FILE, f)
-        return
+        return Move("failed", {"last_error": {"code": problem[0], "message": problem[1]}})
     static = f["chunking_strategy"]["static"]
     pieces = chunks.chunk_text(
         data.decode("utf-8", errors="replace"), static["max_chunk_size_tokens"], static["chunk_overlap_tokens"]
     )
     runtime.store.put(CHUNKS, {"id": f["id"], "chunks": [{"text": t, "vector": chunks.embed(t)} for t in pieces]})
-    f.update(status="completed", last_error=None, usage_bytes=len(data))
-    runtime.store.put(FILE, f)
+    return Move("completed", {"last_error": None, "usage_bytes": len(data)})
+
+
+# Processed at the first look after it was attached; a file batch's cancel stops one not yet processed.
+FILE_LIFECYCLE: Lifecycle[Runtime] = Lifecycle(
+    State("in_progress", then=_process, manual=("cancelled",)),
+    State("completed"),
+    State("failed"),
+    State("cancelled"),
+)
 
 
 # -- search -----------------------------------------------------------------------------------------
