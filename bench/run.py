@@ -19,10 +19,10 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
-
 from loadgen import WRK_INSTALL_HINT, LoadResult, LoadSpec, run_python, run_wrk, wrk_path
 from servers import AOAI_CMD, BASELINE_CMD, HOST, SAME_PROTOCOL_BASELINE_CMD, Server, can_pin, cpu_split, stop_all
 
@@ -104,12 +104,16 @@ def bench_throughput(ctx: Ctx) -> None:
                      f"{ctx.args.warmup:g}s warm-up + {ctx.args.duration:g}s, servers run one "
                      f"after the other, {rounds} round(s) of baseline then aoai-mock; figures are "
                      "the round with the median ratio")
+    targets = [("baseline", BASELINE_CMD), ("aoai-mock", ctx.target_cmd)]
+    if ctx.args.compare_src:  # an earlier checkout's aoai-mock, in the same rounds: before and after, one run
+        targets.append((COMPARED, f"env PYTHONPATH={Path(ctx.args.compare_src).resolve() / 'server'} {AOAI_CMD}"))
     results: list[dict[str, LoadResult]] = []
-    for _ in range(rounds):  # alternating rounds: a slow spell on the machine hits both servers alike
-        results.append({name: _one_throughput(ctx, client, name, cmd)
-                        for name, cmd in (("baseline", BASELINE_CMD), ("aoai-mock", ctx.target_cmd))})
+    for _ in range(rounds):  # alternating rounds: a slow spell on the machine hits every server alike
+        results.append({name: _one_throughput(ctx, client, name, cmd) for name, cmd in targets})
     ratios = [r["aoai-mock"].rps / r["baseline"].rps if r["baseline"].rps else 0.0 for r in results]
     res = results[sorted(range(rounds), key=ratios.__getitem__)[rounds // 2]]
+    if ctx.args.compare_src:
+        _compared(ctx, results)
     for name in ("baseline", "aoai-mock"):
         r = res[name]
         ctx.row(f"{name} throughput", f"{r.rps:,.0f} req/s")
@@ -133,6 +137,21 @@ def bench_throughput(ctx: Ctx) -> None:
         ctx.row("ratio aoai-mock / same-protocol baseline", f"{same:.2f}")
         ctx.figures["same_protocol_baseline"] = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms}
         ctx.figures["same_protocol_ratio"] = same
+
+
+COMPARED = "aoai-mock (compared checkout)"
+
+
+def _compared(ctx: Ctx, results: list[dict[str, LoadResult]]) -> None:
+    """The earlier checkout's ratio to the same baseline rounds, and this checkout's to it."""
+    before = [r[COMPARED].rps / r["baseline"].rps if r["baseline"].rps else 0.0 for r in results]
+    versus = [r["aoai-mock"].rps / r[COMPARED].rps if r[COMPARED].rps else 0.0 for r in results]
+    ctx.row(f"compared checkout ({ctx.args.compare_src}) / baseline, each round", ", ".join(f"{x:.2f}" for x in before))
+    ctx.row("compared checkout / baseline (median)", f"{statistics.median(before):.2f}")
+    ctx.row("aoai-mock / compared checkout (median)", f"{statistics.median(versus):.2f}")
+    ctx.figures["compared_ratio"] = statistics.median(before)
+    ctx.figures["compared_ratios"] = before
+    ctx.figures["versus_compared"] = statistics.median(versus)
 
 
 # --------------------------------------------------------------- streaming
@@ -319,6 +338,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stream-runs", type=int, default=20)
     p.add_argument("--startup-runs", type=int, default=5)
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client CPUs")
+    p.add_argument("--compare-src", metavar="DIR",
+                   help="also load the aoai-mock of another checkout (e.g. a git worktree of main) in every "
+                        "throughput round, and print both ratios")
     p.add_argument("--same-protocol", action="store_true",
                    help="also load the baseline served with aoai-mock's write-coalescing protocol")
     p.add_argument("--loop", default="auto", help="baseline uvicorn --loop")

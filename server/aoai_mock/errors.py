@@ -355,7 +355,8 @@ class InvalidImageFile(InvalidRequest):
 # invalid filename: wrong suffix." are [captured] (public bug reports); the other messages are [inferred].
 
 __all__ += [
-    "InvalidResourceRequest", "ObjectNotFound", "UnexpectedEntityState", "JsonlValidationFailed", "FileTooLarge"
+    "InvalidResourceRequest", "ObjectNotFound", "AssistantsObjectNotFound", "ResponseNotFound",
+    "UnexpectedEntityState", "JsonlValidationFailed", "FileTooLarge"
 ]
 
 
@@ -378,6 +379,23 @@ class ObjectNotFound(AzureError):
 
     def __init__(self, what: str, id: str) -> None:
         super().__init__(f"{what} with id '{id}' not found.", code="notFound")
+
+
+class AssistantsObjectNotFound(AzureError):
+    """404 for an id the assistants service (assistants, threads, messages, runs, steps, vector stores) does not
+    know, in the model service's shape: ``invalid_request_error``, no code [inferred from OpenAI's wording]."""
+
+    status = 404
+
+    def __init__(self, what: str, id: str) -> None:
+        super().__init__(f"No {what} found with id '{id}'.")
+
+
+class ResponseNotFound(InvalidRequest):
+    """404 for a stored response the service does not have (never stored, forgotten, or ``store: false``)."""
+
+    def __init__(self, response_id: str) -> None:
+        super().__init__(f"Response with id '{response_id}' not found.", status=404)
 
 
 class UnexpectedEntityState(AzureError):

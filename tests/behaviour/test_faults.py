@@ -8,10 +8,22 @@ Time comes from a fake clock; nothing sleeps.
 from __future__ import annotations
 
 import pytest
-from aoai_mock.behaviour.fault_build import MALFORMED_EVENT
+from aoai_mock.behaviour.delivery import (
+    Cut,
+    Delay,
+    DeliveryPlan,
+    Drop,
+    ErrorEvent,
+    Hang,
+    Malformed,
+    Refuse,
+    Stall,
+)
+from aoai_mock.behaviour.fault_log import client_answers
 from aoai_mock.behaviour.faults import FaultBook, load_plan
+from aoai_mock.behaviour.scenarios import load_paths, load_text
 from aoai_mock.errors import InvalidRequest
-from aoai_mock.scenarios import load_paths, load_text
+from aoai_mock.state.journal import Journal
 
 from tests.behaviour.fault_helpers import (
     FakeClock,
@@ -21,13 +33,14 @@ from tests.behaviour.fault_helpers import (
     kinds,
     view,
 )
+from tests.records import make_record
 
 # -- kinds: status errors ------------------------------------------------------------------------------
 
 
 def test_429_has_azures_body_naming_operation_and_version_and_every_throttling_header():
     fault = asked("429")
-    assert fault.action == "error" and fault.error.status == 429
+    assert fault.error is not None and fault.error.status == 429
     assert fault.error.body() == {"error": {"code": "429", "message": (
         "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded "
         "token rate limit of your current OpenAI S0 pricing tier. Please retry after 1 second. Please go here: "
@@ -96,42 +109,50 @@ def test_an_explicit_retry_after_ms_adds_retry_headers_to_any_status_and_a_messa
 @pytest.mark.parametrize(
     ("header", "stream", "expected"),
     [
-        ("delay", False, {"action": "delay", "delay_s": 1.0}),
-        ("delay=1500", False, {"action": "delay", "delay_s": 1.5}),
-        ("429;delay_ms=200", False, {"action": "error", "delay_s": 0.2}),
-        ("hang", False, {"action": "hang", "seconds": None, "delay_s": 0.0}),
-        ("hang=30", False, {"action": "hang", "seconds": 30.0}),
-        ("close", False, {"action": "close", "error": None}),
-        ("reset;delay_ms=50", False, {"action": "reset", "delay_s": 0.05}),
-        ("cut", True, {"action": "cut", "after_chunks": 1, "graceful": False}),
-        ("cut=3;graceful", True, {"action": "cut", "after_chunks": 3, "graceful": True}),
-        ("cut=0", False, {"action": "cut", "after_chunks": 0, "stream": False}),  # non-streaming: mid-body
-        ("stall", True, {"action": "stall", "after_chunks": 1, "seconds": 5.0}),
-        ("stall=2;seconds=0.5", True, {"action": "stall", "after_chunks": 2, "seconds": 0.5}),
-        ("malformed=1", True, {"action": "malformed", "after_chunks": 1, "raw": MALFORMED_EVENT}),
+        ("delay", False, (Delay(1.0),)),
+        ("delay=1500", False, (Delay(1.5),)),
+        ("hang", False, (Hang(None),)),
+        ("hang=30", False, (Hang(30.0),)),
+        ("close", False, (Drop(reset=False),)),
+        ("reset;delay_ms=50", False, (Delay(0.05), Drop(reset=True))),
+        ("cut", True, (Cut(1, graceful=False),)),
+        ("cut=3;graceful", True, (Cut(3, graceful=True),)),
+        ("cut=0", False, (Cut(0),)),  # non-streaming: mid-body
+        ("stall", True, (Stall(1, 5.0),)),
+        ("stall=2;seconds=0.5", True, (Stall(2, 0.5),)),
+        ("malformed=1", True, (Malformed(1),)),
     ],
 )
-def test_timing_connection_and_stream_kinds_resolve_their_parameters(header, stream, expected):
+def test_timing_connection_and_stream_kinds_resolve_to_typed_effects(header, stream, expected):
     fault = asked(header, stream=stream)
-    assert {name: getattr(fault, name) for name in expected} == expected
+    assert fault.effects == expected
     assert fault.entry == fault.source == "header" and fault.stream is stream
 
 
-def test_malformed_event_is_one_sse_event_whose_json_does_not_parse():
-    import json
+def test_a_status_kind_refuses_after_its_delay():
+    fault = asked("429;delay_ms=200")
+    delay, refuse = fault.effects
+    assert delay == Delay(0.2) and isinstance(refuse, Refuse) and refuse.error.status == 429
+    plan = fault.apply(DeliveryPlan())
+    assert (plan.delay_s, plan.error, plan.fault) == (0.2, fault.error, fault.record)
+    assert plan.effects == "delayed 200 ms; answered 429 429" and not plan.answers
 
-    assert MALFORMED_EVENT.startswith(b"data: ") and MALFORMED_EVENT.endswith(b"\n\n")
-    assert MALFORMED_EVENT.count(b"\n\n") == 1
-    with pytest.raises(ValueError):
-        json.loads(MALFORMED_EVENT[6:])
+
+def test_effects_shape_the_delivery_plan_and_say_what_they_do():
+    plan = asked("cut=3;graceful", stream=True).apply(DeliveryPlan())
+    assert (plan.cut_after, plan.cut_graceful, plan.answers, plan.shapes_stream) == (3, True, True, True)
+    assert plan.effects == "cut after 3 events (body ended); a complete answer: half its body"
+    assert asked("malformed=1", stream=True).apply(DeliveryPlan()).malformed_after == 1
+    assert asked("hang=2").apply(DeliveryPlan()).effects == "hung, closed after 2.0 s"
 
 
 def test_stream_error_carries_an_error_object_the_sdk_raises_on():
     fault = asked("stream_error=2", stream=True)
-    assert (fault.action, fault.after_chunks) == ("stream_error", 2)
-    assert fault.event["error"]["type"] == "server_error" and "rid-1" in fault.event["error"]["message"]
+    (effect,) = fault.effects
+    assert isinstance(effect, ErrorEvent) and effect.after == 2
+    assert effect.body["error"]["type"] == "server_error" and "rid-1" in effect.body["error"]["message"]
     custom = asked("stream_error;message=mid-stream failure", stream=True)
-    assert custom.event["error"]["message"] == "mid-stream failure"
+    assert custom.effects[0].body["error"]["message"] == "mid-stream failure"
 
 
 # -- schedules -------------------------------------------------------------------------------------------
@@ -256,25 +277,33 @@ def test_operation_alias_chat_and_full_names_are_the_same():
 # -- the log and the client's answers ------------------------------------------------------------------------
 
 
-def test_summary_lists_each_injection_and_how_the_client_answered():
+def _journaled(journal: Journal, request_id: str, start: float, end: float, status: int | None, **given) -> None:
+    """The journal's record of one chat request with the same body (what a retry sends again)."""
+    journal.add(make_record(start, end, request_id=request_id, path="/chat", body=b'{"q":"hi"}', status=status,
+                            **given))
+
+
+def test_summary_lists_each_injection_and_how_the_journal_says_the_client_answered():
     clock = FakeClock()
+    journal = Journal(10)
     book = book_with({"id": "throttle", "kind": "429", "next": 2}, clock=clock)
     first = book.decide(view("hi"), request_id="r1")
     clock.advance(0.1)
     book.delivered(first.record)
-    clock.advance(1.25)
+    _journaled(journal, "r1", 0.0, 0.1, 429, response_headers=[(b"retry-after-ms", b"1000")], fault="429")
     second = book.decide(view("hi", headers={"x-stainless-retry-count": "1"}), request_id="r2")
     book.delivered(second.record, client_closed=False, status=429)
-    clock.advance(2)
+    _journaled(journal, "r2", 1.35, 1.4, 429, headers=[(b"x-stainless-retry-count", b"1")], fault="429")
     assert book.decide(view("hi", headers={"x-stainless-retry-count": "2"}), request_id="r3") is None
-    summary = book.summary()
+    _journaled(journal, "r3", 3.4, 3.5, 200, headers=[(b"x-stainless-retry-count", b"2")])
+    summary = book.summary(answers=client_answers(journal))
     one, two = summary["injected"]
     assert (one["n"], one["entry"], one["source"], one["kind"]) == (1, "throttle", "test", "429")
     assert one["request_id"] == "r1"
     assert (one["deployment"], one["operation"], one["stream"], one["time_s"], one["delivered_s"]) == (
         "gpt-4o", "chat.completions", False, 0.0, 0.1)
-    assert one["client"] == {"answer": "retried", "after_ms": 1250.0, "measured_from": "delivered",
-                             "request_id": "r2", "retry_count": "1", "faulted_again": 2}
+    assert one["client"] == {"answer": "retried", "after_ms": 1250.0, "measured_from": "response end",
+                             "request_id": "r2", "retry_count": "1", "faulted_again": True}
     assert two["client"]["after_ms"] == 2000.0 and two["transport"] == {"client_closed": False, "status": 429}
     assert summary["totals"] == {"injected": 2, "kept": 2, "by_kind": {"429": 2}, "retried": 2, "not_retried": 0}
     assert summary["requests"] == 3 and summary["installed"][0]["fired"] == 2
@@ -282,27 +311,32 @@ def test_summary_lists_each_injection_and_how_the_client_answered():
 
 def test_an_injection_without_a_retry_reads_not_retried_and_other_bodies_are_not_retries():
     clock = FakeClock()
+    journal = Journal(10)
     book = book_with({"kind": "hang", "next": 1}, clock=clock)
-    fault = book.decide(view("slow question"))
+    fault = book.decide(view("slow question"), request_id="h1")
     clock.advance(30)
     book.delivered(fault.record, client_closed=True)
-    book.decide(view("another question"))
+    _journaled(journal, "h1", 0.0, 30.0, None, outcome="hung")
+    journal.add(make_record(30.5, 30.6, request_id="h2", path="/chat", body=b'{"q":"another"}'))
     clock.advance(4)
-    entry = book.summary()["injected"][0]
+    entry = book.summary(answers=client_answers(journal))["injected"][0]
     assert entry["client"] == {"answer": "not retried", "waited_ms": 4000.0}
     assert entry["transport"] == {"client_closed": True}
     book.record_outcome(fault.record, answer="gave up", error="APITimeoutError")
     assert book.summary()["injected"][0]["client"] == {"answer": "gave up", "error": "APITimeoutError"}
 
 
-def test_retry_is_timed_from_the_decision_when_delivery_was_not_reported():
+def test_a_first_attempt_the_sdk_numbers_0_long_after_the_failure_is_not_its_retry():
+    """The fault log and the journal agree: both read the journal's links."""
     clock = FakeClock()
+    journal = Journal(10)
     book = book_with({"kind": "503", "next": 1}, clock=clock)
-    book.decide(view("x"))
-    clock.advance(0.5)
-    book.decide(view("x"))
-    client = book.summary()["injected"][0]["client"]
-    assert (client["after_ms"], client["measured_from"]) == (500.0, "decided")
+    book.decide(view("x"), request_id="f1")
+    _journaled(journal, "f1", 0.0, 0.1, 503, fault="503")
+    _journaled(journal, "f2", 120.0, 120.1, 200, headers=[(b"x-stainless-retry-count", b"0")])
+    client = book.summary(answers=client_answers(journal))["injected"][0]["client"]
+    assert client["answer"] == "not retried"
+    assert [e["retry"] for e in journal.entries()] == [None, None]
 
 
 def test_the_log_keeps_the_last_n_and_unknown_records_are_ignored():
@@ -377,7 +411,7 @@ def test_the_shipped_resilience_scenario_throttles_twice_then_answers_and_has_an
 
 
 def test_a_bad_fault_in_a_scenario_file_is_named_by_line_and_field():
-    from aoai_mock.scenarios import ScenarioError
+    from aoai_mock.behaviour.scenarios import ScenarioError
 
     text = "name: s\nfaults:\n  - kind: 429\n    next: 2\n  - kind: cut\n    after_chunk: 3\n  - kind: 4290\n"
     with pytest.raises(ScenarioError) as caught:
@@ -389,7 +423,7 @@ def test_a_bad_fault_in_a_scenario_file_is_named_by_line_and_field():
 
 def test_the_json_schema_takes_status_kinds_as_numbers_and_describes_them():
     import jsonschema
-    from aoai_mock.scenarios import json_schema
+    from aoai_mock.behaviour.scenarios import json_schema
 
     validator = jsonschema.Draft202012Validator(json_schema())
     assert not list(validator.iter_errors({"faults": [{"kind": 429, "next": 2}, {"kind": "cut", "after_chunks": 1}]}))

@@ -18,9 +18,9 @@ from aoai_mock.behaviour.responders.base import (
 from aoai_mock.behaviour.responses import items
 from aoai_mock.behaviour.responses.build import REASONING_TOKENS
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.behaviour.scenario_engine import ScenarioBook
+from aoai_mock.behaviour.scenarios import load_text
+from aoai_mock.behaviour.scenarios.engine import ScenarioBook
 from aoai_mock.errors import AzureError, InvalidRequest
-from aoai_mock.scenarios import load_text
 from aoai_mock.settings import resolve
 from aoai_mock.wire import api_versions as av
 

@@ -238,7 +238,8 @@ def test_journal_filters_by_scenario(server: LiveServer, control: httpx.Client) 
         name: [e["rule"] for e in control.get("/requests", params={"scenario": name}).json()["data"]]
         for name in ("weather-agent", "tool-sequence")
     }
-    assert by_scenario == {"weather-agent": [None], "tool-sequence": [None]}
+    # Answered by each scenario's default reply, not by a rule: said so, distinct from "no scenario" (null).
+    assert by_scenario == {"weather-agent": ["(default reply)"], "tool-sequence": ["(default reply)"]}
 
 
 def test_embeddings_from_a_scenario_fixture(server: LiveServer, control: httpx.Client) -> None:

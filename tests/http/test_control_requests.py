@@ -20,6 +20,8 @@ from aoai_mock.state.journal import BODY_LIMIT, Journal
 from aoai_mock.testing import LiveServer
 from fastapi import FastAPI
 
+from tests.records import make_record
+
 ADMIN = "adm-0123456789"
 AZURE_KEY = "azure-key-abcdef"
 CHAT = "/openai/deployments/gpt-4o/chat/completions"
@@ -41,7 +43,7 @@ def put(app: FastAPI, at: float, **given: Any) -> int:
         "deployment": "gpt-4o",
         "operation": "chat.completions",
     } | given
-    return journal(app).record(at, at + 0.01, **values)
+    return journal(app).add(make_record(at, at + 0.01, **values))
 
 
 def mine(response: httpx.Response) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aoai_mock.http.render import encode_event
+from aoai_mock.http.sse import encode_event
 
 from tests.conftest import GA, chat_path
 

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from aoai_mock.state.journal import BODY_LIMIT, MASK, FilterError, Filters, Journal
 
+from tests.records import make_record
+
 T0 = 1_735_689_600.0  # 2025-01-01T00:00:00Z
 CHAT = "/openai/deployments/gpt-4o/chat/completions"
 
@@ -39,7 +41,7 @@ def record(journal: Journal, at: float = 0.0, took: float = 0.010, **given: Any)
     clock = journal._clock
     if isinstance(clock, FakeClock):
         clock.now = T0 + at + took
-    return journal.record(at, at + took, **values)
+    return journal.add(make_record(at, at + took, **values))
 
 
 @pytest.fixture()
@@ -67,6 +69,14 @@ def test_an_entry_has_the_documented_shape(journal: Journal) -> None:
         rule="first-429",
         status=429,
         response_headers=[(b"retry-after", b"1"), (b"x-ratelimit-remaining-tokens", b"0")],
+        api_version="2024-10-21",
+        responder="scenario",
+        fault="429",
+        fault_source="header",
+        fault_effect="answered 429 429",
+        tokens_in=12,
+        response_body=b'{"error": {"code": "429"}}',
+        events=0,
     )
     assert journal.entries() == [
         {
@@ -83,12 +93,22 @@ def test_an_entry_has_the_documented_shape(journal: Journal) -> None:
             "body_truncated": False,
             "deployment": "gpt-4o",
             "operation": "chat.completions",
+            "api_version": "2024-10-21",
             "scenario": "retries",
             "rule": "first-429",
+            "responder": "scenario",
+            "fault": {"kind": "429", "source": "header", "effect": "answered 429 429"},
+            "quota": None,
+            "tokens": {"prompt": 12, "completion": None},
             "status": 429,
+            "outcome": "sent",
             "stream": True,
+            "events": 0,
             "duration_ms": 12.3,
+            "timings": {"received": "2025-01-01T00:00:00.500Z", "first_byte_ms": None, "last_byte_ms": 12.3},
             "response_headers": {"retry-after": "1", "x-ratelimit-remaining-tokens": "0"},
+            "response": {"body": {"error": {"code": "429"}}, "body_encoding": "json", "body_size": 26,
+                         "body_truncated": False},
             "retry_count": None,
             "retry": None,
         }
@@ -282,7 +302,7 @@ def test_bad_filters_are_refused_with_their_name(params: list[tuple[str, str]], 
 def test_the_clock_is_injected() -> None:
     clock: Callable[[], float] = lambda: 0.0  # noqa: E731
     journal = Journal(2, clock=clock)
-    journal.record(10.0, 10.25, "GET", "/x", b"", [], b"", 200)
+    journal.add(make_record(10.0, 10.25, method="GET", path="/x"))
     (entry,) = journal.entries()
     assert entry["time"] == "1969-12-31T23:59:59.750Z"  # arrival: the clock at the end, less the duration
     assert entry["duration_ms"] == 250.0
@@ -297,11 +317,49 @@ def test_retries_follow_failures_or_say_so(journal: Journal) -> None:
     retried = record(journal, at=11.0, took=0.2, status=200, body=b'{"a":1}')
     again = record(journal, at=12.0, took=0.1, status=200, body=b'{"a":1}')  # after a success: a new request
     assert _retry_of(journal, failed) is None
-    assert _retry_of(journal, retried) == {"of": failed, "attempt": 2, "wait_ms": 500.0, "after_status": 429}
+    assert _retry_of(journal, retried) == {"of": failed, "attempt": 2, "wait_ms": 500.0, "after_status": 429,
+                                           "after_outcome": "sent"}
     assert _retry_of(journal, again) is None
     said = record(journal, at=13.0, took=0.1, status=200, body=b'{"a":1}',
                   headers=[(b"x-stainless-retry-count", b"1")])
-    assert _retry_of(journal, said) == {"of": again, "attempt": 2, "wait_ms": 900.0, "after_status": 200}
+    assert _retry_of(journal, said) == {"of": again, "attempt": 2, "wait_ms": 900.0, "after_status": 200,
+                                        "after_outcome": "sent"}
     first_try = record(journal, at=14.0, took=0.1, status=500, body=b'{"a":1}',
                        headers=[(b"x-stainless-retry-count", b"0")])
-    assert _retry_of(journal, first_try) is None  # the SDK says it is a first attempt
+    assert _retry_of(journal, first_try) is None  # after a success, and the SDK says it is a first attempt
+
+
+def test_a_retry_comes_within_the_wait_the_failure_asked_for(journal: Journal) -> None:
+    asked = [(b"retry-after-ms", b"3000"), (b"retry-after", b"3")]
+    failed = record(journal, at=10.0, took=0.1, status=429, body=b'{"b":1}', response_headers=asked)
+    in_time = record(journal, at=13.2, took=0.1, status=429, body=b'{"b":1}', response_headers=asked)
+    assert _retry_of(journal, in_time)["of"] == failed
+    # Minutes after a failure, the same request is a new one: 3 s asked, plus the margin, have long passed.
+    late = record(journal, at=200.0, took=0.1, status=200, body=b'{"b":1}')
+    assert _retry_of(journal, late) is None
+
+
+def test_clients_that_retry_on_their_own_are_linked_by_timing(journal: Journal) -> None:
+    """langchain-js, llama-index and litellm's num_retries call the SDK with its own retries off: every
+    attempt says x-stainless-retry-count 0, so only the timing links them."""
+    zero = [(b"x-stainless-retry-count", b"0")]
+    first = record(journal, at=1.0, took=0.1, status=503, body=b'{"c":1}', headers=zero)
+    second = record(journal, at=2.5, took=0.1, status=200, body=b'{"c":1}', headers=zero)
+    assert _retry_of(journal, second) == {"of": first, "attempt": 2, "wait_ms": 1400.0, "after_status": 503,
+                                          "after_outcome": "sent"}
+
+
+def test_a_broken_delivery_counts_as_a_failure(journal: Journal) -> None:
+    reset = record(journal, at=1.0, took=0.01, status=None, outcome="reset", body=b'{"d":1}')
+    again = record(journal, at=1.5, took=0.1, status=200, body=b'{"d":1}')
+    assert _retry_of(journal, again) == {"of": reset, "attempt": 2, "wait_ms": 490.0, "after_status": None,
+                                         "after_outcome": "reset"}
+
+
+def test_filters_by_rule_request_id_path_fault_and_outcome(journal: Journal) -> None:
+    one = record(journal, at=1, rule="hello", request_id="r-1", fault="cut", outcome="cut")
+    two = record(journal, at=2, rule="other", request_id="r-2", path="/openai/responses")
+    assert seqs(journal, rule="hello") == [one]
+    assert seqs(journal, id="r-2") == [two]
+    assert seqs(journal, path="/openai/responses") == [two]
+    assert seqs(journal, fault="cut") == seqs(journal, outcome="cut") == [one]

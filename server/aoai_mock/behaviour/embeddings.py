@@ -29,7 +29,7 @@ from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.requests import EmbeddingRequest
 
-__all__ = ["EmbeddingResult", "run_embeddings", "vector"]
+__all__ = ["EmbeddingResult", "run_embeddings", "vector", "prompt_tokens"]
 
 _MAX_INPUTS = 2048
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -75,6 +75,11 @@ def _texts(value: Any, encoding: str) -> list[tuple[str, int]]:
         else:
             out.append((tokens.decode(item, encoding), len(item)))
     return out
+
+
+def prompt_tokens(value: Any, encoding: str) -> int:
+    """The tokens of every input (what an enforced quota charges an embeddings request)."""
+    return sum(n for _, n in _texts(value, encoding))
 
 
 def _check(request: EmbeddingRequest, deployment: Deployment, texts: list[tuple[str, int]]) -> None:

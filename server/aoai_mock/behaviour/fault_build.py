@@ -1,19 +1,35 @@
-"""From a fault spec and a request to the concrete :class:`Fault` the HTTP layer carries out.
+"""From a fault spec and a request to the concrete :class:`Fault`: typed effects the HTTP layer carries out.
 
-Status kinds become ``AzureError`` instances with Azure's bodies and throttling headers; stream kinds get
-their event (an ``{"error": {...}}`` object, or the exact bytes of a broken event); defaults are filled in,
+Status kinds become ``AzureError`` instances with Azure's bodies and throttling headers; a stream error
+gets its ``{"error": {...}}`` object (each family's stream says it its own way); defaults are filled in,
 so the transport reads plain numbers. Bodies [captured] or [inferred] as ``errors.py`` says for each class.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aoai_mock.behaviour.delivery import (
+    Cut,
+    Delay,
+    DeliveryPlan,
+    Drop,
+    Effect,
+    ErrorEvent,
+    Hang,
+    Malformed,
+    Refuse,
+    Stall,
+)
 from aoai_mock.behaviour.ratelimit import operation_id
-from aoai_mock.behaviour.request_facts import RequestView
+from aoai_mock.behaviour.scenarios.fault_schema import (
+    STATUS_KINDS,
+    FaultSpec,
+    HeaderSwitches,
+)
+from aoai_mock.behaviour.scenarios.request_facts import RequestView
 from aoai_mock.errors import (
     AzureError,
     BadGateway,
@@ -23,17 +39,10 @@ from aoai_mock.errors import (
     RequestTimedOut,
     ServerError,
 )
-from aoai_mock.scenarios.fault_schema import (
-    STATUS_KINDS,
-    STREAM_KINDS,
-    FaultSpec,
-    HeaderSwitches,
-)
 
 __all__ = [
     "Fault",
     "build_fault",
-    "MALFORMED_EVENT",
     "DEFAULT_DELAY_MS",
     "DEFAULT_RETRY_AFTER_MS",
     "DEFAULT_STALL_S",
@@ -48,31 +57,16 @@ DEFAULT_AFTER_CHUNKS = 1
 # x-ratelimit-limit-* of an injected 429 [inferred values]: 10K tokens a minute and, by Azure's rule
 # (requests per minute = tokens per minute / 1000 * 6), 60 requests.
 RATELIMIT_LIMITS = {"tokens": 10_000, "requests": 60}
-# One SSE event whose JSON stops in the middle of a string: a parser fails on it, a line reader does not.
-MALFORMED_EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"the chunk stops here\n\n'
 _NO_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """The fault to apply to one request, every default resolved.
-
-    Whatever the action, wait ``delay_s`` first. Then, by ``action``:
-
-    * ``error``: answer ``error`` (its ``status``, ``body()``, ``headers``) as any AzureError.
-    * ``delay``: answer normally.
-    * ``hang``: send nothing; after ``seconds`` (if not None) close the connection; stop when the client goes.
-    * ``close`` / ``reset``: close the connection (FIN) / reset it (RST, SO_LINGER 0) before any byte.
-    * ``cut``: streaming: send ``after_chunks`` SSE events, then drop the connection mid-body (incomplete
-      chunked encoding), or with ``graceful`` end the body properly; never ``[DONE]``. Not streaming: the
-      status line, headers (full Content-Length) and the first half of the body, then drop the connection.
-    * ``stall``: after ``after_chunks`` events pause ``seconds``, then go on as normal.
-    * ``malformed``: after ``after_chunks`` events write ``raw`` as is, then go on as normal.
-    * ``stream_error``: after ``after_chunks`` events send ``event`` as one ``data:`` event, then end the
-      body properly without ``[DONE]``.
-
-    A stream with fewer events than ``after_chunks`` has the fault where ``[DONE]`` would be. ``record`` is
-    the fault's number in the book's log: report delivery with ``FaultBook.delivered(record, ...)``.
+    """The fault to apply to one request, every default resolved, as typed effects
+    (:mod:`aoai_mock.behaviour.delivery`): a delay first when the spec has one, then the kind's own effect
+    (a status kind refuses with its AzureError; ``delay`` has no other; ``hang``, ``close``, ``reset``,
+    ``cut``, ``stall``, ``malformed`` and ``stream_error`` each have theirs). ``record`` is the fault's
+    number in the book's log: the HTTP layer reports delivery with ``FaultBook.delivered(record, ...)``.
     """
 
     kind: str  # as specified: "429", "503", "delay", "cut", ...
@@ -80,17 +74,20 @@ class Fault:
     source: str  # "header", "control", "scenario:<name>", ...
     record: int
     stream: bool  # the request asked for a stream
-    delay_s: float = 0.0
-    seconds: float | None = None  # hang: close after this (None: wait until the client goes); stall: the pause
-    after_chunks: int = 0  # stream kinds: SSE events to send before the fault
-    graceful: bool = False  # cut: end the body properly (only no [DONE]) instead of dropping the connection
-    error: AzureError | None = None  # status kinds
-    event: Mapping[str, Any] | None = None  # stream_error: the event's JSON object, {"error": {...}}
-    raw: bytes | None = None  # malformed: the exact bytes to write, "data: ..." and the blank line
+    effects: tuple[Effect, ...] = ()
 
     @property
-    def action(self) -> str:
-        return "error" if self.kind in STATUS_KINDS else self.kind
+    def error(self) -> AzureError | None:
+        """The error a status kind answers with (its headers may take a deployment's quota figures)."""
+        return next((e.error for e in self.effects if isinstance(e, Refuse)), None)
+
+    def apply(self, plan: DeliveryPlan) -> DeliveryPlan:
+        """Shape ``plan`` by every effect; the plan then names this fault and what it does."""
+        for effect in self.effects:
+            effect.apply(plan)
+        plan.fault = self.record
+        plan.effects = "; ".join(effect.describe() for effect in self.effects) or "none"
+        return plan
 
 
 def _on(switch: bool | None, default: bool) -> bool:
@@ -172,19 +169,29 @@ def build_fault(
     """The concrete fault of ``spec`` for this request."""
     kind = spec.kind
     delay_ms = spec.delay_ms if spec.delay_ms is not None else (DEFAULT_DELAY_MS if kind == "delay" else 0)
-    seconds = spec.seconds if spec.seconds is not None else (DEFAULT_STALL_S if kind == "stall" else None)
+    effects: list[Effect] = [Delay(delay_ms / 1000)] if delay_ms else []
+    main = _effect(spec, view, request_id)
+    if main is not None:
+        effects.append(main)
+    return Fault(kind=kind, entry=entry, source=source, record=record, stream=stream, effects=tuple(effects))
+
+
+def _effect(spec: FaultSpec, view: RequestView, request_id: str | None) -> Effect | None:
+    """The kind's own effect (``delay`` has none beyond its wait)."""
+    kind = spec.kind
     after = spec.after_chunks if spec.after_chunks is not None else DEFAULT_AFTER_CHUNKS
-    return Fault(
-        kind=kind,
-        entry=entry,
-        source=source,
-        record=record,
-        stream=stream,
-        delay_s=delay_ms / 1000,
-        seconds=seconds,
-        after_chunks=after if kind in STREAM_KINDS else 0,
-        graceful=bool(spec.graceful),
-        error=status_error(spec, view, request_id) if kind in STATUS_KINDS else None,
-        event=stream_error_event(spec, request_id) if kind == "stream_error" else None,
-        raw=MALFORMED_EVENT if kind == "malformed" else None,
-    )
+    if kind in STATUS_KINDS:
+        return Refuse(status_error(spec, view, request_id))
+    if kind == "hang":
+        return Hang(spec.seconds)
+    if kind in ("close", "reset"):
+        return Drop(reset=kind == "reset")
+    if kind == "cut":
+        return Cut(after, bool(spec.graceful))
+    if kind == "stall":
+        return Stall(after, spec.seconds if spec.seconds is not None else DEFAULT_STALL_S)
+    if kind == "malformed":
+        return Malformed(after)
+    if kind == "stream_error":
+        return ErrorEvent(after, stream_error_event(spec, request_id))
+    return None

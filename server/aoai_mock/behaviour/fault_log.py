@@ -1,32 +1,28 @@
 """The log of injected faults and how the client answered each, for ``GET /_mock/faults``.
 
-Each injection is recorded when it is decided. The HTTP layer adds how delivery went (``delivered``:
-when it ended, whether the client closed the connection first). How the client answered is worked out
-here: the next request with the same fingerprint (operation, deployment, api-version and body: what an
-SDK's retry sends again) is its retry, ``after_ms`` after the fault was delivered (or decided, when the
-HTTP layer did not report delivery). An injection with no such request yet reads ``not retried``.
+Each injection is recorded when it is decided; the HTTP layer adds how delivery went (``delivered``: when
+it ended, whether the client closed the connection first). How the client answered is read from the
+request journal at the time of asking (:func:`client_answers`): the journal links a retry to the attempt
+it repeats (the SDK's ``x-stainless-retry-count``, or the same request within the wait the failure asked
+for), so ``GET /_mock/faults`` and ``GET /_mock/requests`` always tell the same story. An injection whose
+request has no retry in the journal reads ``not retried``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+from aoai_mock.behaviour.scenarios.request_facts import RequestView
+from aoai_mock.state.journal import Journal
+from aoai_mock.wire.headers import RETRY_COUNT
 
-from aoai_mock.behaviour.request_facts import RequestView
+__all__ = ["Injection", "FaultLog", "Answers", "client_answers"]
 
-__all__ = ["Injection", "FaultLog", "fingerprint", "RETRY_COUNT_HEADER"]
-
-RETRY_COUNT_HEADER = "x-stainless-retry-count"  # the openai SDK's attempt number, 0 for the first
-
-
-def fingerprint(view: RequestView) -> bytes:
-    """What a retry of the same call sends again: operation, deployment, api-version and body."""
-    data = [view.operation, view.deployment, view.api_version, view.body]
-    return hashlib.blake2b(orjson.dumps(data, default=str, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+# How the client answered an injection, read from the journal; None: no answer seen yet.
+Answers = Callable[["Injection"], "dict[str, Any] | None"]
 
 
 def _ms(seconds: float) -> float:
@@ -47,12 +43,11 @@ class Injection:
     operation: str
     stream: bool
     retry_count: str | None  # the faulted request's x-stainless-retry-count, if it sent one
-    fingerprint: bytes
     delivered_at: float | None = None
     transport: dict[str, Any] = field(default_factory=dict)  # what the HTTP layer saw while delivering
-    client: dict[str, Any] | None = None  # how the client answered; None: no answer seen yet
+    client: dict[str, Any] | None = None  # what the HTTP layer or a test said of the client's answer
 
-    def as_dict(self, now: float) -> dict[str, Any]:
+    def as_dict(self, now: float, answered: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
             "n": self.n,
             "time_s": round(self.at, 3),
@@ -66,8 +61,14 @@ class Injection:
             "retry_count": self.retry_count,
             "delivered_s": round(self.delivered_at, 3) if self.delivered_at is not None else None,
             "transport": dict(self.transport),
-            "client": dict(self.client) if self.client is not None else self._waiting(now),
+            "client": self.answer(now, answered),
         }
+
+    def answer(self, now: float, answered: dict[str, Any] | None) -> dict[str, Any]:
+        """What was said of the client's answer, else what the journal shows, else how long it has waited."""
+        if self.client is not None:
+            return dict(self.client)
+        return dict(answered) if answered is not None else self._waiting(now)
 
     def _waiting(self, now: float) -> dict[str, Any]:
         since = self.delivered_at if self.delivered_at is not None else self.at
@@ -75,54 +76,27 @@ class Injection:
 
 
 class FaultLog:
-    """The last ``size`` injections, and those still waiting for a retry by fingerprint. The book locks it."""
+    """The last ``size`` injections. The book locks it."""
 
     def __init__(self, size: int = 1000) -> None:
         self.size = size
         self._records: OrderedDict[int, Injection] = OrderedDict()
-        self._open: dict[bytes, int] = {}
         self._count = 0
 
     def clear(self) -> None:
         self._records.clear()
-        self._open.clear()
         self._count = 0
 
-    @property
-    def waiting(self) -> bool:
-        """Some injection still waits for its retry (so requests need a fingerprint)."""
-        return bool(self._open)
-
-    def add(self, at: float, view: RequestView, key: bytes, *, entry: str, source: str, kind: str,
-            request_id: str | None, stream: bool) -> Injection:
+    def add(self, at: float, view: RequestView, *, entry: str, source: str, kind: str, request_id: str | None,
+            stream: bool) -> Injection:
         self._count += 1
         record = Injection(
             self._count, at, entry, source, kind, request_id, view.deployment, view.operation, stream,
-            view.headers.get(RETRY_COUNT_HEADER), key,
+            view.headers.get(RETRY_COUNT),
         )
         self._records[record.n] = record
-        self._open[key] = record.n
         while len(self._records) > self.size:
-            _, old = self._records.popitem(last=False)
-            if self._open.get(old.fingerprint) == old.n:
-                del self._open[old.fingerprint]
-        return record
-
-    def observe(self, key: bytes, at: float, view: RequestView, request_id: str | None) -> Injection | None:
-        """A request arrived: if it repeats a faulted one, that fault was retried. Returns the retried injection."""
-        n = self._open.pop(key, None)
-        record = self._records.get(n) if n is not None else None
-        if record is None:
-            return None
-        since = record.delivered_at if record.delivered_at is not None else record.at
-        record.client = {
-            **(record.client or {}),
-            "answer": "retried",
-            "after_ms": _ms(max(0.0, at - since)),
-            "measured_from": "delivered" if record.delivered_at is not None else "decided",
-            "request_id": request_id,
-            "retry_count": view.headers.get(RETRY_COUNT_HEADER),
-        }
+            self._records.popitem(last=False)
         return record
 
     def get(self, n: int) -> Injection | None:
@@ -131,11 +105,41 @@ class FaultLog:
     def records(self) -> list[Injection]:
         return list(self._records.values())
 
-    def totals(self) -> dict[str, Any]:
+    def totals(self, answers: dict[int, dict[str, Any]]) -> dict[str, Any]:
         records = self._records.values()
         by_kind: dict[str, int] = {}
         for record in records:
             by_kind[record.kind] = by_kind.get(record.kind, 0) + 1
-        retried = sum(1 for r in records if r.client is not None and r.client.get("answer") == "retried")
+        retried = sum(1 for r in records if r.answer(0.0, answers.get(r.n)).get("answer") == "retried")
         return {"injected": self._count, "kept": len(records), "by_kind": by_kind, "retried": retried,
                 "not_retried": len(records) - retried}
+
+
+def client_answers(journal: Journal) -> Answers:
+    """How the client answered each injection, as the journal links its requests: the retry of the faulted
+    request (``after_ms`` from the end of the faulted response to the retry's arrival), or None."""
+    records = list(journal)
+    by_id = {record.request_id: record for record in records if record.request_id}
+    by_seq = {record.seq: record for record in records}
+    retry_of = {retry.of: (seq, retry) for seq, retry in journal.retries().items()}
+
+    def answer(injection: Injection) -> dict[str, Any] | None:
+        faulted = by_id.get(injection.request_id) if injection.request_id else None
+        found = retry_of.get(faulted.seq) if faulted is not None else None
+        if found is None:
+            return None
+        seq, retry = found
+        again = by_seq[seq]
+        answered: dict[str, Any] = {
+            "answer": "retried",
+            "after_ms": retry.wait_ms,
+            "measured_from": "response end",
+            "request_id": again.request_id,
+            "retry_count": next((v.decode("latin-1") for k, v in again.headers if k == b"x-stainless-retry-count"),
+                                None),
+        }
+        if again.fault is not None:
+            answered["faulted_again"] = True
+        return answered
+
+    return answer

@@ -27,17 +27,17 @@ from pydantic import ValidationError
 
 from aoai_mock.behaviour.fault_build import Fault, build_fault
 from aoai_mock.behaviour.fault_header import HEADER, parse_fault_header
-from aoai_mock.behaviour.fault_log import FaultLog, Injection, fingerprint
-from aoai_mock.behaviour.matching import RequestFacts, RequestView, compile_match
-from aoai_mock.errors import InvalidRequest
-from aoai_mock.scenarios.fault_schema import (
+from aoai_mock.behaviour.fault_log import Answers, FaultLog, Injection
+from aoai_mock.behaviour.scenarios.fault_schema import (
     STREAM_KINDS,
     FaultEntry,
     FaultPlan,
     FaultSpec,
     unique_ids,
 )
-from aoai_mock.scenarios.match_schema import OPERATION_ALIASES
+from aoai_mock.behaviour.scenarios.match_schema import OPERATION_ALIASES
+from aoai_mock.behaviour.scenarios.matching import RequestFacts, RequestView, compile_match
+from aoai_mock.errors import InvalidRequest
 
 __all__ = ["Fault", "FaultBook", "FaultEntry", "FaultPlan", "FaultSpec", "load_plan", "is_stream", "HEADER_SOURCE"]
 
@@ -217,8 +217,8 @@ class FaultBook:
 
     @property
     def idle(self) -> bool:
-        """Nothing installed and no faulted request awaiting its retry: only a header can ask for a fault."""
-        return not self._plans and not self._log.waiting
+        """Nothing installed: only a header can ask for a fault."""
+        return not self._plans
 
     def decide(
         self, view: RequestView, now: float | None = None, *, request_id: str | None = None, stream: bool | None = None
@@ -228,15 +228,13 @@ class FaultBook:
         Raises InvalidRequest (400, param x-aoai-mock-fault) for a header it cannot read.
         """
         header = view.headers.get(HEADER)
-        if header is None and not self._plans and not self._log.waiting:
+        if header is None and not self._plans:
             return None
         streaming = is_stream(view) if stream is None else stream
         asked = parse_fault_header(header, streaming) if header is not None else None
         at = self.clock() if now is None else now
         with self._lock:
             self._requests += 1
-            key = fingerprint(view) if self._log.waiting else None
-            retried = self._log.observe(key, at - self._origin, view, request_id) if key is not None else None
             if header is not None:
                 chosen = (asked, HEADER_SOURCE, HEADER_SOURCE) if asked is not None else None
             else:
@@ -244,10 +242,8 @@ class FaultBook:
             if chosen is None:
                 return None
             spec, entry_id, source = chosen
-            record = self._log.add(at - self._origin, view, key or fingerprint(view), entry=entry_id, source=source,
-                                   kind=spec.kind, request_id=request_id, stream=streaming)
-            if retried is not None and retried.client is not None:
-                retried.client["faulted_again"] = record.n
+            record = self._log.add(at - self._origin, view, entry=entry_id, source=source, kind=spec.kind,
+                                   request_id=request_id, stream=streaming)
         return build_fault(spec, view, entry=entry_id, source=source, record=record.n, stream=streaming,
                            request_id=request_id)
 
@@ -299,15 +295,18 @@ class FaultBook:
         with self._lock:
             return self._log.records()
 
-    def summary(self, now: float | None = None) -> dict[str, Any]:
-        """For ``GET /_mock/faults``: installed entries and counters, injected faults and the client's answers."""
+    def summary(self, now: float | None = None, answers: Answers | None = None) -> dict[str, Any]:
+        """For ``GET /_mock/faults``: installed entries and counters, injected faults and the client's answers
+        (``answers``: how the journal says the client answered each, see ``fault_log.client_answers``)."""
         at = self.clock() if now is None else now
         with self._lock:
             since = at - self._origin
+            records = self._log.records()
+            answered = {r.n: found for r in records if answers is not None and (found := answers(r)) is not None}
             return {
                 "time_s": round(since, 3),
                 "requests": self._requests,
                 "installed": [entry.as_dict() for plan in self._plans.values() for entry in plan.entries],
-                "injected": [record.as_dict(since) for record in self._log.records()],
-                "totals": self._log.totals(),
+                "injected": [record.as_dict(since, answered.get(record.n)) for record in records],
+                "totals": self._log.totals(answered),
             }

@@ -25,10 +25,11 @@ from starlette.responses import Response
 from aoai_mock.errors import AdminKeyRequired, InvalidRequest, RequestTooLarge
 from aoai_mock.http.render import json_response
 from aoai_mock.state.journal import FilterError, Filters, Journal
+from aoai_mock.wire.headers import ADMIN_KEY
 
 __all__ = ["router", "journal_of", "require_admin_key", "control_body", "ADMIN_KEY_HEADER", "Journal"]
 
-ADMIN_KEY_HEADER = "x-aoai-mock-admin-key"
+ADMIN_KEY_HEADER = ADMIN_KEY
 
 
 def journal_of(request: Request) -> Journal:

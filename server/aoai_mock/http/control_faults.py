@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from aoai_mock.behaviour.fault_log import client_answers
 from aoai_mock.behaviour.faults import FaultBook, load_plan
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.http.control import control_body, require_admin_key
@@ -34,7 +35,8 @@ def _faults(request: Request) -> FaultBook:
 
 @router.get("/faults")
 async def summary(request: Request) -> Response:
-    return json_response(_faults(request).summary())
+    answers = client_answers(request.app.state.journal)  # the journal's retry links: one story in both
+    return json_response(_faults(request).summary(answers=answers))
 
 
 @router.post("/faults")

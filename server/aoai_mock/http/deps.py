@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.requests import Request
-from starlette.types import Receive
+from starlette.types import Message, Receive
 
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
@@ -13,6 +15,7 @@ from aoai_mock.errors import (
     AccessDenied,
     ApiVersionNotSupported,
     DeploymentNotFound,
+    InvalidJson,
     ModelNeedsNewerApiVersion,
     OperationNotSupported,
     RequestTooLarge,
@@ -20,6 +23,8 @@ from aoai_mock.errors import (
     UnsupportedMediaType,
 )
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.operations import OPERATIONS
+from aoai_mock.wire.validation import load_json
 
 __all__ = [
     "runtime_of",
@@ -29,21 +34,14 @@ __all__ = [
     "deployment_for",
     "check_json_request",
     "receive_body",
+    "rate_headers_early",
+    "replayed",
+    "json_body",
     "OPERATION_NAMES",
 ]
 
-# How the service names an operation in OperationNotSupported.
-OPERATION_NAMES = {
-    av.CHAT: "chatCompletion",
-    av.COMPLETIONS: "completion",
-    av.EMBEDDINGS: "embeddings",
-    av.IMAGES_GENERATIONS: "imageGeneration",
-    av.IMAGES_EDITS: "imageEdit",
-    av.AUDIO_TRANSCRIPTIONS: "audioTranscription",
-    av.AUDIO_TRANSLATIONS: "audioTranslation",
-    av.AUDIO_SPEECH: "audioSpeech",
-    av.RESPONSES: "responses",
-}
+# How the service names an operation in OperationNotSupported (the registry's ``unsupported_name``).
+OPERATION_NAMES: dict[str, str] = {op.name: op.unsupported_name for op in OPERATIONS.values() if op.unsupported_name}
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -103,11 +101,25 @@ def deployment_for(
     deployment = runtime.deployment(name, scenario)
     if deployment is None:
         raise DeploymentNotFound()
-    if operation not in deployment.operations:
+    if not _answers(deployment, operation):
         raise OperationNotSupported(OPERATION_NAMES.get(operation, operation), deployment.model)
     if deployment.min_api_version and version and not av.is_at_least(version, deployment.min_api_version):
         raise ModelNeedsNewerApiVersion(deployment.min_api_version)
     return deployment
+
+
+def _answers(deployment: Deployment, operation: str) -> bool:
+    """Chat deployments answer Responses too: the configuration's kinds predate the operation."""
+    offered = deployment.operations
+    return operation in offered or (operation == av.RESPONSES and av.CHAT in offered)
+
+
+def rate_headers_early(
+    runtime: Runtime, deployment: Deployment, operation: str, version: str, into: list[tuple[bytes, bytes]]
+) -> None:
+    """A deployment without an enforced quota shows its full quota on every answer, errors included."""
+    if not deployment.rate_limit.enforce:
+        into.extend(runtime.limiter.admit(deployment, 0, operation, version).headers)
 
 
 _JSON_TYPES = ("application/json", "text/json")
@@ -136,3 +148,41 @@ async def receive_body(receive: Receive, limit: int) -> bytes:
     if len(body) > limit:
         raise RequestTooLarge(limit)
     return body
+
+
+def replayed(body: bytes, then: Receive) -> Receive:
+    """The body already read, once; after it, the connection's own messages (a disconnect, in time)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await then()
+
+    return receive
+
+
+async def json_body(
+    receive: Receive,
+    content_type: str | None,
+    content_length: str | None,
+    limit: int,
+    *,
+    empty_ok: bool = False,
+    keep: Callable[[bytes], object] | None = None,
+) -> tuple[bytes, Any]:
+    """The one JSON body reader: ``(raw bytes, parsed value)``. A body that is not JSON by its content type
+    is a 415, one larger than ``limit`` a 413 (refused as soon as it grows past it), bad JSON the
+    service's 400, an empty one the 400 too unless ``empty_ok`` (then ``{}``). ``keep`` sees the bytes as
+    soon as they are read, before they are judged (the request's record keeps them)."""
+    check_json_request(content_type, content_length, limit)
+    raw = await receive_body(receive, limit)
+    if keep is not None:
+        keep(raw)
+    if not raw.strip():
+        if empty_ok:
+            return raw, {}
+        raise InvalidJson()
+    return raw, load_json(raw)

@@ -1,11 +1,19 @@
-"""The front door, as pure ASGI (it never buffers a stream), outermost in the application.
+"""The front door, as pure ASGI (it never buffers a stream), outermost in the application: one pipeline
+for every request.
 
-* ``//openai/...`` is served as ``/openai/...`` (the legacy SDK with a trailing-slash base sends it);
-* every response, errors and streams included, carries Azure's headers: request ids, region and the
-  security headers; routes add their own (rate-limit figures) to :class:`Exchange.headers`;
-* the inference routes, most of the traffic, are dispatched here directly: they need none of the
-  framework's middleware, routing or dependency injection, which would cost more than the work itself.
-  Everything else goes on to the FastAPI application.
+For every request on every route it:
+
+* serves ``//openai/...`` as ``/openai/...`` (the legacy SDK with a trailing-slash base sends it);
+* creates the request's :class:`~aoai_mock.state.record.Record` (labelled with the operation and the
+  deployment the path names, from the operation registry), which whatever serves the request fills in,
+  and which the journal, the metrics and the JSON log line read when the response has ended;
+* puts Azure's headers on every response, errors and streams included: request ids, region and the
+  security headers; routes add their own (rate-limit figures) to :attr:`Exchange.response_headers`;
+* routes: the answering operations (chat, completions, embeddings, Responses) run straight from here
+  through the behaviour seam (:mod:`aoai_mock.behaviour.inference`), without the framework's middleware,
+  routing or dependency injection, which would cost more than the work itself (a measured throughput
+  target); everything else goes on to the FastAPI application, after the fault it may get
+  (:mod:`aoai_mock.http.resource_faults`).
 """
 
 from __future__ import annotations
@@ -24,8 +32,11 @@ from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import AzureError, ServerError
 from aoai_mock.state.journal import Journal
 from aoai_mock.state.metrics import Metrics
+from aoai_mock.state.record import BODY_LIMIT, CURRENT, Record
+from aoai_mock.wire.headers import CACHE_HEADER, JSON_HEADER, kept_headers
+from aoai_mock.wire.operations import resolve
 
-__all__ = ["AzureFront", "Exchange", "JsonReply", "FastRoute", "error_reply", "add_response_headers"]
+__all__ = ["AzureFront", "Exchange", "JsonReply", "FastRoute", "error_reply", "add_response_headers", "record_of"]
 
 log = logging.getLogger("aoai_mock")
 requests_log = logging.getLogger("aoai_mock.requests")  # --log-format json: one line per request
@@ -34,28 +45,25 @@ _STATIC = (
     (b"x-content-type-options", b"nosniff"),
     (b"strict-transport-security", b"max-age=31536000; includeSubDomains; preload"),
 )
-_CACHE = (b"cache-control", b"no-cache, must-revalidate")
-_JSON = (b"content-type", b"application/json")
 
 
 @dataclass(slots=True)
 class Exchange:
-    """One request as the fast routes see it: the raw scope, its headers by name, and what to add."""
+    """One request as the fast routes see it: the raw scope, its headers by name, its record, what to add."""
 
     runtime: Runtime
     scope: Scope
     receive: Receive
     headers: dict[bytes, bytes]  # lower-case names; a repeated header keeps its last value
-    deployment: str
-    request_id: str
-    operation: str | None = None
-    body: bytes = b""  # as received, for the journal
+    record: Record
+    deployment: str  # the deployment the path names ("" under /openai/v1/: the body's model names it)
+    origin: float = 0.0  # the runtime's monotonic clock at arrival: pacing counts from here
     body_read: bool = False  # whether the route consumed the body (then never read it again)
-    scenario: str | None = None  # the scenario and rule that answered, for the journal
-    rule: str | None = None
-    tokens: tuple[int, int] | None = None  # prompt and completion tokens, for the metrics
-    fault: str | None = None  # the kind of fault injected, for the metrics
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    @property
+    def request_id(self) -> str:
+        return self.record.request_id
 
     def header(self, name: bytes) -> str | None:
         value = self.headers.get(name)
@@ -74,7 +82,7 @@ class JsonReply:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = (b"content-length", str(len(self.body)).encode())
-        await send({"type": "http.response.start", "status": self.status, "headers": [length, _JSON, *self.headers]})
+        await send({"type": "http.response.start", "status": self.status, "headers": [length, JSON_HEADER, *self.headers]})
         await send({"type": "http.response.body", "body": self.body})
 
 
@@ -88,15 +96,22 @@ def add_response_headers(scope: Scope, headers: dict[str, str]) -> None:
     scope.setdefault("state", {}).setdefault("azure_headers", {}).update(headers)
 
 
+def record_of(scope: Scope) -> Record:
+    """The record the front door made for this request (framework routes fill it in through this)."""
+    return scope["state"]["record"]  # type: ignore[no-any-return]
+
+
 # A fast route: the exchange in, an ASGI app (the reply) out.
 FastRoute = Callable[[Exchange], Awaitable[ASGIApp]]
 # Answers a framework route's request in its place when a fault says so (None: the route answers).
-ResourceFaults = Callable[[Runtime, Scope, Receive, dict[bytes, bytes], str], Awaitable["ASGIApp | None"]]
+ResourceFaults = Callable[
+    [Runtime, Scope, Receive, dict[bytes, bytes], Record], Awaitable["tuple[ASGIApp | None, Receive]"]
+]
 # Finds the fast route for a method and path, with the deployment name it names.
 Router = Callable[[str, str], "tuple[FastRoute, str] | None"]
 
 
-_JOURNAL_SKIPS = ("/_mock/", "/metrics")  # the mock's own API is not traffic under test
+_OWN = ("/_mock/", "/metrics")  # the mock's own API is not traffic under test: no record
 
 
 class AzureFront:
@@ -138,90 +153,75 @@ class AzureFront:
             (b"azureml-model-session", b"d" + rid[:8]),
             *_STATIC,
         ]
-        found = self.fast_routes(scope["method"], path)
-        if found is None:
-            await self._framework(scope, receive, send, request_id, extra, headers)
+        if path.startswith(_OWN):
+            state = scope.setdefault("state", {})
+            state["request_id"] = request_id
+            await self.app(scope, receive, lambda m: _send_with_headers(send, m, extra, state))
             return
+        record = Record(request_id, scope["method"], path, scope["query_string"], scope["headers"], time.monotonic())
+        token = CURRENT.set(record)  # the request being served, for behaviour deep inside it
+        try:
+            found = self.fast_routes(scope["method"], path)
+            if found is None:
+                await self._framework(scope, receive, send, record, extra, headers)
+            else:
+                await self._fast(scope, receive, send, record, extra, headers, found)
+        finally:
+            CURRENT.reset(token)  # a batch's lines come through here inside another request's task
+            self._finish(record)
+
+    async def _fast(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        record: Record,
+        extra: list[tuple[bytes, bytes]],
+        headers: dict[bytes, bytes],
+        found: tuple[FastRoute, str],
+    ) -> None:
         route, deployment = found
-        start = time.monotonic()
-        exchange = Exchange(self.runtime, scope, receive, headers, deployment, request_id)
+        record.deployment = deployment or None
+        exchange = Exchange(self.runtime, scope, receive, headers, record, deployment, self.runtime.monotonic())
         try:
             reply = await route(exchange)
         except AzureError as exc:
             reply = error_reply(exc)
             if not exchange.body_read:
-                exchange.body = await _body_for_journal(receive, headers, self.runtime.settings.config.max_body_bytes)
+                limit = self.runtime.settings.config.max_body_bytes
+                record.keep_body(await _body_for_journal(receive, headers, limit))
         except Exception as exc:  # a bug of ours: the service's 500, and the server goes on
-            log.exception("unexpected error while serving %s %s: %r", scope["method"], path, exc)
-            reply = error_reply(ServerError(request_id))
+            log.exception("unexpected error while serving %s %s: %r", scope["method"], record.path, exc)
+            reply = error_reply(ServerError(record.request_id))
         added = exchange.response_headers
-        sent: list[Any] = [500, False, None]  # status, stream, headers the journal keeps
-        try:
-            if type(reply) is JsonReply:  # most answers: sent here, without a wrapped send
-                await self._send_json(reply, send, extra, added, sent)
-            else:
-                await reply(scope, receive, self._wrapped_send(send, extra, added, sent))
-        finally:
-            end = time.monotonic()
-            self.metrics.observe(exchange.deployment or None, exchange.operation, sent[0], end - start,
-                                 exchange.tokens, exchange.fault)
-            if self.log_json:
-                _log_line(request_id, "POST", path, sent[0], end - start, exchange.deployment or None,
-                          exchange.operation, sent[1], exchange.scenario, exchange.rule, exchange.fault, exchange.tokens)
-            self.journal.record(
-                start, end, scope["method"], path, scope["query_string"], scope["headers"], exchange.body,
-                sent[0], sent[1], request_id, exchange.deployment or None, exchange.operation, exchange.scenario, exchange.rule,
-                sent[2],
-            )
+        if type(reply) is JsonReply:  # most answers: sent here, without a wrapped send
+            await _send_json(reply, send, extra, added, record)
+        else:
+            await reply(scope, receive, _wrapped_send(send, extra, added, record))
 
-    @staticmethod
-    async def _send_json(
-        reply: JsonReply, send: Send, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]], sent: list[Any]
-    ) -> None:
-        own = reply.headers
-        if own and added:  # a reply's own headers (a 429's quota figures, say) win over the route's
-            names = {name for name, _ in own}
-            added = [header for header in added if header[0] not in names]
-        body = reply.body
-        status = sent[0] = reply.status
-        headers = [(b"content-length", str(len(body)).encode()), _JSON, *own, *extra, *added, _CACHE]
-        if status >= 400:
-            sent[2] = _kept(headers)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    @staticmethod
-    def _wrapped_send(
-        send: Send, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]], sent: list[Any]
-    ) -> Send:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                sent[0] = status = message["status"]
-                sent[1] = True
-                message = _with_headers(message, extra, added)
-                if status >= 400:
-                    sent[2] = _kept(message["headers"])
-            await send(message)
-
-        return send_with_headers
+    def _finish(self, record: Record) -> None:
+        record.finish(time.monotonic())
+        self.metrics.observe(record)
+        if self.log_json:
+            _log_line(record)
+        self.journal.add(record)
 
     async def _framework(
         self,
         scope: Scope,
         receive: Receive,
         send: Send,
-        request_id: str,
+        record: Record,
         extra: list[tuple[bytes, bytes]],
         headers: dict[bytes, bytes],
     ) -> None:
         state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        if scope["path"].startswith(_JOURNAL_SKIPS):
-            await self.app(scope, receive, lambda m: _send_with_headers(send, m, extra, state))
-            return
-        start = time.monotonic()
+        state["request_id"] = record.request_id
+        state["record"] = record
+        resolved = resolve(scope["method"], record.path)
+        if resolved is not None:
+            record.operation, record.deployment = resolved[0].name, resolved[1]
         chunks: list[bytes] = []
-        sent: list[Any] = [500, False, None]
 
         async def receive_and_keep() -> Message:
             message = await receive()
@@ -229,30 +229,64 @@ class AzureFront:
                 chunks.append(message.get("body", b""))
             return message
 
-        async def send_and_note(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                sent[0] = message["status"]
-                sent[1] = any(n == b"content-type" and v.startswith(b"text/event-stream") for n, v in message.get("headers", ()))
-                if message["status"] >= 400:
-                    sent[2] = _kept(message.get("headers", ()))
-            await _send_with_headers(send, message, extra, state)
-
+        sender = _wrapped_send(send, extra, (), record, state)
+        reader: Receive = receive_and_keep
         try:
             early = None
-            if self.resource_faults is not None and scope["path"].startswith("/openai/"):
-                early = await self.resource_faults(self.runtime, scope, receive_and_keep, headers, request_id)
-            await (early or self.app)(scope, receive_and_keep, send_and_note)
+            if self.resource_faults is not None and resolved is not None:
+                early, reader = await self.resource_faults(self.runtime, scope, reader, headers, record)
+            await (early or self.app)(scope, reader, sender)
         finally:
-            end = time.monotonic()
-            self.metrics.observe(state.get("deployment"), state.get("operation"), sent[0], end - start)
-            if self.log_json:
-                _log_line(request_id, scope["method"], scope["path"], sent[0], end - start, state.get("deployment"),
-                          state.get("operation"), sent[1])
-            self.journal.record(
-                start, end, scope["method"], scope["path"], scope["query_string"], scope["headers"],
-                b"".join(chunks), sent[0], sent[1], request_id,
-                deployment=state.get("deployment"), operation=state.get("operation"), response_headers=sent[2],
-            )
+            record.keep_body(b"".join(chunks))
+
+
+async def _send_json(
+    reply: JsonReply, send: Send, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]], record: Record
+) -> None:
+    own = reply.headers
+    if own and added:  # a reply's own headers (a 429's quota figures, say) win over the route's
+        names = {name for name, _ in own}
+        added = [header for header in added if header[0] not in names]
+    body = reply.body
+    status = record.status = reply.status
+    headers = [(b"content-length", str(len(body)).encode()), JSON_HEADER, *own, *extra, *added, CACHE_HEADER]
+    if status >= 400:
+        record.response_headers = kept_headers(headers)
+    record.response_size = len(body)
+    record.response_body = body if len(body) <= BODY_LIMIT else body[:BODY_LIMIT]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    record.first_byte = time.monotonic()
+    await send({"type": "http.response.body", "body": body})
+
+
+def _wrapped_send(
+    send: Send,
+    extra: list[tuple[bytes, bytes]],
+    added: list[tuple[bytes, bytes]] | tuple[()],
+    record: Record,
+    state: dict[str, Any] | None = None,
+) -> Send:
+    """``send``, with Azure's headers on the start message and what went out noted in the record."""
+
+    async def send_with_headers(message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            record.status = status = message["status"]
+            more = added
+            if state is not None and "azure_headers" in state:  # a framework route's own additions
+                more = [(k.encode(), v.encode()) for k, v in state["azure_headers"].items()]
+            message = _with_headers(message, extra, more)
+            if status >= 400:
+                record.response_headers = kept_headers(message["headers"])
+            if not record.stream:
+                record.stream = any(n == b"content-type" and v.startswith(b"text/event-stream") for n, v in message["headers"])
+        elif kind == "http.response.body":
+            if record.first_byte is None:
+                record.first_byte = time.monotonic()
+            record.sent_body(message.get("body", b""))
+        await send(message)
+
+    return send_with_headers
 
 
 async def _send_with_headers(send: Send, message: Message, extra: list[tuple[bytes, bytes]], state: dict) -> None:
@@ -275,51 +309,32 @@ async def _body_for_journal(receive: Receive, headers: dict[bytes, bytes], limit
             return b"".join(chunks)
 
 
-def _log_line(
-    request_id: str,
-    method: str,
-    path: str,
-    status: int,
-    seconds: float,
-    deployment: str | None,
-    operation: str | None,
-    stream: bool,
-    scenario: str | None = None,
-    rule: str | None = None,
-    fault: str | None = None,
-    tokens: tuple[int, int] | None = None,
-) -> None:
+def _log_line(record: Record) -> None:
     """One JSON line for one request: what happened, never a header value (so never a key or token)."""
+    tokens = record.tokens
     line = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "event": "request",
-        "request_id": request_id,
-        "method": method,
-        "path": path,
-        "status": status,
-        "duration_ms": round(seconds * 1000, 3),
-        "deployment": deployment,
-        "operation": operation,
-        "stream": stream,
-        "scenario": scenario,
-        "rule": rule,
-        "fault": fault,
+        "request_id": record.request_id,
+        "method": record.method,
+        "path": record.path,
+        "status": record.status,
+        "outcome": record.outcome,
+        "duration_ms": round(record.duration * 1000, 3),
+        "deployment": record.deployment,
+        "operation": record.operation,
+        "stream": record.stream,
+        "scenario": record.scenario,
+        "rule": record.rule,
+        "fault": record.fault,
         "prompt_tokens": tokens[0] if tokens else None,
         "completion_tokens": tokens[1] if tokens else None,
     }
     requests_log.info(orjson.dumps(line).decode())
 
 
-_KEPT = (b"retry-after", b"x-should-retry", b"x-ratelimit-", b"policy-id")
-
-
-def _kept(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The headers of an error response a retry test asks about."""
-    return [(name, value) for name, value in headers if name.lower().startswith(_KEPT)]
-
-
 def _with_headers(
-    message: Message, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]]
+    message: Message, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]] | tuple[()]
 ) -> Message:
     own = message.get("headers", ())
     if added and len(own) > 2:  # a reply's own headers (a 429's quota figures, say) win over the route's
@@ -327,6 +342,6 @@ def _with_headers(
         added = [header for header in added if header[0] not in names]
     headers = [*own, *extra, *added]
     if not any(name.lower() == b"cache-control" for name, _ in own):  # extra and added never carry it
-        headers.append(_CACHE)
+        headers.append(CACHE_HEADER)
     message["headers"] = headers  # each start message is built for this one response
     return message

@@ -23,9 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aoai_mock.behaviour import responders
 from aoai_mock.errors import InvalidRequest
-from aoai_mock.http.deps import authenticate, receive_body
+from aoai_mock.http.deps import authenticate, receive_body, replayed
 from aoai_mock.http.front import Exchange, FastRoute, Router
-from aoai_mock.http.routes.inference import RESPONDER_HEADER
 from aoai_mock.record.fixtures import (
     NormalisedRequest,
     RecordedResponse,
@@ -34,6 +33,7 @@ from aoai_mock.record.fixtures import (
     load_dir,
     normalise,
 )
+from aoai_mock.wire import headers as names
 
 __all__ = ["NEAREST", "ReplayBook", "parse_miss", "replay_router"]
 
@@ -108,18 +108,19 @@ def _replay_route(book: ReplayBook, inner: FastRoute | None, framework: ASGIApp)
         scope = exchange.scope
         key = exchange.header(b"api-key")
         authenticate(key, None if key else exchange.header(b"authorization"), exchange.runtime.settings.api_keys)
-        body = exchange.body = await receive_body(exchange.receive, exchange.runtime.settings.config.max_body_bytes)
+        body = await receive_body(exchange.receive, exchange.runtime.settings.config.max_body_bytes)
+        exchange.record.keep_body(body)
         exchange.body_read = True
         request = normalise(scope["method"], scope["path"], scope["query_string"], scope["headers"], body)
         recorded = book.answer(request)
         if recorded is not None:
-            exchange.rule = recorded_name(book, request)
+            exchange.record.rule = recorded_name(book, request)
             return _Recorded(recorded, book.speed, exchange.runtime.sleep)
         if book.miss_responder is None:
             raise InvalidRequest(book.miss_message(request), code="replay_no_match")
-        exchange.receive = _replayed(body, exchange.receive)
+        exchange.receive = replayed(body, exchange.receive)
         if inner is not None:
-            exchange.headers.setdefault(RESPONDER_HEADER, book.miss_responder.encode())
+            exchange.headers.setdefault(names.RESPONDER_B, book.miss_responder.encode())
             return await inner(exchange)
         return _Framework(framework, body, exchange.request_id)
 
@@ -176,18 +177,4 @@ class _Framework:
                 message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
-        await self.app(scope, _replayed(self.body, receive), send_with_state)
-
-
-def _replayed(body: bytes, then: Receive) -> Receive:
-    """The body already read, once; after it, the connection's own messages (a disconnect, in time)."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await then()
-
-    return receive
+        await self.app(scope, replayed(self.body, receive), send_with_state)

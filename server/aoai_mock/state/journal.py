@@ -1,8 +1,9 @@
-"""The request journal: the last ``capacity`` requests, kept raw and described only when read.
+"""The request journal: the :class:`~aoai_mock.state.record.Record` of the last ``capacity`` requests,
+kept raw and described only when read.
 
-Recording sits on the hot path, so :meth:`Journal.record` stores what the front door already holds (the
-ASGI header list, the raw query and body bytes, two monotonic readings) in one tuple and appends it to a
-bounded deque: no decoding, no masking, no JSON. All of that happens in :meth:`Journal.entries`.
+Recording sits on the hot path, so :meth:`Journal.add` appends the record the front door made (raw
+header list, query and body bytes, monotonic readings) to a bounded deque: no decoding, no masking, no
+JSON. All of that happens in :meth:`Journal.entries`.
 
 One entry, as :meth:`Journal.entries` and ``GET /_mock/requests`` give it::
 
@@ -19,18 +20,33 @@ One entry, as :meth:`Journal.entries` and ``GET /_mock/requests`` give it::
       "body_encoding": "json",      # "json", "text", "base64", or null when there was no body
       "body_size": 123,             # bytes received
       "body_truncated": false,      # true: only the first 64 KiB were kept (and shown as text or base64)
-      "deployment": "gpt-4o", "operation": "chat.completions", "scenario": null, "rule": null,
-      "status": 200, "stream": false,
+      "deployment": "gpt-4o", "operation": "chat.completions", "api_version": "2024-10-21",
+      "scenario": "weather", "rule": "forecast",  # the scenario and rule that answered; rule "(default reply)"
+                                    # when the scenario's default answered; both null when no scenario did
+      "responder": "echo",          # the responder that wrote the answer, when one did
+      "fault": {"kind": "cut", "source": "header", "effect": "cut after 3 events"},   # or null
+      "quota": {"cost": 1040, "admitted": true},   # an enforced quota's decision, or null
+      "tokens": {"prompt": 12, "completion": 30},  # where the family reports usage, else null
+      "status": 200,                # the status line sent; null when none was (hung, closed, reset)
+      "outcome": "sent",            # "sent", "hung", "closed", "reset", "cut", "malformed", "error_event",
+                                    # "client_closed"
+      "stream": false, "events": null,   # events: how many SSE events went out, for a stream
       "duration_ms": 1.234,         # arrival to the end of the response
-      "response_headers": {}        # on errors: retry-after, retry-after-ms, x-should-retry, x-ratelimit-*
+      "timings": {"received": "...", "first_byte_ms": 0.9, "last_byte_ms": 1.234},
+      "response_headers": {},       # on errors: retry-after, retry-after-ms, x-should-retry, x-ratelimit-*
+      "response": {"body": {...}, "body_encoding": "json", "body_size": 512, "body_truncated": false}
     }
 
 Two more keys tell retries apart: ``"retry_count"`` is the SDK's ``x-stainless-retry-count`` header (null
 when not sent), and ``"retry"`` is null for a first attempt, else ``{"of": seq of the previous attempt,
 "attempt": 2 for the first retry..., "wait_ms": from the end of that attempt's response to this arrival,
-"after_status": what that attempt got}``. A request is a retry of an earlier one with the same method,
-path, query and body when it says so (``x-stainless-retry-count`` above 0), or, without that header, when
-the earlier one failed (status 400 or more) at most :data:`RETRY_WINDOW` seconds before.
+"after_status": what that attempt got, "after_outcome": how it ended}``. A request is a retry of the
+latest earlier one with the same method, path, query and body when the SDK says so
+(``x-stainless-retry-count`` above 0), or when that earlier one failed (an error status or a broken
+delivery) and this one arrived within the wait it asked for (``retry-after-ms``, ``retry-after``, else
+the SDK's longest backoff, :data:`DEFAULT_BACKOFF`), plus :data:`RETRY_MARGIN` and a tenth. Clients
+that retry on their own (sending ``x-stainless-retry-count: 0`` on every attempt, or nothing) are linked
+by the second rule. ``GET /_mock/faults`` reads the same links, so the two never disagree.
 
 The shape is open: readers must ignore keys they do not know. Masked
 values are ``"***"`` whatever their length: a header whose name is ``api-key``, ``authorization``,
@@ -38,7 +54,8 @@ values are ``"***"`` whatever their length: a header whose name is ``api-key``, 
 ``secret``, ``auth``, ``password`` or ``signature``; query parameters by the same rule (plus ``sig``).
 
 Filters (:class:`Filters`, parsed from strings by :meth:`Filters.parse`): ``deployment``, ``operation``,
-``scenario`` (exact), ``status`` (``429`` or a class, ``4xx``), ``since`` and ``limit``. ``since`` is a
+``scenario``, ``rule``, ``id`` (the request id), ``path``, ``fault`` (its kind) and ``outcome`` (exact),
+``status`` (``429`` or a class, ``4xx``), ``since`` and ``limit``. ``since`` is a
 sequence number (entries recorded after it: ``seq > since``, so polling with the highest ``seq`` seen
 never misses or repeats one) or an ISO-8601 time (entries that arrived at or after it; no offset means
 UTC). ``limit`` keeps the newest ``n`` matches. Entries come back in order of arrival.
@@ -53,17 +70,16 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 
-__all__ = ["Journal", "Entry", "Filters", "FilterError", "BODY_LIMIT", "MASK", "is_secret"]
+from aoai_mock.state.record import BODY_LIMIT, SENT, Headers, Record
 
-BODY_LIMIT = 64 * 1024  # bytes of a body the journal keeps
+__all__ = ["Journal", "Record", "Filters", "FilterError", "BODY_LIMIT", "MASK", "is_secret", "describe"]
+
 MASK = "***"
-
-Headers = Sequence[tuple[bytes, bytes]]
 
 _SECRET_NAMES = frozenset(
     {"api-key", "authorization", "x-aoai-mock-admin-key", "ocp-apim-subscription-key", "cookie", "sig"}
@@ -76,37 +92,6 @@ def is_secret(name: str) -> bool:
     return name in _SECRET_NAMES or any(part in name for part in _SECRET_PARTS)
 
 
-class Entry(NamedTuple):
-    """One request as recorded: raw values only. New fields go at the end (and into ``record``)."""
-
-    seq: int
-    wall: float  # the injected clock when recorded (the end of the response)
-    start: float  # monotonic, arrival
-    end: float  # monotonic, end of the response
-    method: str
-    path: str
-    query: bytes
-    headers: Headers
-    body: bytes  # at most BODY_LIMIT bytes
-    body_size: int
-    status: int
-    stream: bool
-    request_id: str | None
-    deployment: str | None
-    operation: str | None
-    scenario: str | None
-    rule: str | None
-    response_headers: Headers | None
-
-    @property
-    def arrived(self) -> float:
-        """Wall time of arrival, in seconds since the epoch."""
-        return self.wall - (self.end - self.start)
-
-
-_new_entry = tuple.__new__  # builds an Entry from one tuple without NamedTuple's Python-level __new__
-
-
 class Journal:
     """A ring buffer of the last ``capacity`` requests; ``clock`` gives wall time (``time.time``)."""
 
@@ -115,47 +100,17 @@ class Journal:
             raise ValueError("the journal keeps at least one request")
         self.capacity = capacity
         self._clock = clock
-        self._entries: deque[Entry] = deque(maxlen=capacity)
+        self._entries: deque[Record] = deque(maxlen=capacity)
         self._seq = itertools.count(1)
 
-    def record(
-        self,
-        start: float,
-        end: float,
-        method: str,
-        path: str,
-        query: bytes,
-        headers: Headers,
-        body: bytes,
-        status: int,
-        stream: bool = False,
-        request_id: str | None = None,
-        deployment: str | None = None,
-        operation: str | None = None,
-        scenario: str | None = None,
-        rule: str | None = None,
-        response_headers: Headers | None = None,
-    ) -> int:
-        """Keep one request; call once, when its response has ended. Returns the entry's ``seq``.
+    def add(self, record: Record) -> int:
+        """Keep one request's record; call once, when its response has ended. Returns its ``seq``.
 
-        ``start``/``end``: ``time.monotonic()`` (or ``perf_counter``) at arrival and at the end of the
-        response; ``query``: ``scope["query_string"]``; ``headers``: ``scope["headers"]`` as is (kept by
-        reference: do not change it afterwards); ``body``: the bytes received (only the first
-        :data:`BODY_LIMIT` are kept); ``response_headers``: the few worth keeping, as ASGI pairs.
+        The record is kept by reference: nothing may change it afterwards.
         """
-        size = len(body)
-        if size > BODY_LIMIT:
-            body = body[:BODY_LIMIT]
-        seq = next(self._seq)
-        self._entries.append(
-            _new_entry(
-                Entry,
-                (
-                    seq, self._clock(), start, end, method, path, query, headers, body, size, status,
-                    stream, request_id, deployment, operation, scenario, rule, response_headers,
-                ),
-            )
-        )
+        record.seq = seq = next(self._seq)
+        record.wall = self._clock()
+        self._entries.append(record)
         return seq
 
     def entries(self, filters: Filters | None = None) -> list[dict[str, Any]]:
@@ -168,6 +123,10 @@ class Journal:
             found = found[-chosen.limit :]
         return [describe(entry, retries.get(entry.seq)) for entry in found]
 
+    def retries(self) -> dict[int, Retry]:
+        """Which kept entries retry an earlier one, by ``seq`` (the rule of :func:`_retries`)."""
+        return _retries(sorted(self._entries, key=_arrival))
+
     def clear(self) -> int:
         """Forget every entry (sequence numbers carry on); returns how many there were."""
         count = len(self._entries)
@@ -177,12 +136,12 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __iter__(self) -> Iterator[Entry]:
+    def __iter__(self) -> Iterator[Record]:
         """The raw entries, oldest recorded first (a snapshot)."""
         return iter(list(self._entries))
 
 
-def _arrival(entry: Entry) -> float:
+def _arrival(entry: Record) -> float:
     return entry.start
 
 
@@ -197,7 +156,9 @@ class FilterError(ValueError):
         self.param = param
 
 
-_FILTER_NAMES = ("deployment", "operation", "status", "scenario", "since", "limit")
+_FILTER_NAMES = ("deployment", "operation", "status", "scenario", "rule", "id", "path", "fault", "outcome", "since",
+                 "limit")
+_EXACT = ("deployment", "operation", "scenario", "rule", "id", "path", "fault", "outcome")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,19 +168,29 @@ class Filters:
     deployment: str | None = None
     operation: str | None = None
     scenario: str | None = None
+    rule: str | None = None
+    id: str | None = None  # the request id (x-request-id)
+    path: str | None = None
+    fault: str | None = None  # the kind of fault injected
+    outcome: str | None = None  # "sent", "cut", "hung", ...
     status: int | None = None  # exact
     status_class: int | None = None  # 4 for "4xx"
     since_seq: int | None = None  # seq > since_seq
     since_time: float | None = None  # arrived at or after, seconds since the epoch
     limit: int | None = None  # the newest n matches
 
-    def matches(self, entry: Entry) -> bool:
+    def matches(self, entry: Record) -> bool:
         return (
             (self.deployment is None or entry.deployment == self.deployment)
             and (self.operation is None or entry.operation == self.operation)
             and (self.scenario is None or entry.scenario == self.scenario)
+            and (self.rule is None or entry.rule == self.rule)
+            and (self.id is None or entry.request_id == self.id)
+            and (self.path is None or entry.path == self.path)
+            and (self.fault is None or entry.fault == self.fault)
+            and (self.outcome is None or entry.outcome == self.outcome)
             and (self.status is None or entry.status == self.status)
-            and (self.status_class is None or entry.status // 100 == self.status_class)
+            and (self.status_class is None or (entry.status or 0) // 100 == self.status_class)
             and (self.since_seq is None or entry.seq > self.since_seq)
             and (self.since_time is None or entry.arrived >= self.since_time)
         )
@@ -237,7 +208,7 @@ class Filters:
             if not value.strip():
                 raise FilterError(name, f"The filter {name!r} needs a value.")
             given[name] = value.strip()
-        values: dict[str, Any] = {k: given[k] for k in ("deployment", "operation", "scenario") if k in given}
+        values: dict[str, Any] = {k: given[k] for k in _EXACT if k in given}
         if "status" in given:
             values.update(_parse_status(given["status"]))
         if "since" in given:
@@ -289,7 +260,11 @@ def _parse_limit(value: str) -> int:
 # Reading: describing an entry ---------------------------------------------------------------------------
 
 
-RETRY_WINDOW = 300.0  # seconds: an identical request after a failure this recent is taken for a retry
+# A request without the SDK's attempt number is taken for a retry of the same request that failed just
+# before when it arrives within the wait the failure asked for (retry-after-ms, retry-after), or the openai
+# SDK's longest backoff when it asked for none, plus a margin for the client's own work and jitter.
+DEFAULT_BACKOFF = 8.0  # seconds: the openai SDKs' longest wait between attempts
+RETRY_MARGIN = 2.0  # seconds, plus a tenth of the wait asked for
 _RETRY_HEADER = b"x-stainless-retry-count"
 
 
@@ -300,38 +275,74 @@ class Retry:
     of: int  # seq of the previous attempt
     attempt: int  # 2 for the first retry, 3 for the second, ...
     wait_ms: float  # from the end of the previous attempt's response to this request's arrival
-    after_status: int  # what the previous attempt got
+    after_status: int | None  # what the previous attempt got (None: no status line, see its outcome)
+    after_outcome: str  # how the previous attempt's response ended ("sent", "reset", "cut", ...)
 
 
-def _retry_count(entry: Entry) -> int | None:
-    for name, value in entry.headers:
-        if name == _RETRY_HEADER:
-            return int(value) if value.isdigit() else None
+def _header(entry: Record, name: bytes) -> bytes | None:
+    for key, value in entry.headers:
+        if key == name:
+            return value
     return None
 
 
-def _retries(entries: Sequence[Entry]) -> dict[int, Retry]:
-    """Which entries retry an earlier one: the same method, path, query and body, and either the SDK's
-    ``x-stainless-retry-count`` above 0 or an earlier attempt that failed (status >= 400) shortly before."""
-    last: dict[tuple[str, str, bytes, bytes], tuple[Entry, int]] = {}
+def _retry_count(entry: Record) -> int | None:
+    value = _header(entry, _RETRY_HEADER)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def failed(entry: Record) -> bool:
+    """The attempt did not get a whole successful answer: an error status, or a broken delivery."""
+    return entry.status is None or entry.status >= 400 or entry.outcome not in (SENT,)
+
+
+def asked_wait(entry: Record) -> float:
+    """Seconds the failed attempt asked the client to wait: retry-after-ms, retry-after, else the SDK's backoff."""
+    for name, scale in ((b"retry-after-ms", 0.001), (b"retry-after", 1.0)):
+        for key, value in entry.response_headers or ():
+            if key == name:
+                try:
+                    return float(value) * scale
+                except ValueError:
+                    break
+    return DEFAULT_BACKOFF
+
+
+def is_retry(entry: Record, before: Record) -> bool:
+    """``entry`` (the same method, path, query and body as ``before``) retries ``before``: the SDK says so
+    (``x-stainless-retry-count`` above 0), or ``before`` failed and ``entry`` came within the wait it asked for."""
+    counted = _retry_count(entry)
+    if counted is not None and counted > 0:
+        return True
+    if not failed(before):
+        return False
+    wait = entry.start - (before.end if before.end is not None else before.start)
+    allowed = asked_wait(before)
+    return 0 <= wait <= allowed * 1.1 + RETRY_MARGIN
+
+
+def _retries(entries: Sequence[Record]) -> dict[int, Retry]:
+    """Which entries retry an earlier one (see :func:`is_retry`), by ``seq``; ``entries`` in order of arrival."""
+    last: dict[tuple[str, str, bytes, bytes], tuple[Record, int]] = {}
     found: dict[int, Retry] = {}
     for entry in entries:
         key = (entry.method, entry.path, entry.query, entry.body)
         previous = last.get(key)
         attempt = 1
-        if previous is not None:
+        if previous is not None and is_retry(entry, previous[0]):
             before, before_attempt = previous
-            wait = entry.start - before.end
-            counted = _retry_count(entry)
-            failed_recently = before.status >= 400 and 0 <= wait <= RETRY_WINDOW
-            if (counted is not None and counted > 0) or (counted is None and failed_recently):
-                attempt = before_attempt + 1
-                found[entry.seq] = Retry(before.seq, attempt, round(wait * 1000, 3), before.status)
+            attempt = before_attempt + 1
+            wait = entry.start - (before.end if before.end is not None else before.start)
+            found[entry.seq] = Retry(before.seq, attempt, round(wait * 1000, 3), before.status, before.outcome)
         last[key] = (entry, attempt)
     return found
 
 
-def describe(entry: Entry, retry: Retry | None = None) -> dict[str, Any]:
+def _ms(since: float, moment: float | None) -> float | None:
+    return round((moment - since) * 1000, 3) if moment is not None else None
+
+
+def describe(entry: Record, retry: Retry | None = None) -> dict[str, Any]:
     """The documented dict of one entry: decoded, parsed and masked."""
     body, encoding = _decode_body(entry.body, truncated=entry.body_size > len(entry.body))
     return {
@@ -348,18 +359,43 @@ def describe(entry: Entry, retry: Retry | None = None) -> dict[str, Any]:
         "body_truncated": entry.body_size > len(entry.body),
         "deployment": entry.deployment,
         "operation": entry.operation,
+        "api_version": entry.api_version,
         "scenario": entry.scenario,
         "rule": entry.rule,
+        "responder": entry.responder,
+        "fault": None
+        if entry.fault is None
+        else {"kind": entry.fault, "source": entry.fault_source, "effect": entry.fault_effect},
+        "quota": entry.quota,
+        "tokens": None
+        if entry.tokens_in is None and entry.tokens_out is None
+        else {"prompt": entry.tokens_in, "completion": entry.tokens_out},
         "status": entry.status,
+        "outcome": entry.outcome,
         "stream": entry.stream,
-        "duration_ms": round((entry.end - entry.start) * 1000, 3),
+        "events": entry.events,
+        "duration_ms": round(entry.duration * 1000, 3),
+        "timings": {
+            "received": _iso(entry.arrived),
+            "first_byte_ms": _ms(entry.start, entry.first_byte),
+            "last_byte_ms": _ms(entry.start, entry.end),
+        },
         # Written by the mock itself, so nothing to hide (and rate-limit names contain "tokens").
         "response_headers": _header_dict(entry.response_headers or (), mask=False),
+        "response": _response(entry),
         "retry_count": _retry_count(entry),
         "retry": None
         if retry is None
-        else {"of": retry.of, "attempt": retry.attempt, "wait_ms": retry.wait_ms, "after_status": retry.after_status},
+        else {"of": retry.of, "attempt": retry.attempt, "wait_ms": retry.wait_ms, "after_status": retry.after_status,
+              "after_outcome": retry.after_outcome},
     }
+
+
+def _response(entry: Record) -> dict[str, Any]:
+    """What was sent back: the body (the first BODY_LIMIT bytes), as JSON, text or base64."""
+    truncated = entry.response_size > len(entry.response_body)
+    body, encoding = _decode_body(entry.response_body, truncated=truncated)
+    return {"body": body, "body_encoding": encoding, "body_size": entry.response_size, "body_truncated": truncated}
 
 
 def _iso(moment: float) -> str:

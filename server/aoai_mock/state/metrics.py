@@ -1,11 +1,12 @@
 """Request metrics: counted on the hot path as plain numbers, exposed in Prometheus' format on scrape.
 
-:meth:`Metrics.observe` is called once per request (from the front door) and only adds to a few numbers
+:meth:`Metrics.observe` is called once per request (from the front door, with the request's record) and only adds to a few numbers
 in a dict keyed by (deployment, operation, status). :class:`MetricsCollector` turns them, and the fault
 kinds of faults injected, into Prometheus metric families when ``GET /metrics`` is scraped (prometheus_client does
 the exposition format):
 
-* ``aoai_mock_requests_total{deployment, operation, status}``
+* ``aoai_mock_requests_total{deployment, operation, status}`` (status: the code sent, or the transport
+  outcome when none was: ``hung``, ``closed``, ``reset``)
 * ``aoai_mock_request_duration_seconds{deployment, operation}`` (a histogram)
 * ``aoai_mock_tokens_total{deployment, operation, kind="prompt"|"completion"}``
 * ``aoai_mock_faults_injected_total{kind}``
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from aoai_mock.state.record import Record
 
 __all__ = ["Metrics", "MetricsCollector", "BUCKETS"]
 
@@ -36,34 +39,30 @@ class Metrics:
 
     def __init__(self) -> None:
         # (deployment, operation, status) -> [requests, seconds, prompt tokens, completion tokens, *buckets]
-        self._records: dict[tuple[str | None, str | None, int], list[float]] = {}
+        self._records: dict[tuple[str | None, str | None, str], list[float]] = {}
         self._faults: dict[str, int] = {}
 
-    def observe(
-        self,
-        deployment: str | None,
-        operation: str | None,
-        status: int,
-        seconds: float,
-        tokens: tuple[int, int] | None = None,
-        fault: str | None = None,
-    ) -> None:
-        key = (deployment, operation, status)
-        record = self._records.get(key)
-        if record is None:
-            record = self._records[key] = [0.0] * (_BUCKET0 + len(BUCKETS) + 1)
-        record[_N] += 1
-        record[_SECONDS] += seconds
-        record[_BUCKET0 + bisect.bisect_left(BUCKETS, seconds)] += 1
-        if tokens is not None:
-            record[_PROMPT] += tokens[0]
-            record[_COMPLETION] += tokens[1]
+    def observe(self, record: Record) -> None:
+        """Count one finished request from its record (its status, or its transport outcome when none was sent)."""
+        key = (record.deployment, record.operation, record.status_label)
+        found = self._records.get(key)
+        if found is None:
+            found = self._records[key] = [0.0] * (_BUCKET0 + len(BUCKETS) + 1)
+        seconds = record.duration
+        found[_N] += 1
+        found[_SECONDS] += seconds
+        found[_BUCKET0 + bisect.bisect_left(BUCKETS, seconds)] += 1
+        if record.tokens_in is not None:
+            found[_PROMPT] += record.tokens_in
+        if record.tokens_out is not None:
+            found[_COMPLETION] += record.tokens_out
+        fault = record.fault
         if fault is not None:
             self._faults[fault] = self._faults.get(fault, 0) + 1
 
     def snapshot(self) -> tuple[dict[tuple[str, str, str], list[float]], dict[str, int]]:
         """Copies, keyed by (deployment, operation, status) as label strings."""
-        records = {(d or "", o or "", str(s)): list(r) for (d, o, s), r in self._records.items()}
+        records = {(d or "", o or "", s): list(r) for (d, o, s), r in self._records.items()}
         return records, dict(self._faults)
 
 

@@ -80,7 +80,7 @@ class MockServer:
 
     def load_scenario(self, source: str | Path, activate: bool = True) -> str:
         """Load a scenario from YAML text, a file, a folder or a shipped name; returns its name."""
-        from aoai_mock.scenarios import load_paths, load_text
+        from aoai_mock.behaviour.scenarios import load_paths, load_text
 
         text = str(source)
         scenarios = [load_text(text, source="<test>")] if "\n" in text else load_paths([text])

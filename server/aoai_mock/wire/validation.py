@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from aoai_mock.errors import InvalidJson, InvalidRequest
 
-__all__ = ["load_json", "validate", "parse_body", "error_from_validation"]
+__all__ = ["load_json", "validate", "error_from_validation"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,11 +43,6 @@ def load_json(raw: bytes) -> dict[str, Any]:
             code="invalid_type",
         )
     return data
-
-
-def parse_body(model: type[M], raw: bytes) -> M:
-    """The request model for ``raw``, or an :class:`InvalidRequest` worded like the service's."""
-    return validate(model, load_json(raw))
 
 
 def validate(model: type[M], data: dict[str, Any]) -> M:

@@ -6,7 +6,6 @@ import pytest
 from aoai_mock.behaviour.assistants import objects, threads
 from aoai_mock.behaviour.assistants.common import (
     ListQuery,
-    ObjectNotFound,
     list_query,
     new_id,
 )
@@ -19,7 +18,7 @@ from aoai_mock.behaviour.assistants.requests import (
     ModifyThread,
 )
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.errors import InvalidRequest
+from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
 from aoai_mock.settings import resolve
 from aoai_mock.wire.validation import validate
 
@@ -81,18 +80,18 @@ def test_an_unknown_model_is_refused(runtime: Runtime) -> None:
 
 
 def test_unknown_ids_are_404_in_the_services_words(runtime: Runtime) -> None:
-    with pytest.raises(ObjectNotFound) as caught:
+    with pytest.raises(AssistantsObjectNotFound) as caught:
         objects.retrieve_assistant(runtime, "asst_nope")
     assert caught.value.status == 404
     assert caught.value.body()["error"]["message"] == "No assistant found with id 'asst_nope'."
-    with pytest.raises(ObjectNotFound, match="No thread found with id 'thread_x'"):
+    with pytest.raises(AssistantsObjectNotFound, match="No thread found with id 'thread_x'"):
         threads.retrieve_message(runtime, "thread_x", "msg_x")
 
 
 def test_delete_answers_the_deleted_object(runtime: Runtime) -> None:
     made = assistant(runtime)
     assert objects.delete_assistant(runtime, made["id"]) == {"id": made["id"], "object": "assistant.deleted", "deleted": True}
-    with pytest.raises(ObjectNotFound):
+    with pytest.raises(AssistantsObjectNotFound):
         objects.delete_assistant(runtime, made["id"])
 
 
@@ -157,7 +156,7 @@ def test_message_content_parts_and_attachments(runtime: Runtime) -> None:
 
 def test_an_attachment_must_name_a_file(runtime: Runtime) -> None:
     thread = thread_with(runtime)
-    with pytest.raises(ObjectNotFound, match="No file found with id 'file-missing'"):
+    with pytest.raises(AssistantsObjectNotFound, match="No file found with id 'file-missing'"):
         threads.create_message(runtime, thread["id"], CreateMessage(
             role="user", content="x", attachments=[{"file_id": "file-missing", "tools": []}]
         ))  # fmt: skip

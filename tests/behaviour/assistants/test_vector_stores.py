@@ -7,7 +7,7 @@ from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.assistants import search
 from aoai_mock.behaviour.assistants import vector_store_files as files
 from aoai_mock.behaviour.assistants import vector_stores as stores
-from aoai_mock.behaviour.assistants.common import ListQuery, ObjectNotFound
+from aoai_mock.behaviour.assistants.common import ListQuery
 from aoai_mock.behaviour.assistants.requests import (
     CreateFileBatch,
     CreateVectorStore,
@@ -17,7 +17,7 @@ from aoai_mock.behaviour.assistants.requests import (
     UpdateVectorStoreFile,
 )
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.errors import InvalidRequest
+from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
 
 from tests.behaviour.assistants.conftest import T0, FakeClock, put_file
 
@@ -72,12 +72,12 @@ def test_files_that_cannot_be_read_fail(runtime: Runtime) -> None:
 
 
 def test_unknown_files_and_stores(runtime: Runtime) -> None:
-    with pytest.raises(ObjectNotFound, match="No file found with id 'file-nope'"):
+    with pytest.raises(AssistantsObjectNotFound, match="No file found with id 'file-nope'"):
         stores.create_store(runtime, CreateVectorStore(file_ids=["file-nope"]))
-    with pytest.raises(ObjectNotFound, match="No vector store found with id 'vs_nope'"):
+    with pytest.raises(AssistantsObjectNotFound, match="No vector store found with id 'vs_nope'"):
         stores.retrieve_store(runtime, "vs_nope")
     made = stores.create_store(runtime, CreateVectorStore())
-    with pytest.raises(ObjectNotFound):
+    with pytest.raises(AssistantsObjectNotFound):
         files.retrieve_file(runtime, made["id"], "file-nope")
 
 

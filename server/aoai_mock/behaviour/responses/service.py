@@ -4,7 +4,7 @@ A create runs in two steps so the route can let a scenario choose who answers in
 
     prepared = prepare(runtime, deployment, api_version, body)   # parse, chain, count, check
     chosen = choose_responder(runtime, prepared, headers, override, scenario)
-    created = create(runtime, prepared, chosen.responder)         # answer, shape, store
+    created = create(runtime, prepared, chosen.responder)         # answer, shape, filter, store
 
 What is stored (``store`` is true unless the request says false), in ``runtime.store``:
 
@@ -22,23 +22,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import count
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.chat import check_output_budget, request_key, usage_of
-from aoai_mock.behaviour.request_facts import RequestView
 from aoai_mock.behaviour.responders.base import Conversation, Responder
 from aoai_mock.behaviour.responses import items as input_items
 from aoai_mock.behaviour.responses.build import Planned, response_object, shape_output
 from aoai_mock.behaviour.responses.events import stream_events
+from aoai_mock.behaviour.responses.filtering import screen_output
 from aoai_mock.behaviour.responses.request import JsonSchemaFormat, ResponsesRequest
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.scenarios.request_facts import RequestView
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.validation import validate
-
-if TYPE_CHECKING:  # the runtime imports the scenario engine, which imports behaviour modules
-    from aoai_mock.behaviour.runtime import Runtime
 
 __all__ = ["Prepared", "Created", "Chosen", "prepare", "choose_responder", "create", "RESPONSE", "INPUT_ITEMS"]
 
@@ -211,14 +210,16 @@ def create(runtime: Runtime, prepared: Prepared, responder: Responder | None = N
     deployment, request = prepared.deployment, prepared.request
     conversation = _conversation(prepared)
     reply = (responder or runtime.responder(deployment)).respond(conversation, runtime.context(deployment))
+    choice = reply.choices[0]
     output = shape_output(
-        reply.choices[0],
+        choice,
         encoding=prepared.encoding,
         budget=request.max_output_tokens,
         reasoning=deployment.reasoning,
         parallel_tool_calls=conversation.parallel_tool_calls,
         new_id=_namer(runtime, prepared.key, b"out"),
     )
+    output = screen_output(deployment, prepared.api_version, choice, output)  # the content filter's cut
     usage = usage_of(reply.usage, prepared.input_tokens, output.tokens, output.reasoning_tokens)
     response = response_object(
         request,

@@ -6,34 +6,27 @@ that is not there, never stored (``store: false``) or deleted, is the service's 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aoai_mock.behaviour.responses.service import INPUT_ITEMS, RESPONSE
-from aoai_mock.errors import InvalidRequest
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.errors import InvalidRequest, ResponseNotFound
 from aoai_mock.state.store import paginate
 
-if TYPE_CHECKING:
-    from aoai_mock.behaviour.runtime import Runtime
-
-__all__ = ["retrieve", "delete", "list_input_items", "NotFound"]
-
-
-class NotFound(InvalidRequest):
-    def __init__(self, response_id: str) -> None:
-        super().__init__(f"Response with id '{response_id}' not found.", status=404)
+__all__ = ["retrieve", "delete", "list_input_items"]
 
 
 def retrieve(runtime: Runtime, response_id: str) -> dict[str, Any]:
     found = runtime.store.get(RESPONSE, response_id)
     if found is None:
-        raise NotFound(response_id)
+        raise ResponseNotFound(response_id)
     return found
 
 
 def delete(runtime: Runtime, response_id: str) -> dict[str, Any]:
     """Forget a response and its input items; later chaining from it fails as for an unknown id."""
     if not runtime.store.delete(RESPONSE, response_id):
-        raise NotFound(response_id)
+        raise ResponseNotFound(response_id)
     runtime.store.delete(INPUT_ITEMS, response_id)
     return {"id": response_id, "object": "response.deleted", "deleted": True}
 
@@ -67,7 +60,7 @@ def list_input_items(
     """A page of the input items (query values as given: they are checked here)."""
     kept = runtime.store.get(INPUT_ITEMS, response_id)
     if kept is None or runtime.store.get(RESPONSE, response_id) is None:
-        raise NotFound(response_id)
+        raise ResponseNotFound(response_id)
     chosen = order or default_order
     if chosen not in ("asc", "desc"):
         raise InvalidRequest(

@@ -11,18 +11,18 @@ from aoai_mock.behaviour.assistants.requests import CreateAssistant, ModifyAssis
 from aoai_mock.http.resource import azure_call
 from aoai_mock.http.routes.assistants_io import body_of, headers_of, paging, reply
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire import headers as names
 
 __all__ = ["router"]
 
 router = APIRouter()
-_SCENARIO = "x-aoai-mock-scenario"
 
 
 @router.post("/openai/assistants")
 async def create_assistant(request: Request) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, CreateAssistant)
-    return reply(objects.create_assistant(call.runtime, body, headers_of(request).get(_SCENARIO)))
+    return reply(objects.create_assistant(call.runtime, body, headers_of(request).get(names.SCENARIO)))
 
 
 @router.get("/openai/assistants")
@@ -41,7 +41,7 @@ async def retrieve_assistant(request: Request, assistant_id: str) -> Response:
 async def modify_assistant(request: Request, assistant_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, ModifyAssistant, empty_ok=True)
-    scenario = headers_of(request).get(_SCENARIO)
+    scenario = headers_of(request).get(names.SCENARIO)
     return reply(objects.modify_assistant(call.runtime, assistant_id, body, scenario))
 
 

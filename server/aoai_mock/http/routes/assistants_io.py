@@ -10,19 +10,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar
 
-import orjson
 from pydantic import BaseModel
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
 from aoai_mock.behaviour.assistants.common import ListQuery, list_query
-from aoai_mock.errors import InvalidJson, RequestTooLarge, ResourceNotFound
-from aoai_mock.http.deps import check_json_request
+from aoai_mock.errors import ResourceNotFound
+from aoai_mock.http.deps import json_body
+from aoai_mock.http.front import record_of
+from aoai_mock.http.protocol import drop_connection
 from aoai_mock.http.render import json_response
 from aoai_mock.http.resource import AzureCall
+from aoai_mock.http.resource_faults import stream_plan_of
+from aoai_mock.http.sse import ASSISTANTS, SseReply, SseResponse
 from aoai_mock.wire import api_versions as av
-from aoai_mock.wire.validation import load_json, validate
+from aoai_mock.wire.validation import validate
 
 __all__ = [
     "body_of",
@@ -31,26 +33,20 @@ __all__ = [
     "headers_of",
     "reply",
     "event_stream",
-    "encode_named_event",
     "require_version",
 ]
 
 M = TypeVar("M", bound=BaseModel)
-_STREAM_HEADERS = {"cache-control": "no-cache, must-revalidate", "x-accel-buffering": "no"}
 
 
 async def body_of(request: Request, model: type[M], empty_ok: bool = False) -> M:
     """The request's JSON body as ``model``, or the service's 400 (413 when too large)."""
     limit = request.app.state.runtime.settings.config.max_body_bytes
-    check_json_request(request.headers.get("content-type"), request.headers.get("content-length"), limit)
-    raw = await request.body()
-    if len(raw) > limit:
-        raise RequestTooLarge(limit)
-    if not raw.strip():
-        if not empty_ok:
-            raise InvalidJson()
-        return validate(model, {})
-    return validate(model, load_json(raw))
+    headers = request.headers
+    _, parsed = await json_body(
+        request.receive, headers.get("content-type"), headers.get("content-length"), limit, empty_ok=empty_ok
+    )
+    return validate(model, parsed)
 
 
 def paging(request: Request) -> ListQuery:
@@ -73,18 +69,21 @@ def reply(body: Mapping[str, Any], poll_after_ms: int | None = None) -> Response
     return response
 
 
-def encode_named_event(event: str, data: Any) -> bytes:
-    text = data if isinstance(data, str) else orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
-    return ServerSentEvent(data=text, event=event, sep="\n").encode()
-
-
-async def _encoded(events: AsyncIterator[tuple[str, Any]]) -> AsyncIterator[bytes]:
-    async for event, data in events:
-        yield encode_named_event(event, data)
-
-
-def event_stream(events: AsyncIterator[tuple[str, Any]]) -> EventSourceResponse:
-    return EventSourceResponse(_encoded(events), headers=_STREAM_HEADERS, ping=0, sep="\n")
+def event_stream(request: Request, events: AsyncIterator[tuple[str, Any]]) -> Response:
+    """The assistant event stream, under the stream fault a request's plan carries (if any)."""
+    runtime = request.app.state.runtime
+    scope = request.scope
+    plan = stream_plan_of(scope)
+    reply = SseReply(
+        events,
+        ASSISTANTS,
+        record_of(scope),
+        plan,
+        sleep=runtime.sleep,
+        clock=runtime.monotonic,
+        drop=lambda: drop_connection(scope),
+    )
+    return SseResponse(reply)
 
 
 def require_version(call: AzureCall, minimum: str) -> None:

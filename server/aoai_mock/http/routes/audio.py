@@ -21,14 +21,13 @@ from starlette.responses import Response
 
 from aoai_mock.behaviour import speech, transcription
 from aoai_mock.errors import ContentTooLarge, InvalidRequest
-from aoai_mock.http.deps import check_json_request
+from aoai_mock.http.deps import json_body
 from aoai_mock.http.render import json_response
 from aoai_mock.http.resource import azure_call
 from aoai_mock.http.routes.images import deployment_of
 from aoai_mock.http.uploads import read_form
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.audio import render_transcript
-from aoai_mock.wire.validation import load_json
 
 __all__ = ["router"]
 
@@ -46,8 +45,9 @@ async def _speech_body(request: Request, limit: int) -> dict[str, Any]:
     """The speech request as a JSON object, from a JSON body or from a form's fields."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in _FORM_TYPES:
-        check_json_request(request.headers.get("content-type"), request.headers.get("content-length"), limit)
-        return load_json(await request.body())
+        _, parsed = await json_body(request.receive, request.headers.get("content-type"),
+                                    request.headers.get("content-length"), limit)
+        return parsed
     form = await read_form(request, _SPEECH_FORM_LIMIT, lambda _read: ContentTooLarge(_SPEECH_FORM_LIMIT, _read))
     body: dict[str, Any] = {name: values[-1] for name, values in form.fields.items()}
     if "speed" in body:

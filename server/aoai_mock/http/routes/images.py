@@ -20,21 +20,21 @@ from starlette.responses import Response
 from aoai_mock.behaviour import images
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest, RequestTooLarge
-from aoai_mock.http.deps import check_json_request, deployment_for
-from aoai_mock.http.front import add_response_headers
+from aoai_mock.http.deps import deployment_for, json_body
+from aoai_mock.http.front import add_response_headers, record_of
 from aoai_mock.http.render import json_response
 from aoai_mock.http.resource import AzureCall, azure_call
 from aoai_mock.http.uploads import Form, read_form
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire import headers as names
 from aoai_mock.wire.images import ImageGenerationRequest
-from aoai_mock.wire.validation import load_json, validate
+from aoai_mock.wire.validation import validate
 
 __all__ = ["router", "FILES_PATH", "deployment_of"]
 
 router = APIRouter()
 
 FILES_PATH = "/_mock/files/images/"
-SCENARIO_HEADER = "x-aoai-mock-scenario"
 _BLOB_NOT_FOUND = (
     b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobNotFound</Code><Message>The specified '
     b"blob does not exist.</Message></Error>"
@@ -44,8 +44,8 @@ _INTEGERS = ("n", "output_compression", "partial_images")
 
 def deployment_of(request: Request, call: AzureCall, name: str, operation: str) -> Deployment:
     """The deployment, checked as the inference routes check it, noted for the journal."""
-    found = deployment_for(call.runtime, name, operation, call.api_version, request.headers.get(SCENARIO_HEADER))
-    request.scope.setdefault("state", {})["deployment"] = name
+    found = deployment_for(call.runtime, name, operation, call.api_version, request.headers.get(names.SCENARIO))
+    record_of(request.scope).deployment = name
     add_response_headers(request.scope, {k.decode(): v.decode() for k, v in found.rate_headers})
     return found
 
@@ -60,8 +60,9 @@ async def generations(request: Request, deployment: str) -> Response:
     found = deployment_of(request, call, deployment, av.IMAGES_GENERATIONS)
     settings = call.runtime.settings
     headers = request.headers
-    check_json_request(headers.get("content-type"), headers.get("content-length"), settings.config.max_body_bytes)
-    parsed = validate(ImageGenerationRequest, load_json(await request.body()))
+    limit = settings.config.max_body_bytes
+    _, given = await json_body(request.receive, headers.get("content-type"), headers.get("content-length"), limit)
+    parsed = validate(ImageGenerationRequest, given)
     job = images.generation_job(parsed, found, call.api_version, settings.seed or 0)
     created = call.runtime.clock.created()
     body = await anyio.to_thread.run_sync(images.run_images, job, call.runtime.media, created, _url_prefix(request))

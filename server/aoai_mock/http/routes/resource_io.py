@@ -24,11 +24,11 @@ from aoai_mock.behaviour.objects import ListQuery
 from aoai_mock.errors import FileTooLarge, InvalidResourceRequest, RequestTooLarge
 from aoai_mock.http.render import json_bytes
 from aoai_mock.state.store import Order, Page
+from aoai_mock.wire.headers import FORWARDED
 
 __all__ = ["json_body", "read_upload", "list_query", "page_response", "created", "mock_headers", "engine_sender"]
 
 _MULTIPART_SLACK = 1024 * 1024  # boundaries and the other fields, on top of the file itself
-_FORWARDED = ("x-aoai-mock-scenario", "x-aoai-mock-responder", "x-aoai-mock-fault")
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def created(request: Request, body: Mapping[str, Any], where: str, status: int =
 
 def mock_headers(request: Request) -> dict[str, str]:
     """The mock's own request headers a batch passes on to each of its lines (scenario, responder, fault)."""
-    return {name: request.headers[name] for name in _FORWARDED if name in request.headers}
+    return {name: request.headers[name] for name in FORWARDED if name in request.headers}
 
 
 def engine_sender(app: ASGIApp, api_key: str) -> Send:

@@ -43,8 +43,8 @@ def _run_reply(run: Doc) -> Response:
     return reply(runs.render(run), runs.poll_after_ms(run))
 
 
-def _streamed(runtime: Runtime, run: Doc, recorder: Recorder, include: tuple[str, ...]) -> Response:
-    return event_stream(run_events(runtime, run["id"], recorder.events, include))
+def _streamed(request: Request, runtime: Runtime, run: Doc, recorder: Recorder, include: tuple[str, ...]) -> Response:
+    return event_stream(request, run_events(runtime, run["id"], recorder.events, include))
 
 
 @router.post("/openai/threads/runs")
@@ -53,7 +53,7 @@ async def create_thread_and_run(request: Request) -> Response:
     body = await body_of(request, CreateThreadAndRun)
     recorder = Recorder()
     run = runs.create_thread_and_run(call.runtime, body, headers_of(request), call.api_version, recorder)
-    return _streamed(call.runtime, run, recorder, includes(request)) if body.stream else _run_reply(run)
+    return _streamed(request, call.runtime, run, recorder, includes(request)) if body.stream else _run_reply(run)
 
 
 @router.post("/openai/threads/{thread_id}/runs")
@@ -62,7 +62,7 @@ async def create_run(request: Request, thread_id: str) -> Response:
     body = await body_of(request, CreateRun)
     recorder = Recorder()
     run = runs.create_run(call.runtime, thread_id, body, headers_of(request), call.api_version, recorder)
-    return _streamed(call.runtime, run, recorder, includes(request)) if body.stream else _run_reply(run)
+    return _streamed(request, call.runtime, run, recorder, includes(request)) if body.stream else _run_reply(run)
 
 
 @router.get("/openai/threads/{thread_id}/runs")
@@ -96,7 +96,7 @@ async def submit_tool_outputs(request: Request, thread_id: str, run_id: str) -> 
     body = await body_of(request, SubmitToolOutputs)
     recorder = Recorder()
     run = runs.submit_tool_outputs(call.runtime, thread_id, run_id, body, recorder)
-    return _streamed(call.runtime, run, recorder, includes(request)) if body.stream else _run_reply(run)
+    return _streamed(request, call.runtime, run, recorder, includes(request)) if body.stream else _run_reply(run)
 
 
 @router.get(_RUN + "/steps")

@@ -1,0 +1,130 @@
+"""The answering families of ``/openai/deployments/{deployment}/...``: chat completions, completions and
+embeddings, as :class:`~aoai_mock.behaviour.inference.Family` values the seam drives.
+
+Each says how its body is validated, whether it streams, what an enforced quota charges it [documented:
+Azure's estimate is the prompt's tokens plus ``max_tokens``, or the deployment's default estimate, per
+choice], and how it answers; the answers render through :mod:`aoai_mock.wire`'s pure builders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aoai_mock.behaviour import tokens
+from aoai_mock.behaviour.chat import run_chat
+from aoai_mock.behaviour.completions import prompts_of, run_completion
+from aoai_mock.behaviour.embeddings import EmbeddingResult, prompt_tokens, run_embeddings
+from aoai_mock.behaviour.inference import Call, Estimate, Family
+from aoai_mock.behaviour.responders.base import Responder
+from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.chat import chat_body, chat_chunks
+from aoai_mock.wire.completions import completion_body, completion_chunks
+from aoai_mock.wire.embeddings import embeddings_body
+from aoai_mock.wire.requests import ChatRequest, CompletionRequest, EmbeddingRequest
+from aoai_mock.wire.results import ChatResult, CompletionResult
+from aoai_mock.wire.validation import validate
+
+__all__ = ["CHAT", "COMPLETIONS", "EMBEDDINGS"]
+
+
+@dataclass(slots=True)
+class _ChatAnswer:
+    result: ChatResult
+    tokens_in: int
+    tokens_out: int
+
+    def body(self) -> Mapping[str, Any]:
+        return chat_body(self.result)
+
+    def events(self) -> Iterable[Any]:
+        return chat_chunks(self.result)
+
+
+@dataclass(slots=True)
+class _CompletionAnswer:
+    result: CompletionResult
+    tokens_in: int
+    tokens_out: int
+
+    def body(self) -> Mapping[str, Any]:
+        return completion_body(self.result)
+
+    def events(self) -> Iterable[Any]:
+        return completion_chunks(self.result)
+
+
+@dataclass(slots=True)
+class _EmbeddingsAnswer:
+    result: EmbeddingResult
+    tokens_in: int
+    tokens_out: int = 0
+
+    def body(self) -> Mapping[str, Any]:
+        result = self.result
+        return embeddings_body(result.model, result.vectors, result.prompt_tokens)
+
+    def events(self) -> Iterable[Any]:
+        raise TypeError("embeddings do not stream")
+
+
+def _run_chat(call: Call, parsed: ChatRequest, responder: Responder | None) -> _ChatAnswer:
+    result = run_chat(call.runtime, call.deployment, call.api_version, parsed, call.body, responder)
+    return _ChatAnswer(result, result.usage.prompt_tokens, result.usage.completion_tokens)
+
+
+def _chat_estimate(call: Call, parsed: ChatRequest) -> Estimate:
+    body = call.body
+    encoding = tokens.encoding_name_for(call.deployment.model)
+    prompt = tokens.count_chat(body["messages"], encoding, body.get("tools") or body.get("functions"))
+    asked = parsed.max_completion_tokens if parsed.max_completion_tokens is not None else parsed.max_tokens
+    return Estimate(prompt, asked, parsed.n or 1)
+
+
+def _run_completion(call: Call, parsed: CompletionRequest, responder: Responder | None) -> _CompletionAnswer:
+    result = run_completion(call.runtime, call.deployment, call.api_version, parsed, call.body, responder)
+    return _CompletionAnswer(result, result.usage.prompt_tokens, result.usage.completion_tokens)
+
+
+def _completion_estimate(call: Call, parsed: CompletionRequest) -> Estimate:
+    encoding = tokens.encoding_name_for(call.deployment.model)
+    prompts = [tokens.count(p, encoding) for p in prompts_of(parsed.prompt, encoding)]
+    choices = len(prompts) * max(parsed.n or 1, parsed.best_of or 1)
+    return Estimate(sum(prompts), parsed.max_tokens or 16, choices)
+
+
+def _run_embeddings(call: Call, parsed: EmbeddingRequest, responder: Responder | None) -> _EmbeddingsAnswer:
+    context = call.runtime.context(call.deployment)
+    result = run_embeddings(call.deployment, parsed, call.body, responder, context)
+    return _EmbeddingsAnswer(result, result.prompt_tokens)
+
+
+def _embeddings_estimate(call: Call, parsed: EmbeddingRequest) -> Estimate:
+    encoding = tokens.encoding_name_for(call.deployment.model)
+    return Estimate(prompt_tokens(parsed.input, encoding), None, generates=False)
+
+
+CHAT = Family(
+    operation=av.CHAT,
+    parse=lambda call: validate(ChatRequest, call.body),
+    stream=lambda parsed: bool(parsed.stream),
+    estimate=_chat_estimate,
+    run=_run_chat,
+)
+
+COMPLETIONS = Family(
+    operation=av.COMPLETIONS,
+    parse=lambda call: validate(CompletionRequest, call.body),
+    stream=lambda parsed: bool(parsed.stream),
+    estimate=_completion_estimate,
+    run=_run_completion,
+)
+
+EMBEDDINGS = Family(
+    operation=av.EMBEDDINGS,
+    parse=lambda call: validate(EmbeddingRequest, call.body),
+    stream=lambda parsed: False,
+    estimate=_embeddings_estimate,
+    run=_run_embeddings,
+)

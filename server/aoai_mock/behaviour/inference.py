@@ -1,0 +1,194 @@
+"""The seam between HTTP and behaviour for every answering operation: ``answer(call, family) -> Outcome``.
+
+A route checks the key, api-version and deployment, reads the body into a :class:`Call`, and asks
+:func:`answer`. Behind this one function, in this order and once for every family (chat completions,
+completions, embeddings, Responses): the body is validated, the fault is decided (a typed
+:class:`~aoai_mock.behaviour.delivery.DeliveryPlan`), an enforced quota admits or refuses the request,
+the responder is chosen (the request's header, a scenario's rule or default, else the deployment's),
+the family answers (its content filter included), and pacing is planned. The outcome is a complete
+answer or an event iterator, with the plan; the HTTP layer only renders it.
+
+Everything learned on the way goes into the request's :class:`~aoai_mock.state.record.Record`: the
+scenario and rule, the responder, the fault and what it does, the quota's decision, the tokens.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aoai_mock.behaviour.delivery import DeliveryPlan
+from aoai_mock.behaviour.fault_build import Fault
+from aoai_mock.behaviour.pacing import pace_for
+from aoai_mock.behaviour.ratelimit import estimate_cost
+from aoai_mock.behaviour.responders.base import Responder
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.scenarios.request_facts import RequestView
+from aoai_mock.config import Deployment
+from aoai_mock.state.record import Record
+from aoai_mock.wire import headers as names
+
+__all__ = ["Call", "Answer", "Family", "Estimate", "Outcome", "answer", "decide_fault", "quota_figures"]
+
+
+@dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
+class Call:
+    """One request to an answering operation, checked and read."""
+
+    runtime: Runtime
+    record: Record
+    operation: str
+    deployment: Deployment
+    api_version: str
+    body: dict[str, Any]
+    headers: Mapping[bytes, bytes]  # lower-case names, as received
+    origin: float  # the runtime's monotonic clock when the request was taken up: pacing counts from here
+    response_headers: list[tuple[bytes, bytes]]  # headers the answer (or its error) carries: quota figures
+    responder: str | None = None  # x-aoai-mock-responder
+    scenario: str | None = None  # x-aoai-mock-scenario
+    _view: RequestView | None = None
+
+    def view(self, body: Mapping[str, Any] | None = None) -> RequestView:
+        """The request as fault plans and scenario rules see it (``body`` replaces the sent one)."""
+        if body is not None:
+            return RequestView(self.operation, self.deployment.name, self.api_version, self._named(), body)
+        if self._view is None:
+            self._view = RequestView(self.operation, self.deployment.name, self.api_version, self._named(), self.body)
+        return self._view
+
+    def _named(self) -> dict[str, str]:
+        return {k.decode("latin-1"): v.decode("latin-1") for k, v in self.headers.items()}
+
+
+class Answer(Protocol):
+    """What a family's run gives: its usage, and the answer whole or as events."""
+
+    tokens_in: int
+    tokens_out: int
+
+    def body(self) -> Mapping[str, Any]: ...
+
+    def events(self) -> Iterable[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What an enforced quota charges before any work [documented: Azure's rate-limit estimate]."""
+
+    prompt_tokens: int
+    max_tokens: int | None
+    choices: int = 1
+    generates: bool = True  # False (embeddings): nothing is generated, no default estimate is added
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One answering operation, as the seam drives it."""
+
+    operation: str
+    parse: Callable[[Call], Any]  # the validated request (400s here)
+    stream: Callable[[Any], bool]  # it asks for a stream
+    estimate: Callable[[Call, Any], Estimate]  # for an enforced quota
+    run: Callable[[Call, Any, Responder | None], Answer]
+    view: Callable[[Call, Any], RequestView] | None = None  # how scenario rules see it (default: as sent)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The answer, whole (``answer.body()``) or streamed (``answer.events()``), and how to deliver it.
+
+    ``plan`` is None when nothing but sending it as is remains (no fault, no pacing): the fast case.
+    ``answer`` is None when the plan answers in its place (an injected error, a dropped connection, a hang).
+    """
+
+    answer: Answer | None
+    stream: bool
+    plan: DeliveryPlan | None
+
+
+def answer(call: Call, family: Family) -> Outcome:
+    """Validate, fault, quota, responder, answer, pacing: see the module's docstring."""
+    parsed = family.parse(call)
+    stream = family.stream(parsed)
+    plan = decide_fault(call, stream)
+    if plan is not None and not plan.answers:
+        return Outcome(None, stream, plan)
+    deployment = call.deployment
+    if deployment.rate_limit.enforce:
+        _admit(call, family.estimate(call, parsed))
+    responder = _responder(call, family, parsed)
+    answered = family.run(call, parsed, responder)
+    record = call.record
+    record.tokens_in, record.tokens_out = answered.tokens_in, answered.tokens_out
+    pace = pace_for(deployment)
+    if pace.enabled:
+        plan = plan or DeliveryPlan()
+        plan.pace = pace.schedule(zlib.crc32(call.record.body), answered.tokens_out)
+    return Outcome(answered, stream, plan)
+
+
+def decide_fault(call: Call, stream: bool) -> DeliveryPlan | None:
+    """The plan of the fault this request gets (``x-aoai-mock-fault``, or an installed plan), or None."""
+    faults = call.runtime.faults
+    if faults.idle and names.FAULT_B not in call.headers:
+        return None
+    fault = faults.decide(call.view(), request_id=call.record.request_id, stream=stream)
+    if fault is None:
+        return None
+    return plan_of(fault, call.record, call.deployment)
+
+
+def plan_of(fault: Fault, record: Record, deployment: Deployment | None) -> DeliveryPlan:
+    """A fault's plan, noted in the request's record; an injected 429 states the deployment's own quota."""
+    plan = fault.apply(DeliveryPlan())
+    record.fault, record.fault_source, record.fault_effect = fault.kind, fault.source, plan.effects
+    if plan.error is not None and plan.error.status == 429 and deployment is not None:
+        quota_figures(plan.error.headers, deployment)
+    return plan
+
+
+def quota_figures(headers: dict[str, str], deployment: Deployment) -> None:
+    """An injected 429 states the deployment's own quota (spent), where it states one at all."""
+    figures = {
+        "x-ratelimit-limit-tokens": str(deployment.tokens_per_minute),
+        "x-ratelimit-limit-requests": str(deployment.requests_per_minute),
+    }
+    for name, value in figures.items():
+        if name in headers:
+            headers[name] = value
+
+
+def _admit(call: Call, estimate: Estimate) -> None:
+    """Charge the enforced quota with the estimate; the 429 (raised) when it is spent."""
+    deployment = call.deployment
+    default = deployment.rate_limit.default_max_tokens_estimate if estimate.generates else 0
+    cost = estimate_cost(estimate.prompt_tokens, estimate.max_tokens, default, choices=estimate.choices)
+    admission = call.runtime.limiter.admit(deployment, cost, call.operation, call.api_version)
+    call.record.quota = {"cost": cost, "admitted": admission.error is None, "retry_after_ms": admission.retry_after_ms}
+    if admission.error is not None:
+        raise admission.error
+    call.response_headers.extend(admission.headers)
+
+
+def _responder(call: Call, family: Family, parsed: Any) -> Responder | None:
+    """Who answers: the responder the request names, else the scenario's rule or default, else None
+    (the deployment's own); the record says which."""
+    runtime, record = call.runtime, call.record
+    if call.responder:
+        record.responder = call.responder
+        return runtime.responder(call.deployment, call.responder)
+    book = runtime.book
+    if call.scenario is None and book.active is None:
+        record.responder = call.deployment.responder.name
+        return None
+    view = family.view(call, parsed) if family.view is not None else call.view()
+    decision = book.decide(view, call.scenario)
+    decision.note(record)
+    if decision.responder is not None:
+        return decision.responder
+    if decision.default is not None:
+        return runtime.responder_for(decision.default)
+    record.responder = call.deployment.responder.name
+    return None
