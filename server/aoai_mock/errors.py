@@ -11,6 +11,7 @@ Azure sends two body shapes (``../shared/WIRE-NOTES.md``):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 __all__ = [
@@ -487,3 +488,64 @@ class ImagePromptFiltered(AzureError):
         error["message"] = self.message
         error["type"] = self.type
         return {"error": error}
+
+
+# -- the mock's own scenarios, and the Responses API's filtered prompt -------------------------------------------
+
+class UnknownScenario(InvalidRequest):
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        listed = ", ".join(known) or "none"
+        message = f"aoai-mock: no scenario named {name!r} is loaded (loaded: {listed})."
+        super().__init__(message, code="unknown_scenario")
+
+
+class ScriptedError(AzureError):
+    """An error a scenario answers with; ``gateway`` picks the short ``{code, message}`` body."""
+
+    def __init__(self, message: str, *, gateway: bool = False, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.gateway = gateway  # type: ignore[misc]
+
+
+# The typographic apostrophe is the service's [captured: see behaviour/responses/filtering.py]; chat's has "'".
+RESPONSES_PROMPT_FILTERED_MESSAGE = (
+    "The response was filtered due to the prompt triggering Azure OpenAI\u2019s content management policy. Please "
+    "modify your prompt and retry. To learn more about our content filtering policies please read our "
+    "documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+
+
+class ResponsesPromptFiltered(PromptFiltered):
+    """400: a Responses request's prompt tripped the deployment's content filter.
+
+    ``results`` are the prompt's ``content_filter_results`` (None for an api-version without annotations);
+    ``detailed`` says whether the body lists them in ``content_filters`` (the v1 family).
+    """
+
+    def __init__(self, results: dict[str, Any] | None, detailed: bool) -> None:
+        super().__init__(results)
+        self.message = RESPONSES_PROMPT_FILTERED_MESSAGE
+        self.type = "invalid_request_error"
+        self.inner = None
+        self.detailed = detailed and results is not None
+        self.args = (self.message,)
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+        if self.detailed:
+            error["content_filters"] = [
+                {"blocked": True, "source_type": "prompt", "content_filter_results": self.results}
+            ]
+        return {"error": error}
+
+
+class InvalidFaultHeader(InvalidRequest):
+    """400 for an ``x-aoai-mock-fault`` header the mock cannot read; ``usage`` says the grammar and kinds."""
+
+    def __init__(self, header: str, problem: str, usage: str) -> None:
+        super().__init__(f"aoai-mock: x-aoai-mock-fault {header!r}: {problem} ({usage}).",
+                         param="x-aoai-mock-fault", code="invalid_fault")
+
+
+__all__ += ["UnknownScenario", "ScriptedError", "ResponsesPromptFiltered", "RESPONSES_PROMPT_FILTERED_MESSAGE",
+            "InvalidFaultHeader"]

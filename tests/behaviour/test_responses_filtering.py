@@ -12,11 +12,10 @@ from aoai_mock.behaviour.inference import Estimate
 from aoai_mock.behaviour.ratelimit import RateLimiter, estimate_cost, operation_id
 from aoai_mock.behaviour.responders.base import Choice, Context, Conversation, Reply, ToolCall
 from aoai_mock.behaviour.responses.build import REASONING_TOKENS
-from aoai_mock.behaviour.responses.filtering import RESPONSES_PROMPT_FILTERED_MESSAGE
 from aoai_mock.behaviour.responses.pipeline import CONTENT_EVENTS
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
-from aoai_mock.errors import PromptFiltered, RateLimited
+from aoai_mock.errors import RESPONSES_PROMPT_FILTERED_MESSAGE, PromptFiltered, RateLimited
 from aoai_mock.settings import resolve
 from aoai_mock.wire import api_versions as av
 

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from aoai_mock.behaviour.ratelimit import RateLimiter
+from aoai_mock.testing import LiveServer
 from openai import AsyncAzureOpenAI, AzureOpenAI
 
 from tests import spec_schema
@@ -41,3 +43,47 @@ def spec_check() -> Callable[[Any, str], None]:
         assert not problems, "\n".join(problems)
 
     return check
+
+
+# -- the limiter's clock and the server's sleep, injected into a module's ``server`` (a LiveServer) --------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Sleeps:
+    """Stands in for asyncio.sleep in the server, and for the clock it advances: records every wait and
+    moves the clock on by it, waits for none."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self.now = 0.0
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+@pytest.fixture()
+def clock(server: LiveServer) -> FakeClock:
+    clock = FakeClock()
+    server.app.state.runtime.limiter = RateLimiter(clock=clock)
+    return clock
+
+
+@pytest.fixture()
+def sleeps(server: LiveServer) -> Iterator[Sleeps]:
+    runtime = server.app.state.runtime
+    real = runtime.sleep, runtime.monotonic
+    recorder = Sleeps()
+    runtime.sleep, runtime.monotonic = recorder, recorder.clock
+    yield recorder
+    runtime.sleep, runtime.monotonic = real

@@ -8,12 +8,12 @@ from pathlib import Path
 import openai
 import pytest
 from aoai_mock.behaviour.pacing import pace_for
-from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
 from openai import AzureOpenAI
 
 from tests.conftest import GA, KEY
+from tests.e2e.conftest import FakeClock, Sleeps
 
 CONFIG = """
 deployments:
@@ -32,53 +32,12 @@ deployments:
 """
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Sleeps:
-    """Stands in for asyncio.sleep in the server, and for the clock it advances: records every wait and
-    moves the clock on by it, waits for none."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-        self.now = 0.0
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     config = Path(tmp_path_factory.mktemp("limits")) / "config.yaml"
     config.write_text(CONFIG)
     with LiveServer(resolve({"port": 0, "config_path": str(config)}, env={})) as live:
         yield live
-
-
-@pytest.fixture()
-def clock(server: LiveServer) -> FakeClock:
-    clock = FakeClock()
-    server.app.state.runtime.limiter = RateLimiter(clock=clock)
-    return clock
-
-
-@pytest.fixture()
-def sleeps(server: LiveServer) -> Iterator[Sleeps]:
-    runtime = server.app.state.runtime
-    real = runtime.sleep, runtime.monotonic
-    recorder = Sleeps()
-    runtime.sleep, runtime.monotonic = recorder, recorder.clock
-    yield recorder
-    runtime.sleep, runtime.monotonic = real
 
 
 def _client(server: LiveServer) -> AzureOpenAI:

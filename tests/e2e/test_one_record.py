@@ -14,9 +14,10 @@ import openai
 import pytest
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
-from openai import AzureOpenAI, OpenAI
+from openai import AzureOpenAI
 
-from tests.conftest import GA, KEY
+from tests.conftest import GA
+from tests.e2e.clients import azure, v1
 
 ADMIN = {"x-aoai-mock-admin-key": "admin-secret"}
 PREVIEW = "2025-04-01-preview"  # Responses, assistants v2, gpt-image-1
@@ -80,14 +81,7 @@ def scenario(admin: httpx.Client) -> str:
 
 
 def sdk(server: LiveServer, version: str = GA, fault: str | None = None) -> AzureOpenAI:
-    headers = {"x-aoai-mock-fault": fault} if fault else None
-    return AzureOpenAI(azure_endpoint=server.url, api_key=KEY, api_version=version, max_retries=0,
-                       default_headers=headers)
-
-
-def v1(server: LiveServer, fault: str | None = None) -> OpenAI:
-    headers = {"x-aoai-mock-fault": fault} if fault else None
-    return OpenAI(base_url=f"{server.url}/openai/v1/", api_key=KEY, max_retries=0, default_headers=headers)
+    return azure(server, version, fault)
 
 
 def last(admin: httpx.Client, **filters: Any) -> dict[str, Any]:
@@ -140,8 +134,7 @@ def test_chat_transport_faults_say_what_was_sent(server: LiveServer, admin: http
         with pytest.raises(openai.APIConnectionError):
             sdk(server, fault=kind).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": kind}])
         faulted(last(admin, fault=kind), kind, outcome, None)
-    client = AzureOpenAI(azure_endpoint=server.url, api_key=KEY, api_version=GA, max_retries=0, timeout=0.5,
-                         default_headers={"x-aoai-mock-fault": "hang"})
+    client = sdk(server, fault="hang").with_options(timeout=0.5)
     with pytest.raises(openai.APITimeoutError):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hang"}])
     entry = last(admin, fault="hang")
@@ -303,3 +296,56 @@ def test_resource_families_journal_their_faults(
     entry = last(admin, fault=kind)
     faulted(entry, kind, outcome, status)
     assert entry["operation"] is not None
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [("stall=2;seconds=0.01", "sent"), ("malformed=2", "malformed"), ("stream_error=2", "error_event")],
+    ids=["stall", "malformed", "error-event"],
+)
+def test_assistant_run_streams_take_every_stream_fault(
+    server: LiveServer, admin: httpx.Client, fault: str, outcome: str
+) -> None:
+    client = sdk(server, PREVIEW)
+    assistant_id, thread_id = _thread_and_assistant(client)
+    faulty = sdk(server, PREVIEW, fault=fault)
+    kind = fault.split("=")[0]
+    if kind == "stall":
+        with faulty.beta.threads.runs.stream(thread_id=thread_id, assistant_id=assistant_id) as events:
+            events.until_done()
+            assert events.current_run is not None and events.current_run.status == "completed"
+    else:
+        # A broken event fails the SDK's JSON parser; an error event is raised as the APIError it carries.
+        with pytest.raises((ValueError, openai.APIError)):
+            with faulty.beta.threads.runs.stream(thread_id=thread_id, assistant_id=assistant_id) as events:
+                events.until_done()
+    entry = last(admin, fault=kind)
+    faulted(entry, kind, outcome, 200)
+    assert entry["stream"] is True
+
+
+def test_image_usage_is_journaled_and_counted(server: LiveServer, admin: httpx.Client) -> None:
+    made = sdk(server, PREVIEW).images.generate(model="gpt-image-1", prompt="a lighthouse", size="1024x1024",
+                                                quality="low")
+    assert made.usage is not None
+    entry = last(admin, operation="images.generations")
+    assert entry["tokens"] == {"prompt": made.usage.input_tokens, "completion": made.usage.output_tokens}
+    scraped = httpx.get(f"{server.url}/metrics").text
+    assert 'aoai_mock_tokens_total{deployment="gpt-image-1",kind="completion",operation="images.generations"}' in scraped
+
+
+
+def test_a_client_retrying_on_its_own_is_linked_and_the_fault_log_agrees(server: LiveServer, admin: httpx.Client) -> None:
+    """As langchain-js, llama-index or litellm's num_retries do: the SDK's own retries off (every attempt says
+    x-stainless-retry-count: 0), the same request sent again after the 429, within the wait it asked for."""
+    client = sdk(server)
+    ask = {"model": "gpt-4o", "messages": [{"role": "user", "content": "retry me"}]}
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(**ask, extra_headers={"x-aoai-mock-fault": "429;retry_after_ms=10"})
+    client.chat.completions.create(**ask)
+    failed, retried = admin.get("/requests", params={"path": "/openai/deployments/gpt-4o/chat/completions"}).json()["data"]
+    assert failed["retry_count"] == retried["retry_count"] == 0
+    assert retried["retry"]["of"] == failed["seq"] and retried["retry"]["after_status"] == 429
+    (injected,) = admin.get("/faults").json()["injected"]
+    assert injected["client"]["answer"] == "retried" and injected["client"]["request_id"] == retried["id"]
+    assert injected["client"]["after_ms"] == retried["retry"]["wait_ms"]

@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
-from openai import AzureOpenAI, OpenAI
+from openai import AzureOpenAI
 
-from tests.conftest import KEY
-from tests.e2e.test_limits_and_pacing import FakeClock, Sleeps
+from tests.e2e import clients
+from tests.e2e.clients import v1
+from tests.e2e.conftest import FakeClock, Sleeps
 
 PREVIEW = "2025-04-01-preview"
 CONFIG = """
@@ -57,32 +57,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
-@pytest.fixture()
-def clock(server: LiveServer) -> FakeClock:
-    clock = FakeClock()
-    server.app.state.runtime.limiter = RateLimiter(clock=clock)
-    return clock
-
-
-@pytest.fixture()
-def sleeps(server: LiveServer) -> Iterator[Sleeps]:
-    runtime = server.app.state.runtime
-    real = runtime.sleep, runtime.monotonic
-    recorder = Sleeps()
-    runtime.sleep, runtime.monotonic = recorder, recorder.clock
-    yield recorder
-    runtime.sleep, runtime.monotonic = real
-
-
 def azure(server: LiveServer, fault: str | None = None) -> AzureOpenAI:
-    headers = {"x-aoai-mock-fault": fault} if fault else None
-    return AzureOpenAI(azure_endpoint=server.url, api_key=KEY, api_version=PREVIEW, max_retries=0,
-                       default_headers=headers)
-
-
-def v1(server: LiveServer, fault: str | None = None) -> OpenAI:
-    headers = {"x-aoai-mock-fault": fault} if fault else None
-    return OpenAI(base_url=f"{server.url}/openai/v1/", api_key=KEY, max_retries=0, default_headers=headers)
+    return clients.azure(server, PREVIEW, fault)
 
 
 def events(stream: Any) -> list[Any]:

@@ -105,7 +105,7 @@ def test_an_entry_has_the_documented_shape(journal: Journal) -> None:
             "stream": True,
             "events": 0,
             "duration_ms": 12.3,
-            "timings": {"received": "2025-01-01T00:00:00.500Z", "first_byte_ms": None, "last_byte_ms": 12.3},
+            "timings": {"received": "2025-01-01T00:00:00.500Z", "first_byte_ms": 12.3, "last_byte_ms": 12.3},
             "response_headers": {"retry-after": "1", "x-ratelimit-remaining-tokens": "0"},
             "response": {"body": {"error": {"code": "429"}}, "body_encoding": "json", "body_size": 26,
                          "body_truncated": False},

@@ -8,70 +8,28 @@ choice], and how it answers; the answers render through :mod:`aoai_mock.wire`'s 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.chat import run_chat
 from aoai_mock.behaviour.completions import prompts_of, run_completion
 from aoai_mock.behaviour.embeddings import EmbeddingResult, prompt_tokens, run_embeddings
-from aoai_mock.behaviour.inference import Call, Estimate, Family
+from aoai_mock.behaviour.inference import Answered, Call, Estimate, Family
 from aoai_mock.behaviour.responders.base import Responder
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.chat import chat_body, chat_chunks
 from aoai_mock.wire.completions import completion_body, completion_chunks
 from aoai_mock.wire.embeddings import embeddings_body
 from aoai_mock.wire.requests import ChatRequest, CompletionRequest, EmbeddingRequest
-from aoai_mock.wire.results import ChatResult, CompletionResult
 from aoai_mock.wire.validation import validate
 
 __all__ = ["CHAT", "COMPLETIONS", "EMBEDDINGS"]
 
 
-@dataclass(slots=True)
-class _ChatAnswer:
-    result: ChatResult
-    tokens_in: int
-    tokens_out: int
-
-    def body(self) -> Mapping[str, Any]:
-        return chat_body(self.result)
-
-    def events(self) -> Iterable[Any]:
-        return chat_chunks(self.result)
-
-
-@dataclass(slots=True)
-class _CompletionAnswer:
-    result: CompletionResult
-    tokens_in: int
-    tokens_out: int
-
-    def body(self) -> Mapping[str, Any]:
-        return completion_body(self.result)
-
-    def events(self) -> Iterable[Any]:
-        return completion_chunks(self.result)
-
-
-@dataclass(slots=True)
-class _EmbeddingsAnswer:
-    result: EmbeddingResult
-    tokens_in: int
-    tokens_out: int = 0
-
-    def body(self) -> Mapping[str, Any]:
-        result = self.result
-        return embeddings_body(result.model, result.vectors, result.prompt_tokens)
-
-    def events(self) -> Iterable[Any]:
-        raise TypeError("embeddings do not stream")
-
-
-def _run_chat(call: Call, parsed: ChatRequest, responder: Responder | None) -> _ChatAnswer:
+def _run_chat(call: Call, parsed: ChatRequest, responder: Responder | None) -> Answered:
     result = run_chat(call.runtime, call.deployment, call.api_version, parsed, call.body, responder)
-    return _ChatAnswer(result, result.usage.prompt_tokens, result.usage.completion_tokens)
+    return Answered(result, result.usage.prompt_tokens, result.usage.completion_tokens, chat_body, chat_chunks)
 
 
 def _chat_estimate(call: Call, parsed: ChatRequest) -> Estimate:
@@ -82,9 +40,10 @@ def _chat_estimate(call: Call, parsed: ChatRequest) -> Estimate:
     return Estimate(prompt, asked, parsed.n or 1)
 
 
-def _run_completion(call: Call, parsed: CompletionRequest, responder: Responder | None) -> _CompletionAnswer:
+def _run_completion(call: Call, parsed: CompletionRequest, responder: Responder | None) -> Answered:
     result = run_completion(call.runtime, call.deployment, call.api_version, parsed, call.body, responder)
-    return _CompletionAnswer(result, result.usage.prompt_tokens, result.usage.completion_tokens)
+    usage = result.usage
+    return Answered(result, usage.prompt_tokens, usage.completion_tokens, completion_body, completion_chunks)
 
 
 def _completion_estimate(call: Call, parsed: CompletionRequest) -> Estimate:
@@ -94,10 +53,14 @@ def _completion_estimate(call: Call, parsed: CompletionRequest) -> Estimate:
     return Estimate(sum(prompts), parsed.max_tokens or 16, choices)
 
 
-def _run_embeddings(call: Call, parsed: EmbeddingRequest, responder: Responder | None) -> _EmbeddingsAnswer:
+def _embeddings_body(result: EmbeddingResult) -> Mapping[str, Any]:
+    return embeddings_body(result.model, result.vectors, result.prompt_tokens)
+
+
+def _run_embeddings(call: Call, parsed: EmbeddingRequest, responder: Responder | None) -> Answered:
     context = call.runtime.context(call.deployment)
     result = run_embeddings(call.deployment, parsed, call.body, responder, context)
-    return _EmbeddingsAnswer(result, result.prompt_tokens)
+    return Answered(result, result.prompt_tokens, 0, _embeddings_body)
 
 
 def _embeddings_estimate(call: Call, parsed: EmbeddingRequest) -> Estimate:
@@ -108,7 +71,7 @@ def _embeddings_estimate(call: Call, parsed: EmbeddingRequest) -> Estimate:
 CHAT = Family(
     operation=av.CHAT,
     parse=lambda call: validate(ChatRequest, call.body),
-    stream=lambda parsed: bool(parsed.stream),
+    streams=True,
     estimate=_chat_estimate,
     run=_run_chat,
 )
@@ -116,7 +79,7 @@ CHAT = Family(
 COMPLETIONS = Family(
     operation=av.COMPLETIONS,
     parse=lambda call: validate(CompletionRequest, call.body),
-    stream=lambda parsed: bool(parsed.stream),
+    streams=True,
     estimate=_completion_estimate,
     run=_run_completion,
 )
@@ -124,7 +87,7 @@ COMPLETIONS = Family(
 EMBEDDINGS = Family(
     operation=av.EMBEDDINGS,
     parse=lambda call: validate(EmbeddingRequest, call.body),
-    stream=lambda parsed: False,
+    streams=False,
     estimate=_embeddings_estimate,
     run=_run_embeddings,
 )

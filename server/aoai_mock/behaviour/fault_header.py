@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from aoai_mock.behaviour.scenarios.fault_schema import FAULT_KINDS, STREAM_KINDS, FaultSpec
-from aoai_mock.errors import InvalidRequest
+from aoai_mock.errors import InvalidFaultHeader
 from aoai_mock.wire.headers import FAULT
 
 __all__ = ["HEADER", "NONE", "InvalidFaultHeader", "parse_fault_header"]
@@ -41,13 +41,8 @@ _BOOLS = {"true": True, "on": True, "yes": True, "false": False, "off": False, "
 _PARAMS = ("delay_ms", "seconds", "after_chunks", "graceful", "retry_after_ms", *_SWITCHES, "limit", "message")
 
 
-class InvalidFaultHeader(InvalidRequest):
-    def __init__(self, header: str, problem: str) -> None:
-        super().__init__(
-            f"aoai-mock: {HEADER} {header!r}: {problem} (format: {GRAMMAR}; kinds: {', '.join(FAULT_KINDS)}, none).",
-            param=HEADER,
-            code="invalid_fault",
-        )
+def _refused(header: str, problem: str) -> InvalidFaultHeader:
+    return InvalidFaultHeader(header, problem, f"format: {GRAMMAR}; kinds: {', '.join(FAULT_KINDS)}, none")
 
 
 def _number(name: str, text: str) -> int | float:
@@ -123,7 +118,7 @@ def parse_fault_header(header: str, stream: bool) -> FaultSpec | None:
     try:
         spec = FaultSpec.model_validate(_fields(text))
     except ValueError as exc:  # pydantic's ValidationError is a ValueError too
-        raise InvalidFaultHeader(header, _problem(exc) if isinstance(exc, ValidationError) else str(exc)) from None
+        raise _refused(header, _problem(exc) if isinstance(exc, ValidationError) else str(exc)) from None
     if not stream and spec.kind in STREAM_KINDS[1:]:
-        raise InvalidFaultHeader(header, f'{spec.kind} applies to streaming requests only (send "stream": true)')
+        raise _refused(header, f'{spec.kind} applies to streaming requests only (send "stream": true)')
     return spec

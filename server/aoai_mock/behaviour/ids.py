@@ -53,8 +53,11 @@ class IdFactory:
         return _uuid4_text(int.from_bytes(digest, "big"))
 
 
+_CLEAR = ~(0xF000 << 64) & ~(0xC000 << 48)  # the version and variant bits
+_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, variant RFC 4122
+
+
 def _uuid4_text(number: int) -> str:
     """The canonical text of a version-4 uuid made of ``number``'s bits (what ``uuid.UUID`` gives, faster)."""
-    number = (number & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)
-    h = "%032x" % number
+    h = "%032x" % (number & _CLEAR | _SET)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

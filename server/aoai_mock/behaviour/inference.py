@@ -30,7 +30,7 @@ from aoai_mock.config import Deployment
 from aoai_mock.state.record import Record
 from aoai_mock.wire import headers as names
 
-__all__ = ["Call", "Answer", "Family", "Estimate", "Outcome", "answer", "decide_fault", "quota_figures"]
+__all__ = ["Call", "Answer", "Answered", "Family", "Estimate", "Outcome", "answer", "decide_fault", "quota_figures"]
 
 
 @dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
@@ -73,6 +73,25 @@ class Answer(Protocol):
     def events(self) -> Iterable[Any]: ...
 
 
+@dataclass(slots=True)
+class Answered:
+    """An :class:`Answer` from a family's own result and the wire builders that render it."""
+
+    result: Any
+    tokens_in: int
+    tokens_out: int
+    render: Callable[[Any], Mapping[str, Any]]  # the result as one JSON body
+    stream_of: Callable[[Any], Iterable[Any]] | None = None  # the result as events; None: it never streams
+
+    def body(self) -> Mapping[str, Any]:
+        return self.render(self.result)
+
+    def events(self) -> Iterable[Any]:
+        if self.stream_of is None:
+            raise TypeError("this answer does not stream")
+        return self.stream_of(self.result)
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """What an enforced quota charges before any work [documented: Azure's rate-limit estimate]."""
@@ -89,7 +108,7 @@ class Family:
 
     operation: str
     parse: Callable[[Call], Any]  # the validated request (400s here)
-    stream: Callable[[Any], bool]  # it asks for a stream
+    streams: bool  # it can stream: then ``"stream": true`` in the body asks for it
     estimate: Callable[[Call, Any], Estimate]  # for an enforced quota
     run: Callable[[Call, Any, Responder | None], Answer]
     view: Callable[[Call, Any], RequestView] | None = None  # how scenario rules see it (default: as sent)
@@ -111,30 +130,31 @@ class Outcome:
 def answer(call: Call, family: Family) -> Outcome:
     """Validate, fault, quota, responder, answer, pacing: see the module's docstring."""
     parsed = family.parse(call)
-    stream = family.stream(parsed)
-    plan = decide_fault(call, stream)
-    if plan is not None and not plan.answers:
-        return Outcome(None, stream, plan)
-    deployment = call.deployment
+    stream = family.streams and call.body.get("stream") is True
+    runtime, record, deployment = call.runtime, call.record, call.deployment
+    plan = None
+    if not runtime.faults.idle or names.FAULT_B in call.headers:  # the common case asks nothing more
+        plan = decide_fault(call, stream)
+        if plan is not None and not plan.answers:
+            return Outcome(None, stream, plan)
     if deployment.rate_limit.enforce:
         _admit(call, family.estimate(call, parsed))
-    responder = _responder(call, family, parsed)
+    if call.responder is None and call.scenario is None and runtime.book.active is None:
+        record.responder = deployment.responder.name
+        responder = None  # the deployment's own
+    else:
+        responder = _responder(call, family, parsed)
     answered = family.run(call, parsed, responder)
-    record = call.record
     record.tokens_in, record.tokens_out = answered.tokens_in, answered.tokens_out
-    pace = pace_for(deployment)
-    if pace.enabled:
+    if deployment.pacing.enabled:
         plan = plan or DeliveryPlan()
-        plan.pace = pace.schedule(zlib.crc32(call.record.body), answered.tokens_out)
+        plan.pace = pace_for(deployment).schedule(zlib.crc32(record.body), answered.tokens_out)
     return Outcome(answered, stream, plan)
 
 
 def decide_fault(call: Call, stream: bool) -> DeliveryPlan | None:
     """The plan of the fault this request gets (``x-aoai-mock-fault``, or an installed plan), or None."""
-    faults = call.runtime.faults
-    if faults.idle and names.FAULT_B not in call.headers:
-        return None
-    fault = faults.decide(call.view(), request_id=call.record.request_id, stream=stream)
+    fault = call.runtime.faults.decide(call.view(), request_id=call.record.request_id, stream=stream)
     if fault is None:
         return None
     return plan_of(fault, call.record, call.deployment)
@@ -179,12 +199,8 @@ def _responder(call: Call, family: Family, parsed: Any) -> Responder | None:
     if call.responder:
         record.responder = call.responder
         return runtime.responder(call.deployment, call.responder)
-    book = runtime.book
-    if call.scenario is None and book.active is None:
-        record.responder = call.deployment.responder.name
-        return None
     view = family.view(call, parsed) if family.view is not None else call.view()
-    decision = book.decide(view, call.scenario)
+    decision = runtime.book.decide(view, call.scenario)
     decision.note(record)
     if decision.responder is not None:
         return decision.responder

@@ -101,7 +101,7 @@ def deployment_for(
     deployment = runtime.deployment(name, scenario)
     if deployment is None:
         raise DeploymentNotFound()
-    if not _answers(deployment, operation):
+    if operation not in deployment.operations and not _answers(deployment, operation):
         raise OperationNotSupported(OPERATION_NAMES.get(operation, operation), deployment.model)
     if deployment.min_api_version and version and not av.is_at_least(version, deployment.min_api_version):
         raise ModelNeedsNewerApiVersion(deployment.min_api_version)

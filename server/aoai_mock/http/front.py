@@ -159,48 +159,46 @@ class AzureFront:
             await self.app(scope, receive, lambda m: _send_with_headers(send, m, extra, state))
             return
         record = Record(request_id, scope["method"], path, scope["query_string"], scope["headers"], time.monotonic())
-        token = CURRENT.set(record)  # the request being served, for behaviour deep inside it
-        try:
-            found = self.fast_routes(scope["method"], path)
-            if found is None:
+        found = self.fast_routes(scope["method"], path)
+        if found is None:
+            token = CURRENT.set(record)  # the request being served, for behaviour deep inside it
+            try:
                 await self._framework(scope, receive, send, record, extra, headers)
-            else:
-                await self._fast(scope, receive, send, record, extra, headers, found)
-        finally:
-            CURRENT.reset(token)  # a batch's lines come through here inside another request's task
-            self._finish(record)
-
-    async def _fast(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        record: Record,
-        extra: list[tuple[bytes, bytes]],
-        headers: dict[bytes, bytes],
-        found: tuple[FastRoute, str],
-    ) -> None:
+            finally:
+                CURRENT.reset(token)  # a batch's lines come through here inside another request's task
+                self._finish(record)
+            return
+        # The answering routes, most of the traffic: here, without another coroutine in between.
         route, deployment = found
         record.deployment = deployment or None
-        exchange = Exchange(self.runtime, scope, receive, headers, record, deployment, self.runtime.monotonic())
+        runtime = self.runtime
+        origin = record.start if runtime.monotonic is time.monotonic else runtime.monotonic()  # tests inject a clock
+        exchange = Exchange(runtime, scope, receive, headers, record, deployment, origin)
         try:
-            reply = await route(exchange)
-        except AzureError as exc:
-            reply = error_reply(exc)
-            if not exchange.body_read:
-                limit = self.runtime.settings.config.max_body_bytes
-                record.keep_body(await _body_for_journal(receive, headers, limit))
-        except Exception as exc:  # a bug of ours: the service's 500, and the server goes on
-            log.exception("unexpected error while serving %s %s: %r", scope["method"], record.path, exc)
-            reply = error_reply(ServerError(record.request_id))
-        added = exchange.response_headers
-        if type(reply) is JsonReply:  # most answers: sent here, without a wrapped send
-            await _send_json(reply, send, extra, added, record)
-        else:
-            await reply(scope, receive, _wrapped_send(send, extra, added, record))
+            try:
+                reply = await route(exchange)
+            except AzureError as exc:
+                reply = error_reply(exc)
+                if not exchange.body_read:
+                    limit = self.runtime.settings.config.max_body_bytes
+                    record.keep_body(await _body_for_journal(receive, headers, limit))
+            except Exception as exc:  # a bug of ours: the service's 500, and the server goes on
+                log.exception("unexpected error while serving %s %s: %r", scope["method"], path, exc)
+                reply = error_reply(ServerError(request_id))
+            added = exchange.response_headers
+            if type(reply) is JsonReply:  # most answers: sent here, without a wrapped send
+                await _send_json(reply, send, extra, added, record)
+            else:
+                await reply(scope, receive, _wrapped_send(send, extra, added, record))
+        finally:
+            self._finish(record)
 
     def _finish(self, record: Record) -> None:
-        record.finish(time.monotonic())
+        end = record.end = time.monotonic()
+        if record.first_byte is None and record.status is not None:  # a body sent in one piece
+            record.first_byte = end
+        if record._response_parts:
+            record.join_response()
         self.metrics.observe(record)
         if self.log_json:
             _log_line(record)
@@ -255,8 +253,7 @@ async def _send_json(
     record.response_size = len(body)
     record.response_body = body if len(body) <= BODY_LIMIT else body[:BODY_LIMIT]
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    record.first_byte = time.monotonic()
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body})  # its first byte: when the record is finished
 
 
 def _wrapped_send(

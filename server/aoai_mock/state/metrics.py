@@ -14,7 +14,7 @@ the exposition format):
 
 from __future__ import annotations
 
-import bisect
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -39,30 +39,30 @@ class Metrics:
 
     def __init__(self) -> None:
         # (deployment, operation, status) -> [requests, seconds, prompt tokens, completion tokens, *buckets]
-        self._records: dict[tuple[str | None, str | None, str], list[float]] = {}
+        self._records: dict[tuple[str | None, str | None, int | str], list[float]] = {}
         self._faults: dict[str, int] = {}
 
     def observe(self, record: Record) -> None:
         """Count one finished request from its record (its status, or its transport outcome when none was sent)."""
-        key = (record.deployment, record.operation, record.status_label)
+        status = record.status
+        key = (record.deployment, record.operation, status if status is not None else record.outcome)
         found = self._records.get(key)
         if found is None:
             found = self._records[key] = [0.0] * (_BUCKET0 + len(BUCKETS) + 1)
-        seconds = record.duration
-        found[_N] += 1
-        found[_SECONDS] += seconds
-        found[_BUCKET0 + bisect.bisect_left(BUCKETS, seconds)] += 1
+        seconds = record.end - record.start  # type: ignore[operator]
+        found[0] += 1  # _N
+        found[1] += seconds  # _SECONDS
+        found[_BUCKET0 + bisect_left(BUCKETS, seconds)] += 1
         if record.tokens_in is not None:
-            found[_PROMPT] += record.tokens_in
-        if record.tokens_out is not None:
-            found[_COMPLETION] += record.tokens_out
-        fault = record.fault
-        if fault is not None:
-            self._faults[fault] = self._faults.get(fault, 0) + 1
+            found[2] += record.tokens_in  # _PROMPT
+            if record.tokens_out is not None:
+                found[3] += record.tokens_out  # _COMPLETION
+        if record.fault is not None:
+            self._faults[record.fault] = self._faults.get(record.fault, 0) + 1
 
     def snapshot(self) -> tuple[dict[tuple[str, str, str], list[float]], dict[str, int]]:
         """Copies, keyed by (deployment, operation, status) as label strings."""
-        records = {(d or "", o or "", s): list(r) for (d, o, s), r in self._records.items()}
+        records = {(d or "", o or "", str(s)): list(r) for (d, o, s), r in self._records.items()}
         return records, dict(self._faults)
 
 

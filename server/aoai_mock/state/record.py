@@ -14,7 +14,6 @@ plain attributes, written at most a few times per request.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -51,42 +50,67 @@ CLIENT_CLOSED = "client_closed"  # the client went away before the response ende
 SCENARIO_DEFAULT = "(default reply)"  # the rule of an answer that came from a scenario's default, not a rule
 
 
-@dataclass(slots=True, eq=False)
 class Record:
-    """What one request was and what became of it. Times are ``time.monotonic()`` readings."""
+    """What one request was and what became of it. Times are ``time.monotonic()`` readings.
 
-    request_id: str
-    method: str
-    path: str
-    query: bytes
-    headers: Headers  # the ASGI list as received: lower-case names, never changed afterwards
-    start: float  # arrival
-    body: bytes = b""  # as received (only the first BODY_LIMIT bytes are kept)
-    body_size: int = 0
-    operation: str | None = None
-    deployment: str | None = None
-    api_version: str | None = None
-    scenario: str | None = None  # the scenario that answered; None: no scenario was involved
-    rule: str | None = None  # the rule that answered, or SCENARIO_DEFAULT
-    responder: str | None = None  # the responder that wrote the answer
-    fault: str | None = None  # the kind of fault injected ("429", "cut", ...)
-    fault_source: str | None = None  # "header", "control", "scenario:<name>"
-    fault_effect: str | None = None  # what the fault did, in words ("cut after 3 events")
-    quota: dict[str, Any] | None = None  # an enforced quota's decision: cost, admitted, retry_after_ms
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    status: int | None = None  # the status line sent; None when nothing was
-    stream: bool = False  # the response was an event stream
-    outcome: str = SENT
-    events: int | None = None  # events sent, for a stream
-    response_headers: Headers | None = None  # on errors: the retry and quota headers a retry test asks about
-    response_body: bytes = b""  # the first BODY_LIMIT bytes sent
-    response_size: int = 0
-    first_byte: float | None = None
-    end: float | None = None  # the last byte (or the moment the response was given up)
-    seq: int = 0  # given by the journal
-    wall: float = 0.0  # wall-clock seconds at the end, given by the journal
-    _response_parts: list[bytes] = field(default_factory=list, repr=False)
+    Made for every request, so made cheaply: slots, every default set in a few chained assignments.
+    """
+
+    __slots__ = (
+        "request_id", "method", "path", "query", "headers", "start", "body", "body_size", "operation",
+        "deployment", "api_version", "scenario", "rule", "responder", "fault", "fault_source", "fault_effect",
+        "quota", "tokens_in", "tokens_out", "status", "stream", "outcome", "events", "response_headers",
+        "response_body", "response_size", "first_byte", "end", "seq", "wall", "_response_parts",
+    )  # fmt: skip
+
+    body: bytes  # as received (only the first BODY_LIMIT bytes are kept)
+    body_size: int
+    operation: str | None
+    deployment: str | None
+    api_version: str | None
+    scenario: str | None  # the scenario that answered; None: no scenario was involved
+    rule: str | None  # the rule that answered, or SCENARIO_DEFAULT
+    responder: str | None  # the responder that wrote the answer
+    fault: str | None  # the kind of fault injected ("429", "cut", ...)
+    fault_source: str | None  # "header", "control", "scenario:<name>"
+    fault_effect: str | None  # what the fault did, in words ("cut after 3 events")
+    quota: dict[str, Any] | None  # an enforced quota's decision: cost, admitted, retry_after_ms
+    tokens_in: int | None
+    tokens_out: int | None
+    status: int | None  # the status line sent; None when nothing was
+    stream: bool  # the response was an event stream
+    outcome: str  # SENT, or how the response ended otherwise
+    events: int | None  # events sent, for a stream
+    response_headers: Headers | None  # on errors: the retry and quota headers the journal keeps
+    response_body: bytes  # the first BODY_LIMIT bytes sent
+    response_size: int
+    first_byte: float | None
+    end: float | None  # the last byte (or the moment the response was given up)
+    seq: int  # given by the journal
+    wall: float  # wall-clock seconds at the end, given by the journal
+    _response_parts: list[bytes] | None
+
+    def __init__(
+        self, request_id: str, method: str, path: str, query: bytes, headers: Headers, start: float
+    ) -> None:
+        self.request_id = request_id
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers  # the ASGI list as received: lower-case names, never changed afterwards
+        self.start = start  # arrival
+        self.body = self.response_body = b""
+        self.body_size = self.response_size = self.seq = 0
+        self.operation = self.deployment = self.status = self.tokens_in = self.tokens_out = self.fault = None
+        self.first_byte = self.end = self._response_parts = self.api_version = self.scenario = self.rule = None
+        self.responder = self.fault_source = self.fault_effect = self.quota = self.events = None
+        self.response_headers = None
+        self.stream = False
+        self.outcome = SENT
+        self.wall = 0.0
+
+    def __repr__(self) -> str:
+        return f"Record({self.method} {self.path} -> {self.status_label}, id={self.request_id})"
 
     def keep_body(self, body: bytes) -> None:
         self.body_size = len(body)
@@ -95,15 +119,24 @@ class Record:
     def sent_body(self, chunk: bytes) -> None:
         """A piece of the response body went out: keep it while under the limit."""
         if self.response_size < BODY_LIMIT:
+            if self._response_parts is None:
+                self._response_parts = []
             self._response_parts.append(chunk)
         self.response_size += len(chunk)
 
     def finish(self, end: float) -> None:
+        """The response ended (or was given up): a body sent in one piece had its first byte now too."""
         self.end = end
+        if self.first_byte is None and self.status is not None:
+            self.first_byte = end
         if self._response_parts:
-            joined = b"".join(self._response_parts)
-            self.response_body = joined[:BODY_LIMIT]
-            self._response_parts = []
+            self.join_response()
+
+    def join_response(self) -> None:
+        """The response body's pieces, kept as one (the first BODY_LIMIT bytes)."""
+        joined = b"".join(self._response_parts or ())
+        self.response_body = joined[:BODY_LIMIT]
+        self._response_parts = None
 
     @property
     def tokens(self) -> tuple[int, int] | None:

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 from aoai_mock.behaviour.scenarios import ScenarioError
-from aoai_mock.behaviour.scenarios.engine import Decision, ScenarioBook, UnknownScenario
+from aoai_mock.behaviour.scenarios.engine import Decision, ScenarioBook
 from aoai_mock.behaviour.scenarios.schema import Scenario
-from aoai_mock.errors import InvalidRequest
+from aoai_mock.errors import InvalidRequest, UnknownScenario
 
 from tests.behaviour.scenarios.helpers import (
     CTX,

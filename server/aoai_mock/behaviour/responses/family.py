@@ -5,11 +5,10 @@ to it as they do to chat completions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from aoai_mock.behaviour.inference import Call, Family
+from aoai_mock.behaviour.inference import Answered, Call, Family
 from aoai_mock.behaviour.responders.base import Responder
 from aoai_mock.behaviour.responses.filtering import check_prompt
 from aoai_mock.behaviour.responses.pipeline import quota_estimate
@@ -20,28 +19,20 @@ from aoai_mock.wire import api_versions as av
 __all__ = ["RESPONSES"]
 
 
-@dataclass(slots=True)
-class _ResponseAnswer:
-    created: Created
-    tokens_in: int
-    tokens_out: int
-
-    def body(self) -> Mapping[str, Any]:
-        return self.created.response
-
-    def events(self) -> Iterable[Any]:
-        return self.created.events()
-
-
 def _parse(call: Call) -> Prepared:
     return prepare(call.runtime, call.deployment, call.api_version or "v1", call.body)
 
 
-def _run(call: Call, prepared: Prepared, responder: Responder | None) -> _ResponseAnswer:
+def _run(call: Call, prepared: Prepared, responder: Responder | None) -> Answered:
     check_prompt(prepared)  # the deployment's content filter: Azure's 400 for a blocked prompt
     created = create(call.runtime, prepared, responder)
     usage = created.response.get("usage") or {}
-    return _ResponseAnswer(created, int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0))
+    tokens_in, tokens_out = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+    return Answered(created, tokens_in, tokens_out, _body, Created.events)
+
+
+def _body(created: Created) -> Mapping[str, Any]:
+    return created.response
 
 
 def _view(call: Call, prepared: Prepared) -> RequestView:
@@ -51,7 +42,7 @@ def _view(call: Call, prepared: Prepared) -> RequestView:
 RESPONSES = Family(
     operation=av.RESPONSES,
     parse=_parse,
-    stream=lambda prepared: bool(prepared.request.stream),
+    streams=True,
     estimate=lambda call, prepared: quota_estimate(prepared),
     run=_run,
     view=_view,

@@ -43,7 +43,7 @@ from aoai_mock.behaviour.responders.base import Choice
 from aoai_mock.behaviour.responses import items as input_items
 from aoai_mock.behaviour.responses.build import Output, Planned
 from aoai_mock.config import Deployment
-from aoai_mock.errors import PromptFiltered
+from aoai_mock.errors import PromptFiltered, ResponsesPromptFiltered
 from aoai_mock.wire import api_versions as av
 
 
@@ -54,38 +54,8 @@ class Prepared(Protocol):
     api_version: str
     chat: list[dict[str, Any]]
 
-__all__ = ["ResponsesPromptFiltered", "RESPONSES_PROMPT_FILTERED_MESSAGE", "check_prompt", "screen_output"]
 
-# The typographic apostrophe is the service's [captured, see the module docstring]; chat's message has "'".
-RESPONSES_PROMPT_FILTERED_MESSAGE = (
-    "The response was filtered due to the prompt triggering Azure OpenAI\u2019s content management policy. Please "
-    "modify your prompt and retry. To learn more about our content filtering policies please read our "
-    "documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
-)
-
-
-class ResponsesPromptFiltered(PromptFiltered):
-    """400: a Responses request's prompt tripped the deployment's content filter.
-
-    ``results`` are the prompt's ``content_filter_results`` (None for an api-version without annotations);
-    ``detailed`` says whether the body lists them in ``content_filters`` (the v1 family).
-    """
-
-    def __init__(self, results: dict[str, Any] | None, detailed: bool) -> None:
-        super().__init__(results)
-        self.message = RESPONSES_PROMPT_FILTERED_MESSAGE
-        self.type = "invalid_request_error"
-        self.inner = None
-        self.detailed = detailed and results is not None
-        self.args = (self.message,)
-
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
-        if self.detailed:
-            error["content_filters"] = [
-                {"blocked": True, "source_type": "prompt", "content_filter_results": self.results}
-            ]
-        return {"error": error}
+__all__ = ["ResponsesPromptFiltered", "check_prompt", "screen_output"]  # the error: errors.py
 
 
 def _v1_family(api_version: str) -> bool:

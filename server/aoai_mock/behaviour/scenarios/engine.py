@@ -31,19 +31,12 @@ from aoai_mock.behaviour.scenarios.matching import (
 from aoai_mock.behaviour.scenarios.replies import Bindings, CompiledReply
 from aoai_mock.behaviour.scenarios.schema import Rule, Scenario
 from aoai_mock.config import Deployment, ResponderSpec
-from aoai_mock.errors import InvalidRequest
+from aoai_mock.errors import InvalidRequest, UnknownScenario
 from aoai_mock.state.record import SCENARIO_DEFAULT, Record
 
 __all__ = ["RequestView", "Decision", "ScenarioBook", "ScenarioResponder", "UnknownScenario", "NEAREST"]
 
 NEAREST = 3  # rules a near-miss report names
-
-
-class UnknownScenario(InvalidRequest):
-    def __init__(self, name: str, known: Iterable[str]) -> None:
-        listed = ", ".join(known) or "none"
-        message = f"aoai-mock: no scenario named {name!r} is loaded (loaded: {listed})."
-        super().__init__(message, code="unknown_scenario")
 
 
 class ScenarioResponder:

@@ -47,7 +47,7 @@ from aoai_mock.behaviour.scenarios.schema import (
 )
 from aoai_mock.behaviour.scenarios.templating import Text, Value
 from aoai_mock.behaviour.schema_instance import instance
-from aoai_mock.errors import AzureError
+from aoai_mock.errors import ScriptedError
 from aoai_mock.wire.operations import (
     AUDIO_SPEECH,
     AUDIO_TRANSCRIPTIONS,
@@ -174,14 +174,6 @@ class _Choice:
 
 
 # -- errors -----------------------------------------------------------------------------------------
-
-
-class ScriptedError(AzureError):
-    """An error a scenario answers with; ``gateway`` picks the short ``{code, message}`` body."""
-
-    def __init__(self, message: str, *, gateway: bool = False, **fields: Any) -> None:
-        super().__init__(message, **fields)
-        self.gateway = gateway  # type: ignore[misc]
 
 
 # The operations a rate_limit preset's message names by their own id (the registry's); any other is named

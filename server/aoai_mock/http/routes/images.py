@@ -66,7 +66,7 @@ async def generations(request: Request, deployment: str) -> Response:
     job = images.generation_job(parsed, found, call.api_version, settings.seed or 0)
     created = call.runtime.clock.created()
     body = await anyio.to_thread.run_sync(images.run_images, job, call.runtime.media, created, _url_prefix(request))
-    return json_response(body)
+    return _answered(request, body)
 
 
 def _typed_fields(form: Form) -> dict[str, Any]:
@@ -108,7 +108,16 @@ async def edits(request: Request, deployment: str) -> Response:
         job = images.edit_job(_typed_fields(form), upload, found, call.api_version, seed)
         return images.run_images(job, call.runtime.media, created, _url_prefix(request))
 
-    return json_response(await anyio.to_thread.run_sync(work))
+    return _answered(request, await anyio.to_thread.run_sync(work))
+
+
+def _answered(request: Request, body: dict[str, Any]) -> Response:
+    """The answer, its usage (gpt-image-1 reports one) in the request's record for the journal and metrics."""
+    usage = body.get("usage")
+    if usage:
+        record = record_of(request.scope)
+        record.tokens_in, record.tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
+    return json_response(body)
 
 
 @router.api_route(FILES_PATH + "{name}", methods=["GET", "HEAD"])

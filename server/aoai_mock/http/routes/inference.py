@@ -15,20 +15,24 @@ from starlette.types import ASGIApp
 from aoai_mock.behaviour import answering
 from aoai_mock.behaviour.inference import Call, Family, answer
 from aoai_mock.behaviour.responses.family import RESPONSES as RESPONSES_FAMILY
-from aoai_mock.config import Deployment
-from aoai_mock.errors import ApiVersionNotSupported, InvalidRequest
+from aoai_mock.errors import ApiVersionNotSupported, InvalidJson, InvalidRequest, RequestTooLarge
 from aoai_mock.http.deliver import deliver
 from aoai_mock.http.deps import (
     api_version,
     authenticate,
+    check_json_request,
     deployment_for,
-    json_body,
     rate_headers_early,
+    receive_body,
 )
-from aoai_mock.http.front import Exchange, FastRoute
+from aoai_mock.http.front import Exchange, FastRoute, JsonReply
+from aoai_mock.http.render import json_bytes
 from aoai_mock.http.sse import CHAT, RESPONSES, Framing
+from aoai_mock.state.record import BODY_LIMIT
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire import headers as names
+from aoai_mock.wire.operations import OPERATIONS
+from aoai_mock.wire.validation import load_json
 
 __all__ = ["fast_route"]
 
@@ -41,16 +45,23 @@ async def _call(exchange: Exchange, operation: str) -> Call:
     runtime = exchange.runtime
     record = exchange.record
     record.operation = operation
-    key = exchange.header(b"api-key")
+    key = _text(exchange.headers.get(b"api-key"))
     authenticate(key, None if key else exchange.header(b"authorization"), runtime.settings.api_keys)
     if not exchange.deployment:  # /openai/v1/... and /openai/responses: the body's model names the deployment
         return await _call_by_model(exchange, operation)
     version = record.api_version = api_version(exchange.scope["query_string"], operation)
-    scenario = exchange.header(names.SCENARIO_B)
+    headers = exchange.headers
+    scenario = _text(headers.get(names.SCENARIO_B))
     found = deployment_for(runtime, exchange.deployment, operation, version, scenario)
-    rate_headers_early(runtime, found, operation, version, exchange.response_headers)
+    if not found.rate_limit.enforce:  # rate_headers_early, inlined: the full quota on every answer
+        exchange.response_headers.extend(runtime.limiter.admit(found, 0, operation, version).headers)
     body = await _json_body(exchange)
-    return _made(exchange, operation, found, version, body, scenario)
+    return Call(runtime, record, operation, found, version, body, headers, exchange.origin,
+                exchange.response_headers, _text(headers.get(names.RESPONDER_B)), scenario)
+
+
+def _text(value: bytes | None) -> str | None:
+    return value.decode("latin-1") if value is not None else None
 
 
 async def _call_by_model(exchange: Exchange, operation: str) -> Call:
@@ -73,37 +84,34 @@ async def _call_by_model(exchange: Exchange, operation: str) -> Call:
     scenario = exchange.header(names.SCENARIO_B)
     found = deployment_for(runtime, name, operation, version, scenario)
     rate_headers_early(runtime, found, operation, version, exchange.response_headers)
-    return _made(exchange, operation, found, version, body, scenario)
-
-
-def _made(exchange: Exchange, operation: str, found: Deployment, version: str, body: dict, scenario: str | None) -> Call:
-    return Call(
-        exchange.runtime,
-        exchange.record,
-        operation,
-        found,
-        version,
-        body,
-        exchange.headers,
-        exchange.origin,
-        exchange.response_headers,
-        exchange.header(names.RESPONDER_B),
-        scenario,
-    )
+    return Call(runtime, record, operation, found, version, body, exchange.headers, exchange.origin,
+                exchange.response_headers, exchange.header(names.RESPONDER_B), scenario)
 
 
 async def _json_body(exchange: Exchange) -> dict:
+    """The body, as :func:`~aoai_mock.http.deps.json_body` reads every JSON body (inlined: the hot path)."""
     exchange.body_read = True
     limit = exchange.runtime.settings.config.max_body_bytes
-    content_type, length = exchange.header(b"content-type"), exchange.header(b"content-length")
-    _, parsed = await json_body(exchange.receive, content_type, length, limit, keep=exchange.record.keep_body)
-    return parsed
+    headers = exchange.headers
+    if headers.get(b"content-type") != b"application/json":  # what every SDK sends needs no parsing
+        check_json_request(_text(headers.get(b"content-type")), _text(headers.get(b"content-length")), limit)
+    elif (length := headers.get(b"content-length")) is not None and length.isdigit() and int(length) > limit:
+        raise RequestTooLarge(limit)
+    raw = await receive_body(exchange.receive, limit)
+    record = exchange.record
+    record.body_size = len(raw)
+    record.body = raw if len(raw) <= BODY_LIMIT else raw[:BODY_LIMIT]
+    if not raw.strip():
+        raise InvalidJson()
+    return load_json(raw)
 
 
 def _route(family: Family, framing: Framing) -> FastRoute:
     async def serve(exchange: Exchange) -> ASGIApp:
-        call = await _call(exchange, family.operation)
-        return await deliver(exchange, answer(call, family), framing)
+        outcome = answer(await _call(exchange, family.operation), family)
+        if outcome.plan is None and not outcome.stream:  # most answers: as they are
+            return JsonReply(json_bytes(outcome.answer.body()))  # type: ignore[union-attr]
+        return await deliver(exchange, outcome, framing)
 
     serve.__name__ = family.operation.replace(".", "_")
     return serve
@@ -114,15 +122,31 @@ completions = _route(answering.COMPLETIONS, CHAT)
 embeddings = _route(answering.EMBEDDINGS, CHAT)
 responses_create = _route(RESPONSES_FAMILY, RESPONSES)
 
-_OPERATIONS: dict[str, FastRoute] = {
-    "chat/completions": chat_completions,
-    "completions": completions,
-    "embeddings": embeddings,
+# The answering operations this router serves; its path tables come from the operation registry.
+_ROUTES: dict[str, FastRoute] = {
+    av.CHAT: chat_completions,
+    av.COMPLETIONS: completions,
+    av.EMBEDDINGS: embeddings,
+    av.RESPONSES: responses_create,
 }
-_V1_OPERATIONS: dict[str, FastRoute] = {
-    "chat/completions": chat_completions,
-    "embeddings": embeddings,
-    "responses": responses_create,
+_DEPLOYMENT_TEMPLATE = _PREFIX + "{deployment}/"
+# "chat/completions" -> route, after /openai/deployments/{deployment}/
+_OPERATIONS = {
+    path[len(_DEPLOYMENT_TEMPLATE) :]: route
+    for name, route in _ROUTES.items()
+    for path in OPERATIONS[name].paths
+    if path.startswith(_DEPLOYMENT_TEMPLATE)
+}
+# "chat/completions" -> route, after /openai/v1/
+_V1_OPERATIONS = {
+    path[len(_V1_PREFIX) :]: route for name, route in _ROUTES.items() for path in OPERATIONS[name].v1_paths
+}
+# Whole paths of the resource-scoped answering operations: /openai/responses
+_RESOURCE_OPERATIONS = {
+    path: route
+    for name, route in _ROUTES.items()
+    for path in OPERATIONS[name].paths
+    if not path.startswith(_DEPLOYMENT_TEMPLATE)
 }
 
 
@@ -141,6 +165,5 @@ def fast_route(method: str, path: str) -> tuple[FastRoute, str] | None:
     if path.startswith(_V1_PREFIX):
         route = _V1_OPERATIONS.get(path[len(_V1_PREFIX) :])
         return (route, "") if route is not None else None
-    if path == "/openai/responses":
-        return responses_create, ""
-    return None
+    route = _RESOURCE_OPERATIONS.get(path)
+    return (route, "") if route is not None else None
