@@ -22,7 +22,6 @@ from aoai_mock.wire.chat import chat_body, chat_chunks
 from aoai_mock.wire.completions import completion_body, completion_chunks
 from aoai_mock.wire.embeddings import embeddings_body
 from aoai_mock.wire.requests import ChatRequest, CompletionRequest, EmbeddingRequest
-from aoai_mock.wire.validation import validate
 
 __all__ = ["CHAT", "COMPLETIONS", "EMBEDDINGS"]
 
@@ -70,7 +69,8 @@ def _embeddings_estimate(call: Call, parsed: EmbeddingRequest) -> Estimate:
 
 CHAT = Family(
     operation=av.CHAT,
-    parse=lambda call: validate(ChatRequest, call.body),
+    parse=None,
+    model=ChatRequest,
     streams=True,
     estimate=_chat_estimate,
     run=_run_chat,
@@ -78,7 +78,8 @@ CHAT = Family(
 
 COMPLETIONS = Family(
     operation=av.COMPLETIONS,
-    parse=lambda call: validate(CompletionRequest, call.body),
+    parse=None,
+    model=CompletionRequest,
     streams=True,
     estimate=_completion_estimate,
     run=_run_completion,
@@ -86,7 +87,8 @@ COMPLETIONS = Family(
 
 EMBEDDINGS = Family(
     operation=av.EMBEDDINGS,
-    parse=lambda call: validate(EmbeddingRequest, call.body),
+    parse=None,
+    model=EmbeddingRequest,
     streams=False,
     estimate=_embeddings_estimate,
     run=_run_embeddings,

@@ -29,6 +29,7 @@ from aoai_mock.behaviour.scenarios.request_facts import RequestView
 from aoai_mock.config import Deployment
 from aoai_mock.state.record import Record
 from aoai_mock.wire import headers as names
+from aoai_mock.wire.validation import validate
 
 __all__ = ["Call", "Answer", "Answered", "Family", "Estimate", "Outcome", "answer", "decide_fault", "quota_figures"]
 
@@ -107,11 +108,12 @@ class Family:
     """One answering operation, as the seam drives it."""
 
     operation: str
-    parse: Callable[[Call], Any]  # the validated request (400s here)
+    parse: Callable[[Call], Any] | None  # the validated request (400s here); None: the body as ``model``
     streams: bool  # it can stream: then ``"stream": true`` in the body asks for it
     estimate: Callable[[Call, Any], Estimate]  # for an enforced quota
     run: Callable[[Call, Any, Responder | None], Answer]
     view: Callable[[Call, Any], RequestView] | None = None  # how scenario rules see it (default: as sent)
+    model: type[Any] | None = None  # the request model the body is validated as, when ``parse`` is None
 
 
 @dataclass(slots=True)
@@ -129,7 +131,7 @@ class Outcome:
 
 def answer(call: Call, family: Family) -> Outcome:
     """Validate, fault, quota, responder, answer, pacing: see the module's docstring."""
-    parsed = family.parse(call)
+    parsed = validate(family.model, call.body) if family.parse is None else family.parse(call)
     stream = family.streams and call.body.get("stream") is True
     runtime, record, deployment = call.runtime, call.record, call.deployment
     plan = None
