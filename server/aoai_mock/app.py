@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         # The tokenizers take a few hundred milliseconds to build: the current one before the first
         # request is served, the older one in the background.
         await anyio.to_thread.run_sync(tokens.preload, ("o200k_base",))
+        # What start-up made lives as long as the server: out of the collector's way, so that its full
+        # collections (which the journal's turnover sets off) walk only what requests leave behind.
+        gc.freeze()
         background = threading.Thread(target=tokens.preload, args=(("cl100k_base",),), daemon=True)
         background.start()
         async with anyio.create_task_group() as tasks:
