@@ -296,6 +296,13 @@ def test_chat_validation_errors(
         assert error.body["message"] == message
 
 
+def test_an_ada_002_deployment_names_its_model_ada(client: AzureOpenAI) -> None:
+    """[captured] Azure's ada-002 answers ``"model": "ada"`` (recordings/embeddings, Dec 2024); the 3-series
+    answer with their full names."""
+    assert client.embeddings.create(model="text-embedding-ada-002", input="sample text").model == "ada"
+    assert client.embeddings.create(model="text-embedding-3-small", input="sample").model == "text-embedding-3-small"
+
+
 def test_dimensions_on_ada_002_is_refused(client: AzureOpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         client.embeddings.create(model="text-embedding-ada-002", input="Hello", dimensions=256)
