@@ -33,7 +33,7 @@ from aoai_mock.errors import AzureError, ServerError
 from aoai_mock.state.journal import Journal
 from aoai_mock.state.metrics import Metrics
 from aoai_mock.state.record import BODY_LIMIT, CURRENT, Record
-from aoai_mock.wire.headers import CACHE_HEADER, JSON_HEADER, kept_headers
+from aoai_mock.wire.headers import CACHE_HEADER, DEPLOYMENT, JSON_HEADER, REQUEST_ID, family_headers, kept_headers
 from aoai_mock.wire.operations import resolve
 
 __all__ = ["AzureFront", "Exchange", "JsonReply", "FastRoute", "error_reply", "add_response_headers", "record_of"]
@@ -248,6 +248,8 @@ async def _send_json(
     body = reply.body
     status = record.status = reply.status
     headers = [(b"content-length", str(len(body)).encode()), JSON_HEADER, *own, *extra, *added, CACHE_HEADER]
+    if status != 401:  # a refused key gets only the request id (and what any response has)
+        _family(headers, record, status)
     if status >= 400:
         record.response_headers = kept_headers(headers)
     record.response_size = len(body)
@@ -273,6 +275,8 @@ def _wrapped_send(
             if state is not None and "azure_headers" in state:  # a framework route's own additions
                 more = [(k.encode(), v.encode()) for k, v in state["azure_headers"].items()]
             message = _with_headers(message, extra, more)
+            if status != 401:
+                _family(message["headers"], record, status)
             if status >= 400:
                 record.response_headers = kept_headers(message["headers"])
             if not record.stream:
@@ -284,6 +288,18 @@ def _wrapped_send(
         await send(message)
 
     return send_with_headers
+
+
+def _family(headers: list[tuple[bytes, bytes]], record: Record, status: int) -> None:
+    """Add the headers Azure's answers of this operation carry (``wire.headers.family_headers``)."""
+    fixed, per_request = family_headers(record.operation, record.api_version, status >= 400)
+    if fixed:
+        headers.extend(fixed)
+    for name, value in per_request:
+        if value is REQUEST_ID:
+            headers.append((name, record.request_id.encode()))
+        elif value is DEPLOYMENT and record.deployment:
+            headers.append((name, record.deployment.encode("latin-1")))
 
 
 async def _send_with_headers(send: Send, message: Message, extra: list[tuple[bytes, bytes]], state: dict) -> None:
