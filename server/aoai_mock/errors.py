@@ -18,6 +18,7 @@ __all__ = [
     "AzureError",
     "AccessDenied",
     "PermissionDenied",
+    "MissedModelDeployment",
     "ResourceNotFound",
     "ApiVersionNotSupported",
     "ModelNeedsNewerApiVersion",
@@ -97,6 +98,18 @@ class PermissionDenied(AzureError):
 
     def __init__(self) -> None:
         super().__init__("Principal does not have access to API/Operation.", code="PermissionDenied")
+
+
+class MissedModelDeployment(AzureError):
+    """400 for a dated ``/openai/responses`` request without ``model`` [captured: recordings/errors, Mar 2026,
+    2025-04-01-preview]: a message only, pretty-printed with two-space indents."""
+
+    status = 400
+    gateway = True
+    verbatim = b'{\n  "error": {\n    "message": "Missed model deployment"\n  }\n}'
+
+    def __init__(self) -> None:
+        super().__init__("Missed model deployment")
 
 
 class ResourceNotFound(AzureError):

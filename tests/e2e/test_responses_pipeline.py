@@ -167,3 +167,13 @@ def test_a_filtered_prompt_is_journaled_with_its_body(server: LiveServer) -> Non
     with httpx.Client(base_url=f"{server.url}/_mock") as control:
         entry = control.get("/requests", params={"operation": "responses", "status": "400"}).json()["data"][-1]
     assert entry["body"]["input"] == "stab" and entry["response"]["body"]["error"]["code"] == "content_filter"
+
+
+def test_a_dated_request_without_a_model_gets_azures_own_400(server: LiveServer) -> None:
+    """[captured] recordings/errors/net-ResponsesMissingModel-400 (2025-04-01-preview, Mar 2026)."""
+    answer = httpx.post(f"{server.url}/openai/responses", params={"api-version": PREVIEW},
+                        headers={"api-key": "k"}, json={"input": "hi"})
+    assert answer.status_code == 400
+    assert answer.content == b'{\n  "error": {\n    "message": "Missed model deployment"\n  }\n}'
+    v1_answer = httpx.post(f"{server.url}/openai/v1/responses", headers={"api-key": "k"}, json={"input": "hi"})
+    assert (v1_answer.status_code, v1_answer.json()["error"]["param"]) == (400, "model")

@@ -15,7 +15,13 @@ from starlette.types import ASGIApp
 from aoai_mock.behaviour import answering
 from aoai_mock.behaviour.inference import Call, Family, answer
 from aoai_mock.behaviour.responses.family import RESPONSES as RESPONSES_FAMILY
-from aoai_mock.errors import ApiVersionNotSupported, InvalidJson, InvalidRequest, RequestTooLarge
+from aoai_mock.errors import (
+    ApiVersionNotSupported,
+    InvalidJson,
+    InvalidRequest,
+    MissedModelDeployment,
+    RequestTooLarge,
+)
 from aoai_mock.http.deliver import deliver
 from aoai_mock.http.deps import (
     api_version,
@@ -79,6 +85,8 @@ async def _call_by_model(exchange: Exchange, operation: str) -> Call:
     body = await _json_body(exchange)
     name = body.get("model")
     if not isinstance(name, str) or not name:
+        if not record.path.startswith(_V1_PREFIX):  # the dated Responses route says it its own way
+            raise MissedModelDeployment()
         raise InvalidRequest("you must provide a model parameter", param="model")
     exchange.deployment = record.deployment = name
     scenario = exchange.header(names.SCENARIO_B)
