@@ -369,7 +369,7 @@ class InvalidImageFile(InvalidRequest):
 # invalid filename: wrong suffix." are [captured] (public bug reports); the other messages are [inferred].
 
 __all__ += [
-    "InvalidResourceRequest", "ObjectNotFound", "AssistantsObjectNotFound", "ResponseNotFound",
+    "InvalidResourceRequest", "ObjectNotFound", "AssistantsObjectNotFound", "ResponseNotFound", "NoSuchFileObject",
     "UnexpectedEntityState", "JsonlValidationFailed", "FileTooLarge"
 ]
 
@@ -403,6 +403,14 @@ class AssistantsObjectNotFound(AzureError):
 
     def __init__(self, what: str, id: str) -> None:
         super().__init__(f"No {what} found with id '{id}'.")
+
+
+class NoSuchFileObject(InvalidRequest):
+    """404 from the assistants file service for an ``assistant-`` file it does not have (deleted twice, say)
+    [captured: recordings/files, 2025-03-01-preview]: ``type``, ``param: "id"``, ``code: null``."""
+
+    def __init__(self, file_id: str) -> None:
+        super().__init__(f"No such File object: {file_id}", param="id", status=404)
 
 
 class ResponseNotFound(InvalidRequest):

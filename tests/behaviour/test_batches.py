@@ -230,3 +230,40 @@ async def test_private_keys_never_show(clock: FakeClock) -> None:
     clock.advance(SPAN)
     for view in (batch, await batches.retrieve(batch["id"]), (await batches.list(ListQuery())).data[0]):
         assert not [key for key in view if key.startswith("_")]
+
+
+# -- as recorded: batches/net-CanCancelBatch-2025-04-01-preview.json ---------------------------------------------------
+PREVIEW = "2025-04-01-preview"
+
+
+async def test_the_2025_04_batch_while_underway(clock: FakeClock) -> None:
+    """Exchange 1: ``/v1/chat/completions`` echoed as ``/chat/completions``; file ids ``""`` until it ends."""
+    batches, _, file_id = setup(clock, [chat_line("a"), chat_line("b")])
+    request = {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    batch = batches.create(request, PREVIEW, {})
+    assert batch["endpoint"] == "/chat/completions"
+    assert (batch["output_file_id"], batch["error_file_id"]) == ("", "")
+    clock.advance(SPAN / 2)
+    underway = await batches.retrieve(batch["id"])
+    assert underway["status"] == "in_progress" and underway["output_file_id"] == ""
+    clock.advance(SPAN)
+    done = await batches.retrieve(batch["id"])
+    assert done["status"] == "completed" and done["output_file_id"].startswith("file-") and done["error_file_id"]
+    old = batches.create(request, GA, {})  # before the recording: as before
+    assert old["endpoint"] == "/v1/chat/completions" and old["output_file_id"] is None
+
+
+async def test_a_2025_04_batch_cancelled_with_nothing_done_has_no_files(clock: FakeClock) -> None:
+    """Exchanges 2-4: cancelling (total 2, ids ``""``), then cancelled with both ids null."""
+    batches, engine, file_id = setup(clock, [chat_line("a"), chat_line("b")])
+    request = {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    batch = batches.create(request, PREVIEW, {})
+    clock.advance(1)
+    cancelling = await batches.cancel(batch["id"])
+    assert cancelling["status"] == "cancelling" and cancelling["request_counts"] == {"total": 2, "completed": 0, "failed": 0}
+    assert (cancelling["output_file_id"], cancelling["error_file_id"]) == ("", "")
+    clock.advance(SPAN)
+    cancelled = await batches.retrieve(batch["id"])
+    assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"] is not None
+    assert (cancelled["output_file_id"], cancelled["error_file_id"]) == (None, None) and not engine.calls
+    assert [d["purpose"] for d in files.list_files(batches.runtime, ListQuery()).data] == ["batch"]

@@ -124,3 +124,65 @@ def test_delete_removes_object_and_bytes() -> None:
     for action in (files.retrieve, files.content, files.delete):
         with pytest.raises(ObjectNotFound):
             action(runtime, file_id)
+
+
+# -- as recorded (../shared/recordings/files, fine_tuning); the shapes above stay for older versions ----------------
+PREVIEW_03 = "2025-03-01-preview"  # files/net-CanUploadAndDeleteFiles-2025-03-01-preview.json
+PREVIEW_04 = "2025-04-01-preview"  # fine_tuning/net-CreateCancelDelete-2025-04-01-preview.json
+
+
+def test_assistants_uploads_get_assistant_ids_from_2025_03() -> None:
+    """files/net-CanUploadAndDeleteFiles, exchange 0: ``assistant-VkGLbxfGJdAwXPD5BMGjLj``, status_details null."""
+    runtime = runtime_on(FakeClock(), seed=3)
+    doc = files.upload(runtime, given("assistants", "test_file_delete_me.txt", b"x" * 13), PREVIEW_03)
+    assert doc["id"].startswith("assistant-") and len(doc["id"]) == len("assistant-") + 22
+    assert doc["id"][len("assistant-"):].isalnum() and files.assistants_service(doc)
+    assert doc["status"] == "processed" and "status_details" in doc and doc["status_details"] is None
+
+
+@pytest.mark.parametrize("purpose", ["batch", "fine-tune"])
+def test_files_service_uploads_have_no_status_details_from_2025_03(purpose: str) -> None:
+    """files/net-CanUploadAndDeleteFiles exchange 2 (batch), fine_tuning/net-CreateCancelDelete exchange 0."""
+    runtime = runtime_on(FakeClock(), seed=3)
+    doc = files.upload(runtime, given(purpose, "in.jsonl", b"{}\n"), PREVIEW_03)
+    assert doc["id"].startswith("file-") and len(doc["id"]) == 5 + 32 and int(doc["id"][5:], 16) >= 0
+    assert set(doc) == {"id", "object", "bytes", "created_at", "filename", "purpose", "status"}
+    assert not files.assistants_service(doc)
+
+
+def test_fine_tune_uploads_are_pending_then_processed() -> None:
+    """fine_tuning/net-CreateCancelDelete: ``pending`` at upload, ``processed`` at a GET 6 s later."""
+    clock = FakeClock()
+    runtime = runtime_on(clock, fine_tuning_seconds=8)
+    doc = files.upload(runtime, given("fine-tune", "train.jsonl", b"{}\n"), PREVIEW_04)
+    assert doc["status"] == "pending" and not [key for key in doc if key.startswith("_")]
+    clock.advance(1)
+    assert files.retrieve(runtime, doc["id"])["status"] == "pending"
+    clock.advance(1)  # a quarter of fine_tuning_seconds
+    assert files.retrieve(runtime, doc["id"])["status"] == "processed"
+    assert files.list_files(runtime, ListQuery()).data[0]["status"] == "processed"
+    batch = files.upload(runtime, given("batch"), PREVIEW_04)
+    assert batch["status"] == "processed"  # files/net-CanUploadAndDeleteFiles exchange 2: processed at once
+
+
+def test_a_second_delete_of_a_files_service_file_is_deleted_false() -> None:
+    """fine_tuning/net-CreateCancelDelete exchanges 6-7: 200 ``deleted: true``, then 200 ``deleted: false``."""
+    runtime = runtime_on(FakeClock())
+    file_id = files.upload(runtime, given("fine-tune", "t.jsonl"), PREVIEW_04)["id"]
+    assert files.delete(runtime, file_id, PREVIEW_04)["deleted"] is True
+    assert files.delete(runtime, file_id, PREVIEW_04) == {"id": file_id, "object": "file", "deleted": False}
+    with pytest.raises(ObjectNotFound):  # before the recording's version: the mock's 404, as before
+        files.delete(runtime, file_id, GA)
+    with pytest.raises(ObjectNotFound):
+        files.retrieve(runtime, file_id)
+
+
+def test_a_second_delete_of_an_assistants_file_is_its_404() -> None:
+    """files/net-CanUploadAndDeleteFiles exchange 3: 404 ``No such File object: <id>``, param id, code null."""
+    runtime = runtime_on(FakeClock())
+    file_id = files.upload(runtime, given("assistants", "a.txt"), PREVIEW_03)["id"]
+    assert files.delete(runtime, file_id, PREVIEW_03)["deleted"] is True
+    with pytest.raises(AzureError) as caught:
+        files.delete(runtime, file_id, PREVIEW_03)
+    assert caught.value.status == 404 and caught.value.body() == {"error": {
+        "message": f"No such File object: {file_id}", "type": "invalid_request_error", "param": "id", "code": None}}

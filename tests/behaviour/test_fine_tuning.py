@@ -196,3 +196,62 @@ def test_list_and_unknown_ids(runtime: Runtime) -> None:
 def test_check_training_counts_examples_and_tokens() -> None:
     found = check_training(jsonl([example(i) for i in range(10)]), MODEL)
     assert found.examples == 10 and found.tokens > 100 and found.problem is None
+
+
+# -- as recorded: fine_tuning/net-CreateCancelDelete-2025-04-01-preview.json -----------------------------------------
+PREVIEW = "2025-04-01-preview"
+
+
+def test_the_2025_04_job_object(runtime: Runtime) -> None:
+    """Exchange 2: no null keys, ``method``, ``estimated_finish``, hyperparameters -1 / -1 / 1 when not given."""
+    body = {"model": MODEL, "training_file": training(runtime), "method": {"type": "supervised", "supervised": {"hyperparameters": {}}}}
+    job = fine_tuning.create(runtime, body, PREVIEW)
+    assert set(job) == {"hyperparameters", "seed", "method", "status", "model", "training_file", "estimated_finish",
+                        "id", "created_at", "object"}  # fmt: skip
+    assert job["hyperparameters"] == {"n_epochs": -1, "batch_size": -1, "learning_rate_multiplier": 1}
+    assert isinstance(job["hyperparameters"]["learning_rate_multiplier"], int)
+    assert job["method"] == {"type": "supervised"} and job["estimated_finish"] == job["created_at"] + SPAN
+    assert fine_tuning.retrieve(runtime, job["id"]) == job
+    asked = fine_tuning.create(runtime, {**body, "method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}}}, PREVIEW)
+    assert asked["hyperparameters"] == {"n_epochs": 2, "batch_size": -1, "learning_rate_multiplier": 1}
+    old = fine_tuning.create(runtime, {"model": MODEL, "training_file": training(runtime)})  # 2024-10-21: as before
+    assert old["hyperparameters"]["n_epochs"] == 3 and old["fine_tuned_model"] is None and "method" not in old
+    with pytest.raises(InvalidResourceRequest, match="supervised"):
+        fine_tuning.create(runtime, {**body, "method": {"type": "dpo"}}, PREVIEW)
+
+
+def test_a_2025_04_job_runs_its_real_epochs(runtime: Runtime, clock: FakeClock) -> None:
+    """The shown -1 is not what the run uses: three epochs by default, as before."""
+    job = fine_tuning.create(runtime, {"model": MODEL, "training_file": training(runtime)}, PREVIEW)
+    clock.advance(SPAN)
+    done = fine_tuning.retrieve(runtime, job["id"])
+    assert done["status"] == "succeeded" and done["hyperparameters"]["n_epochs"] == -1
+    assert len(fine_tuning.list_checkpoints(runtime, job["id"], ListQuery()).data) == 3
+    assert "estimated_finish" not in done and done["result_files"]
+
+
+def test_a_2025_04_cancel_sets_finished_at(runtime: Runtime, clock: FakeClock) -> None:
+    """Exchange 3: ``cancelled`` with ``finished_at``, ``estimated_finish`` kept."""
+    job = fine_tuning.create(runtime, {"model": MODEL, "training_file": training(runtime)}, PREVIEW)
+    clock.advance(1)
+    cancelled = fine_tuning.cancel(runtime, job["id"])
+    assert cancelled["status"] == "cancelled" and cancelled["finished_at"] == job["created_at"] + 1
+    assert cancelled["estimated_finish"] == job["estimated_finish"] and None not in cancelled.values()
+    clock.advance(100)
+    assert fine_tuning.retrieve(runtime, job["id"]) == cancelled
+
+
+def test_delete_forgets_the_job(runtime: Runtime) -> None:
+    """Exchange 4: DELETE answers 204 (the route); the job is gone."""
+    job = fine_tuning.create(runtime, {"model": MODEL, "training_file": training(runtime)}, PREVIEW)
+    fine_tuning.delete(runtime, job["id"])
+    for action in (fine_tuning.retrieve, fine_tuning.delete):
+        with pytest.raises(ObjectNotFound):
+            action(runtime, job["id"])
+
+
+def test_a_pending_training_file_can_be_used(runtime: Runtime) -> None:
+    """The upload is ``pending`` for a while (exchange 0); a job may use it at once, as before."""
+    file_id = training(runtime)
+    assert files.retrieve(runtime, file_id)["status"] == "pending"
+    assert fine_tuning.create(runtime, {"model": MODEL, "training_file": file_id}, PREVIEW)["status"] == "pending"

@@ -294,3 +294,71 @@ def test_reset_state_is_admin_and_reset_keeps_objects(sdk: AzureOpenAI, raw: htt
     assert raw.post("/_mock/state/reset").json() == {"reset": True, "state": "memory"}
     with pytest.raises(openai.NotFoundError):
         sdk.files.retrieve(kept.id)
+
+
+# -- as recorded (../shared/recordings/files, batches); the tests above keep 2024-10-21's answers ----------------------
+P03 = "?api-version=2025-03-01-preview"  # files/net-CanUploadAndDeleteFiles-2025-03-01-preview.json
+P04 = "?api-version=2025-04-01-preview"  # batches/net-CanCancelBatch-2025-04-01-preview.json
+CHARSET = "application/json; charset=utf-8"
+
+
+def _upload(raw: httpx.Client, version: str, purpose: str, name: str, data: bytes) -> httpx.Response:
+    return raw.post(f"/openai/files{version}", content=_multipart(purpose, name, data, "text/plain"), headers=MULTIPART)
+
+
+def test_recorded_uploads_and_deletes(raw: httpx.Client) -> None:
+    """files/net-CanUploadAndDeleteFiles: assistants 200 (plain JSON, no Location), batch 201 with Location,
+    api-supported-versions and charset, a second delete of the assistants file 404 in its service's words."""
+    assistants = _upload(raw, P03, "assistants", "test_file_delete_me.txt", b"x" * 13)
+    assert assistants.status_code == 200 and assistants.headers["content-type"] == "application/json"
+    assert "location" not in assistants.headers and "api-supported-versions" not in assistants.headers
+    kept = assistants.json()
+    assert kept["id"].startswith("assistant-") and kept["status_details"] is None
+    batch = _upload(raw, P03, "batch", "test_file_delete_me.jsonl", b"{}\n" * 8)
+    assert batch.status_code == 201 and batch.headers["content-type"] == CHARSET
+    body = batch.json()
+    assert body["id"].startswith("file-") and len(body["id"]) == 37 and "status_details" not in body
+    assert batch.headers["location"].endswith(f"/openai/files/{body['id']}")
+    versions = batch.headers["api-supported-versions"].split(",")
+    assert {"2022-12-01", "2024-10-21", "2025-03-01-preview"} <= set(versions) and versions == sorted(versions)
+    deleted = raw.delete(f"/openai/files/{kept['id']}{P03}")
+    assert deleted.json() == {"id": kept["id"], "object": "file", "deleted": True}
+    again = raw.delete(f"/openai/files/{kept['id']}{P03}")
+    assert again.status_code == 404 and again.json() == {"error": {
+        "message": f"No such File object: {kept['id']}", "type": "invalid_request_error", "param": "id", "code": None}}
+    gone = raw.delete(f"/openai/files/{body['id']}{P03}")
+    assert gone.json()["deleted"] is True and gone.headers["content-type"] == CHARSET
+    assert "api-supported-versions" in gone.headers
+
+
+def test_recorded_second_delete_is_deleted_false(raw: httpx.Client) -> None:
+    """fine_tuning/net-CreateCancelDelete exchanges 6-7: the same file- id deleted twice, 200 both times."""
+    file_id = _upload(raw, P04, "batch", "a.jsonl", b"{}\n").json()["id"]
+    assert raw.delete(f"/openai/files/{file_id}{P04}").json()["deleted"] is True
+    again = raw.delete(f"/openai/files/{file_id}{P04}")
+    assert again.status_code == 200 and again.json() == {"id": file_id, "object": "file", "deleted": False}
+
+
+def test_older_versions_keep_plain_json(raw: httpx.Client) -> None:
+    answer = raw.get(f"/openai/files{V}")
+    assert answer.headers["content-type"] == "application/json" and "api-supported-versions" not in answer.headers
+
+
+def test_recorded_batch_cancelled_while_validating(raw: httpx.Client, clock: FakeClock) -> None:
+    """batches/net-CanCancelBatch: endpoint without /v1, file ids "" until the end, null after a cancel that
+    came before any line was done; every answer application/json; charset=utf-8."""
+    input_id = _upload(raw, P04, "batch", "temp-test-batch-input.jsonl", jsonl([chat_line("a"), chat_line("b")])).json()["id"]
+    body = {"input_file_id": input_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    created = raw.post(f"/openai/batches{P04}", json=body)
+    assert created.status_code == 200 and created.headers["content-type"] == CHARSET
+    batch = created.json()
+    assert batch["endpoint"] == "/chat/completions" and (batch["output_file_id"], batch["error_file_id"]) == ("", "")
+    check(batch, "Batch")
+    cancelling = raw.post(f"/openai/batches/{batch['id']}/cancel{P04}")
+    assert cancelling.headers["content-type"] == CHARSET and cancelling.json()["status"] == "cancelling"
+    assert cancelling.json()["output_file_id"] == "" and cancelling.json()["request_counts"]["total"] == 2
+    clock.advance(SPAN)
+    cancelled = raw.get(f"/openai/batches/{batch['id']}{P04}")
+    assert cancelled.headers["content-type"] == CHARSET
+    assert cancelled.json()["status"] == "cancelled"
+    assert (cancelled.json()["output_file_id"], cancelled.json()["error_file_id"]) == (None, None)

@@ -168,3 +168,44 @@ def test_state_reset_needs_the_admin_key() -> None:
         url = guarded.url + "/_mock/state/reset"
         assert httpx.post(url, headers={"api-key": KEY}).status_code == 401
         assert httpx.post(url, headers={"x-aoai-mock-admin-key": "adm1n"}).json()["reset"] is True
+
+
+# -- as recorded: fine_tuning/net-CreateCancelDelete-2025-04-01-preview.json -----------------------------------------
+P04 = "?api-version=2025-04-01-preview"
+CHARSET = "application/json; charset=utf-8"
+
+
+def test_the_recorded_create_cancel_delete(raw: httpx.Client, clock: FakeClock) -> None:
+    """Upload (pending, then processed), create with ``method`` (201), cancel (finished_at), delete (204, no
+    body), then the job is gone; the Files and fine-tuning answers carry charset and api-supported-versions."""
+    form = (b'--b0undary\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfine-tune\r\n--b0undary\r\n'
+            b'Content-Disposition: form-data; name="file"; filename="fine_tuning.jsonl"\r\nContent-Type: text/plain\r\n\r\n'
+            + examples(10) + b"\r\n--b0undary--\r\n")  # fmt: skip
+    uploaded = raw.post(f"/openai/files{P04}", content=form, headers={"content-type": "multipart/form-data; boundary=b0undary"})
+    assert uploaded.status_code == 201 and uploaded.json()["status"] == "pending"
+    assert uploaded.headers["content-type"] == CHARSET and "api-supported-versions" in uploaded.headers
+    file_id = uploaded.json()["id"]
+    clock.advance(SPAN / 4)
+    assert raw.get(f"/openai/files/{file_id}{P04}").json()["status"] == "processed"
+    body = {"model": "gpt-4o-mini", "training_file": file_id, "method": {"type": "supervised", "supervised": {"hyperparameters": {}}}}
+    created = raw.post(f"/openai/fine_tuning/jobs{P04}", json=body)
+    assert created.status_code == 201 and created.headers["content-type"] == CHARSET
+    assert "api-supported-versions" in created.headers and "location" in created.headers
+    job = created.json()
+    assert job["hyperparameters"] == {"n_epochs": -1, "batch_size": -1, "learning_rate_multiplier": 1}
+    assert job["method"] == {"type": "supervised"} and job["estimated_finish"] > job["created_at"]
+    assert None not in job.values() and "result_files" not in job
+    clock.advance(1)
+    cancelled = raw.post(f"/openai/fine_tuning/jobs/{job['id']}/cancel{P04}")
+    assert cancelled.status_code == 200 and cancelled.headers["content-type"] == CHARSET
+    assert cancelled.json()["status"] == "cancelled" and cancelled.json()["finished_at"] == job["created_at"] + 1
+    deleted = raw.delete(f"/openai/fine_tuning/jobs/{job['id']}{P04}")
+    assert deleted.status_code == 204 and deleted.content == b"" and "api-supported-versions" in deleted.headers
+    assert raw.get(f"/openai/fine_tuning/jobs/{job['id']}{P04}").status_code == 404
+
+
+def test_delete_is_not_offered_before_the_recording(sdk: AzureOpenAI, raw: httpx.Client) -> None:
+    job = sdk.fine_tuning.jobs.create(model=MODEL, training_file=upload(sdk, examples(10)))
+    answer = raw.delete(f"/openai/fine_tuning/jobs/{job.id}{V}")
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "404"
+    assert job_body(raw, job.id)["id"] == job.id  # still there

@@ -422,6 +422,7 @@ OLD_V1_ROUTES = {
     ("GET", "/openai/v1/fine_tuning/jobs"),
     ("POST", "/openai/v1/fine_tuning/jobs"),
     ("GET", "/openai/v1/fine_tuning/jobs/{job_id}"),
+    ("DELETE", "/openai/v1/fine_tuning/jobs/{job_id}"),  # 204, as recorded (fine_tuning/net-CreateCancelDelete)
     ("POST", "/openai/v1/fine_tuning/jobs/{job_id}/cancel"),
     ("GET", "/openai/v1/fine_tuning/jobs/{job_id}/checkpoints"),
     ("GET", "/openai/v1/fine_tuning/jobs/{job_id}/events"),

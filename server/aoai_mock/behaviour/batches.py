@@ -17,6 +17,12 @@ the output file, every other answer in the error file, each line in Azure's shap
     {"custom_id": "task-0", "response": {"status_code": 200, "request_id": "...", "body": {...}}, "error": null}
 
 As the service does, a finished batch always has an error file, empty when nothing failed.
+
+From 2025-04-01-preview, as recorded [captured: batches/net-CanCancelBatch-2025-04-01-preview.json] (the
+shape follows the api-version the batch was created with): ``endpoint`` is echoed without ``/v1``;
+``output_file_id`` and ``error_file_id`` are ``""`` until the batch ends; a cancel counts every line in
+``request_counts.total`` (also while validating); a batch cancelled with no line done gets no files (both
+ids stay null).
 """
 
 from __future__ import annotations
@@ -47,8 +53,12 @@ from aoai_mock.errors import (
     UnexpectedEntityState,
 )
 from aoai_mock.state.store import Page
+from aoai_mock.wire import api_versions as av
 
-__all__ = ["Batches", "LineReply", "Send", "KIND", "LINE_TIMEOUT", "LIFECYCLE"]
+__all__ = ["Batches", "LineReply", "Send", "KIND", "LINE_TIMEOUT", "LIFECYCLE", "ERA_2025_04"]
+
+ERA_2025_04 = "2025-04-01-preview"  # batches/net-CanCancelBatch-2025-04-01-preview.json
+_UNDERWAY = ("validating", "in_progress", "finalizing", "cancelling")
 
 KIND = "batch"
 LINE_TIMEOUT = 60.0  # seconds one line may take (a hung fault) before it is answered with an error
@@ -94,7 +104,8 @@ class Batches:
         if window != "24h":  # the service fails such a batch [docs]
             wrong = batch_error("invalid_request", None, "completion_window", "The completion window must be 24h.")
             errors = [wrong, *errors]
-        doc = self._new(body["endpoint"], input_file_id, window, metadata)
+        shown = endpoint if _newer(api_version) else body["endpoint"]
+        doc = self._new(shown, input_file_id, window, metadata)
         doc.update(
             _api_version=api_version, _endpoint=endpoint, _deployment=parsed.deployment, _errors=errors,
             _lines=parsed.lines, _tasks=len(parsed.tasks), _headers=dict(headers), _outcomes=None,
@@ -103,7 +114,7 @@ class Batches:
         if not errors:
             self.runtime.store.put_blob(_blob(doc["id"], "input"), data)
         self.runtime.store.put(KIND, doc)
-        return public(doc)
+        return _render(doc, 0.0, self.runtime.settings.batch_seconds)
 
     async def retrieve(self, batch_id: str) -> Doc:
         return await self._advance(self._get(batch_id))
@@ -226,8 +237,13 @@ def _checked(_runtime: Runtime, doc: Doc) -> str:
 
 
 def _write_files(runtime: Runtime, doc: Doc, entry: Entry) -> None:
-    """On ``completed`` or ``cancelled``: the output and error files, from the answers done by then."""
+    """On ``completed`` or ``cancelled``: the output and error files, from the answers done by then
+    (from 2025-04-01-preview none for a batch cancelled with no line done [captured])."""
     done = _visible(doc, entry.at, runtime.settings.batch_seconds)
+    if done == 0 and entry.state == "cancelled" and _newer(doc.get("_api_version")):
+        for name in ("input", "results"):
+            runtime.store.delete_blob(_blob(doc["id"], name))
+        return
     results = (runtime.store.get_blob(_blob(doc["id"], "results")) or b"").splitlines(keepends=True)
     outcomes = doc.get("_outcomes") or ""
     good = b"".join(line for line, ok in zip(results[:done], outcomes) if ok == "1")
@@ -250,6 +266,12 @@ LIFECYCLE: Lifecycle[Runtime] = Lifecycle(
     State("cancelling", then="cancelled", ends=lasting(_third)),
     State("cancelled", on_enter=_write_files),
 )
+
+
+def _newer(api_version: Any) -> bool:
+    """Whether a batch made at ``api_version`` has the recorded (2025-04-01-preview) shape."""
+    version = str(api_version or "")
+    return bool(version) and version not in av.V1_FAMILY and av.is_at_least(version, ERA_2025_04)
 
 
 def _visible(doc: Mapping[str, Any], at: float, span: float) -> int:
@@ -276,12 +298,16 @@ def _render(doc: Mapping[str, Any], at: float, span: float) -> Doc:
         view[f"{state}_at"] = _stamp(doc, state)
     view["errors"] = {"object": "list", "data": doc["_errors"]} if status == "failed" else None
     view["request_counts"] = _counts(doc, status, at, span)
+    if _newer(doc.get("_api_version")):  # "" while underway, null when no file came of it
+        blank = "" if status in _UNDERWAY else None
+        view.update({key: view[key] or blank for key in ("output_file_id", "error_file_id")})
     return view
 
 
 def _counts(doc: Mapping[str, Any], status: str, at: float, span: float) -> dict[str, int]:
     cancel_at = entered(doc, "cancelling")
-    if status == "validating" or (cancel_at is not None and cancel_at < span / 3):
+    early = cancel_at is not None and cancel_at < span / 3 and not _newer(doc.get("_api_version"))
+    if status == "validating" or early:
         return {"total": 0, "completed": 0, "failed": 0}
     if status == "failed":
         return {"total": int(doc["_lines"]), "completed": 0, "failed": 0}

@@ -5,10 +5,22 @@ The file object is Azure's [docs: the batch how-to's upload output]::
     {"id": "file-<32 hex>", "object": "file", "bytes": 140, "created_at": 1743391067, "filename": "x.jsonl",
      "purpose": "batch", "status": "processed", "status_details": null}   (+ "expires_at" when asked for)
 
-The service answers an upload with ``status: "pending"`` and turns it ``processed`` a few seconds later; the
-mock reports ``processed`` at once, so a file can be used straight away. The doc in the store (kind
-``"file"``) is exactly this object and its bytes are ``store.get_blob(id)``: the assistants and vector-store
-families read files that way (see :mod:`aoai_mock.state.store`).
+Eras, from the recordings (``../shared/recordings/files``, ``fine_tuning``, ``batches``); before them the
+mock keeps the shape above:
+
+* from ``2025-03-01-preview`` [captured: files/net-CanUploadAndDeleteFiles]: an ``assistants`` upload is
+  answered by the assistants file service, 200 with an ``assistant-<22 letters and digits>`` id and
+  ``status_details: null``; ``batch`` / ``fine-tune`` uploads 201 with ``file-<32 hex>`` and no
+  ``status_details``. Deleting an ``assistant-`` file twice is that service's 404, ``No such File object: <id>``;
+* from ``2025-04-01-preview`` [captured: fine_tuning/net-CreateCancelDelete]: deleting a ``file-`` id twice is
+  200 ``{"deleted": false}`` (the id is remembered, kind ``"file.deleted"``).
+
+The shape a file has is the one of the api-version it was uploaded with. A ``fine-tune`` upload is
+``pending`` and turns ``processed`` a quarter of ``fine_tuning_seconds`` later (:data:`LIFECYCLE`, on the
+injected clock) [captured: pending at upload, processed 6 s later]; a job may use it while it is pending, as
+before. Other uploads are ``processed`` at once [captured]. The doc in the store (kind ``"file"``) is this
+object (plus the lifecycle's private ``_`` keys, never shown) and its bytes are ``store.get_blob(id)``: the
+assistants and vector-store families read files that way (see :mod:`aoai_mock.state.store`).
 
 Uploads are checked in the service's order: purpose, the file part, its content type, emptiness, size (512 MB
 by default, 200 MB for ``batch``; ``settings.max_file_bytes`` / ``max_batch_file_bytes``), and for
@@ -21,12 +33,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aoai_mock.behaviour.objects import Doc, ListQuery, mint_hex, mint_uuid, parse_jsonl
+from aoai_mock.behaviour.lifecycle import Lifecycle, State, until
+from aoai_mock.behaviour.objects import Doc, ListQuery, mint_hex, mint_uuid, parse_jsonl, public
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import (
     FileTooLarge,
     InvalidResourceRequest,
     JsonlValidationFailed,
+    NoSuchFileObject,
     ObjectNotFound,
 )
 from aoai_mock.state.store import Page
@@ -43,12 +57,21 @@ __all__ = [
     "list_files",
     "write_file",
     "size_limit",
+    "assistants_service",
+    "ERA_2025_03",
+    "ERA_2025_04",
+    "LIFECYCLE",
 ]
 
 KIND = "file"
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision")
 ALL_PURPOSES = (*UPLOAD_PURPOSES, "assistants_output", "batch_output", "fine-tune-results")
+DELETED = "file.deleted"  # ids deleted from the Files API, so a second delete answers ``deleted: false``
 EXPIRY_SECONDS = (1_209_600, 2_592_000)  # 14 to 30 days [docs]
+ERA_2025_03 = "2025-03-01-preview"  # files/net-CanUploadAndDeleteFiles-2025-03-01-preview.json
+ERA_2025_04 = "2025-04-01-preview"  # fine_tuning/net-CreateCancelDelete-2025-04-01-preview.json
+ASSISTANT_PREFIX = "assistant-"
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +109,19 @@ def upload(runtime: Runtime, given: Upload, api_version: str) -> Doc:
     if given.purpose == "fine-tune":
         _check_fine_tune(given.filename, given.data)
     expires = _expiry(given.expires_after)
-    return write_file(runtime, given.filename, given.purpose or "", given.data, expires_after=expires)
+    newer = av.is_at_least(api_version, ERA_2025_03)
+    doc = write_file(
+        runtime, given.filename, given.purpose or "", given.data, expires_after=expires,
+        assistants=newer and given.purpose == "assistants", details=not newer or given.purpose == "assistants",
+        processing=given.purpose == "fine-tune",
+    )  # fmt: skip
+    return public(doc)
+
+
+def assistants_service(doc_or_id: Mapping[str, object] | str) -> bool:
+    """Whether the file is the assistants file service's (an ``assistant-`` id, 2025-03-01-preview on)."""
+    file_id = doc_or_id if isinstance(doc_or_id, str) else str(doc_or_id.get("id", ""))
+    return file_id.startswith(ASSISTANT_PREFIX)
 
 
 def _check_purpose(purpose: str | None, api_version: str) -> None:
@@ -136,9 +171,18 @@ def write_file(
     created_at: int | None = None,
     expires_after: int | None = None,
     uuid_id: bool = False,
+    assistants: bool = False,
+    details: bool = True,
+    processing: bool = False,
 ) -> Doc:
-    """Store a file (an upload, or output the mock writes) and its bytes; the file object."""
-    file_id = "file-" + (mint_uuid(runtime, "file") if uuid_id else mint_hex(runtime, "file"))
+    """Store a file (an upload, or output the mock writes) and its bytes; the stored doc.
+
+    ``assistants``: an ``assistant-`` id; ``details``: the ``status_details: null`` key; ``processing``:
+    ``pending`` first, then ``processed`` (:data:`LIFECYCLE`)."""
+    if assistants:
+        file_id = ASSISTANT_PREFIX + _base62(mint_hex(runtime, "file"))
+    else:
+        file_id = "file-" + (mint_uuid(runtime, "file") if uuid_id else mint_hex(runtime, "file"))
     created = runtime.clock.created() if created_at is None else created_at
     doc: Doc = {
         "id": file_id,
@@ -148,20 +192,50 @@ def write_file(
         "filename": filename,
         "purpose": purpose,
         "status": "processed",
-        "status_details": None,
     }
+    if details:
+        doc["status_details"] = None
     if expires_after is not None:
         doc["expires_at"] = created + expires_after
+    if processing:
+        LIFECYCLE.start(runtime, doc, runtime.clock.now())
     runtime.store.put_blob(file_id, data)
     runtime.store.put(KIND, doc)
     return doc
+
+
+def _base62(hex32: str) -> str:
+    """22 letters and digits from 32 hex digits (the length of Azure's ``assistant-`` ids [captured])."""
+    number, digits = int(hex32, 16), []
+    for _ in range(22):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "".join(digits)
+
+
+def _processing_seconds(runtime: Runtime, _doc: Doc | None = None) -> float:
+    return runtime.settings.fine_tuning_seconds / 4
+
+
+# A fine-tune upload: ``pending`` until a quarter of ``fine_tuning_seconds`` has passed, then ``processed``.
+LIFECYCLE: Lifecycle[Runtime] = Lifecycle(
+    State("pending", then="processed", ends=until(_processing_seconds)),
+    State("processed"),
+)
+
+
+def _advance(runtime: Runtime, doc: Doc) -> Doc:
+    """The file as of now (a fine-tune upload may have finished processing); the wire object."""
+    if "_t0" in doc and LIFECYCLE.advance(runtime, doc, runtime.clock.now()):
+        runtime.store.put(KIND, doc)
+    return public(doc)
 
 
 def retrieve(runtime: Runtime, file_id: str) -> Doc:
     found = runtime.store.get(KIND, file_id)
     if found is None:
         raise ObjectNotFound("File", file_id)
-    return found
+    return _advance(runtime, found)
 
 
 def content(runtime: Runtime, file_id: str) -> bytes:
@@ -170,17 +244,26 @@ def content(runtime: Runtime, file_id: str) -> bytes:
     return data if data is not None else b""
 
 
-def delete(runtime: Runtime, file_id: str) -> Doc:
-    retrieve(runtime, file_id)
+def delete(runtime: Runtime, file_id: str, api_version: str = av.LATEST_GA) -> Doc:
+    """Delete a file. Asked again: the assistants service's 404 for an ``assistant-`` id [captured,
+    2025-03-01-preview]; 200 ``deleted: false`` for a ``file-`` id from 2025-04-01-preview [captured]."""
+    if runtime.store.get(KIND, file_id) is None:
+        if assistants_service(file_id):
+            raise NoSuchFileObject(file_id)
+        if runtime.store.get(DELETED, file_id) is not None and av.is_at_least(api_version, ERA_2025_04):
+            return {"id": file_id, "object": "file", "deleted": False}
+        raise ObjectNotFound("File", file_id)
     runtime.store.delete(KIND, file_id)
     runtime.store.delete_blob(file_id)
+    if not assistants_service(file_id):
+        runtime.store.put(DELETED, {"id": file_id})
     return {"id": file_id, "object": "file", "deleted": True}
 
 
 def list_files(runtime: Runtime, query: ListQuery, purpose: str | None = None) -> Page:
     if purpose is not None and purpose not in ALL_PURPOSES:
         raise InvalidResourceRequest("Invalid value for purpose.")
-    docs = runtime.store.all(KIND)
+    docs = [_advance(runtime, doc) for doc in runtime.store.all(KIND)]
     if purpose is not None:
         docs = [doc for doc in docs if doc.get("purpose") == purpose]
     return query.page(docs)

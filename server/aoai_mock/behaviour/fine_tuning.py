@@ -15,6 +15,14 @@ with ``--state``: :func:`restore_deployments`).
 
 The dated (2024-10-21) job object [spec: authoring ``FineTuningJob``; statuses pending, running, succeeded,
 failed, cancelled]. Azure's newer ``validating_files`` / ``queued`` statuses belong to the v1 API.
+
+From 2025-04-01-preview, as recorded [captured: fine_tuning/net-CreateCancelDelete-2025-04-01-preview.json],
+a job (its shape follows the api-version it was created with) omits its null keys and empty
+``result_files``, has ``method: {"type": "supervised"}`` and ``estimated_finish`` from the start, and shows
+the hyperparameters as asked: ``-1`` for an ``n_epochs`` / ``batch_size`` not given (or ``"auto"``), ``1``
+for ``learning_rate_multiplier`` (the values the run uses are kept privately, ``_hyper``). A cancel sets
+``finished_at`` and keeps ``estimated_finish``. Hyperparameters may come as ``method.supervised
+.hyperparameters``; a job may be deleted (:func:`delete`).
 """
 
 from __future__ import annotations
@@ -43,18 +51,21 @@ from aoai_mock.errors import (
     UnexpectedEntityState,
 )
 from aoai_mock.state.store import Page
+from aoai_mock.wire import api_versions as av
 
 __all__ = [
-    "create", "retrieve", "list_jobs", "cancel", "list_events", "list_checkpoints", "restore_deployments",
-    "base_deployment", "KIND", "LIFECYCLE",
+    "create", "retrieve", "list_jobs", "cancel", "delete", "list_events", "list_checkpoints",
+    "restore_deployments", "base_deployment", "KIND", "LIFECYCLE", "ERA_2025_04",
 ]  # fmt: skip
+
+ERA_2025_04 = "2025-04-01-preview"  # fine_tuning/net-CreateCancelDelete-2025-04-01-preview.json
 
 KIND = "fine_tuning.job"
 _SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _LIMITS = {"n_epochs": (1, 50), "batch_size": (1, 256)}
 
 
-def create(runtime: Runtime, body: Mapping[str, Any]) -> Doc:
+def create(runtime: Runtime, body: Mapping[str, Any], api_version: str = av.LATEST_GA) -> Doc:
     model = _text(body, "model")
     base = base_deployment(runtime, model)
     if base is None:
@@ -69,16 +80,20 @@ def create(runtime: Runtime, body: Mapping[str, Any]) -> Doc:
     if validation is not None and problem is None:
         problem = _problem(run.check_training(validation, base.model, minimum=1).problem, "validation_file")
     job_hex = mint_hex(runtime, "ftjob")
-    hyper = _hyperparameters(body.get("hyperparameters"), checked.examples)
+    asked = _asked_hyperparameters(body)
+    hyper = _hyperparameters(asked, checked.examples)
     doc = _new(runtime, job_hex, model, training_file, validation_file, suffix, hyper, body.get("seed"))
     root = model.split(".ft-", 1)[0]
     doc.update(
-        _examples=max(1, checked.examples), _tokens=checked.tokens, _problem=problem,
-        _model_name=f"{root}.ft-{job_hex}" + (f"-{suffix}" if suffix else ""),
+        _examples=max(1, checked.examples), _tokens=checked.tokens, _problem=problem, _hyper=hyper,
+        _model_name=f"{root}.ft-{job_hex}" + (f"-{suffix}" if suffix else ""), _api_version=api_version,
     )  # fmt: skip
+    if _newer(doc):
+        doc.update(hyperparameters=_shown_hyperparameters(asked), method={"type": "supervised"})
+        doc["estimated_finish"] = offset_time(doc, _span(runtime))
     LIFECYCLE.start(runtime, doc, runtime.clock.now())
     runtime.store.put(KIND, doc)
-    return public(doc)
+    return _wire(doc)
 
 
 def retrieve(runtime: Runtime, job_id: str) -> Doc:
@@ -90,7 +105,7 @@ def list_jobs(runtime: Runtime, query: ListQuery) -> Page:
 
 
 def cancel(runtime: Runtime, job_id: str) -> Doc:
-    """A pending or running job is ``cancelled`` at once."""
+    """A pending or running job is ``cancelled`` at once (from 2025-04-01-preview with ``finished_at``)."""
     view = _advance(runtime, _get(runtime, job_id))
     doc = _get(runtime, job_id)
     if not LIFECYCLE.allows(doc, "cancelled"):
@@ -98,6 +113,13 @@ def cancel(runtime: Runtime, job_id: str) -> Doc:
     LIFECYCLE.move(runtime, doc, "cancelled", runtime.clock.now())
     runtime.store.put(KIND, doc)
     return _advance(runtime, doc)
+
+
+def delete(runtime: Runtime, job_id: str) -> None:
+    """Forget a job, in any state [captured: a cancelled job's delete, 204; other states inferred]. A model
+    it made stays served (the deployment is a separate resource on Azure)."""
+    _get(runtime, job_id)
+    runtime.store.delete(KIND, job_id)
 
 
 def list_events(runtime: Runtime, job_id: str, query: ListQuery) -> Page:
@@ -148,16 +170,37 @@ def _advance(runtime: Runtime, doc: Doc) -> Doc:
     moved = LIFECYCLE.advance(runtime, doc, runtime.clock.now())
     view = public(doc)
     active = view["status"] in ("pending", "running")
-    view["estimated_finish"] = offset_time(doc, _span(runtime)) if active else None
+    if active or not (_newer(doc) and view["status"] == "cancelled"):  # a cancelled job keeps it [captured]
+        view["estimated_finish"] = offset_time(doc, _span(runtime)) if active else None
     if moved or view != public(doc):
         runtime.store.put(KIND, {**doc, **view})
-    return view
+    return _wire({**doc, **view})
+
+
+def _newer(doc: Mapping[str, Any]) -> bool:
+    """Whether the job was created at 2025-04-01-preview or later (the recorded shape)."""
+    version = str(doc.get("_api_version") or "")
+    return bool(version) and version not in av.V1_FAMILY and av.is_at_least(version, ERA_2025_04)
+
+
+def _wire(doc: Mapping[str, Any]) -> Doc:
+    """The job as sent: from 2025-04-01-preview without null keys and without empty ``result_files``."""
+    view = public(doc)
+    if not _newer(doc):
+        return view
+    return {key: value for key, value in view.items() if value is not None and value != []}
 
 
 # -- the lifecycle ---------------------------------------------------------------------------------------------
 def _checked(_runtime: Runtime, doc: Doc) -> str:
     """Where a job goes once its files are checked: ``failed`` for a bad file, else ``running``."""
     return "failed" if doc.get("_problem") else "running"
+
+
+def _cancel(_runtime: Runtime, doc: Doc, entry: Entry) -> None:
+    """On ``cancelled``: from 2025-04-01-preview the job is finished then [captured]."""
+    if _newer(doc):
+        doc["finished_at"] = offset_time(doc, entry.at)
 
 
 def _fail(_runtime: Runtime, doc: Doc, entry: Entry) -> None:
@@ -169,7 +212,7 @@ def _succeed(runtime: Runtime, doc: Doc, entry: Entry) -> None:
     """On ``succeeded``: the fine-tuned model's name, trained tokens, ``results.csv``, and its deployment."""
     finished = offset_time(doc, entry.at)
     result = files.write_file(runtime, "results.csv", "fine-tune-results", run.results_csv(doc), created_at=finished)
-    epochs = int(doc["hyperparameters"]["n_epochs"])
+    epochs = run.epochs(doc)
     doc.update(
         fine_tuned_model=doc["_model_name"], finished_at=finished, trained_tokens=int(doc["_tokens"]) * epochs,
         result_files=[result["id"]],
@@ -187,7 +230,7 @@ LIFECYCLE: Lifecycle[Runtime] = Lifecycle(
     State("running", then="succeeded", ends=until(_span), manual=("cancelled",)),
     State("succeeded", on_enter=_succeed),
     State("failed", on_enter=_fail),
-    State("cancelled"),
+    State("cancelled", on_enter=_cancel),
 )
 
 
@@ -246,10 +289,30 @@ def _problem(message: str | None, param: str) -> dict[str, Any] | None:
     return {"code": code, "message": f"The {which} file is not valid chat-format data: {message}", "param": param}
 
 
-def _hyperparameters(given: Any, examples: int) -> dict[str, Any]:
+def _asked_hyperparameters(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``hyperparameters``, or ``method.supervised.hyperparameters`` (the newer form) [captured request]."""
+    method = body.get("method")
+    given = body.get("hyperparameters")
+    if method is not None:
+        if not isinstance(method, dict) or method.get("type", "supervised") != "supervised":
+            raise InvalidResourceRequest("method.type must be 'supervised': the mock models supervised fine-tuning.")
+        supervised = method.get("supervised") or {}
+        if not isinstance(supervised, dict):
+            raise InvalidResourceRequest("method.supervised must be an object.")
+        given = supervised.get("hyperparameters", given)
     if given is not None and not isinstance(given, dict):
         raise InvalidResourceRequest("hyperparameters must be an object.")
-    given = given or {}
+    return dict(given or {})
+
+
+def _shown_hyperparameters(asked: Mapping[str, Any]) -> dict[str, Any]:
+    """The hyperparameters as the 2025-04-01-preview job shows them: as asked, ``-1`` / ``1`` when not [captured]."""
+    shown: dict[str, Any] = {"n_epochs": -1, "batch_size": -1, "learning_rate_multiplier": 1}
+    shown.update({key: value for key, value in asked.items() if key in shown and value != "auto"})
+    return shown
+
+
+def _hyperparameters(given: dict[str, Any], examples: int) -> dict[str, Any]:
     found: dict[str, Any] = {"n_epochs": 3, "batch_size": max(1, min(32, math.ceil(examples * 0.002))),
                              "learning_rate_multiplier": 1.0}  # fmt: skip
     for key, (low, high) in _LIMITS.items():

@@ -28,6 +28,7 @@ __all__ = [
     "checkpoints",
     "results_csv",
     "MIN_EXAMPLES",
+    "epochs",
 ]
 
 MIN_EXAMPLES = 10  # [docs: "Fine tuning jobs will not proceed without at least 10 training examples"]
@@ -83,6 +84,15 @@ def _tokens(messages: Sequence[Mapping[str, Any]], encoding: str) -> int:
 
 
 # -- the timeline (the states themselves: fine_tuning.LIFECYCLE) ---------------------------------------------------
+def _hyper(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The hyperparameters the run uses: ``_hyper`` (the shown ones may be ``-1``), else the shown ones."""
+    return doc.get("_hyper") or doc["hyperparameters"]
+
+
+def epochs(doc: Mapping[str, Any]) -> int:
+    return int(_hyper(doc)["n_epochs"])
+
+
 def cancelled_at(doc: Mapping[str, Any]) -> float | None:
     """When (seconds since creation) the job was cancelled, from its lifecycle record; None if it was not."""
     return entered(doc, "cancelled")
@@ -96,16 +106,16 @@ def until(doc: Mapping[str, Any], at: float) -> float:
 
 def epoch_end(doc: Mapping[str, Any], epoch: int, span: float) -> float:
     queued = span / 4
-    return queued + (span - queued) * epoch / int(doc["hyperparameters"]["n_epochs"])
+    return queued + (span - queued) * epoch / epochs(doc)
 
 
 def _steps_per_epoch(doc: Mapping[str, Any]) -> int:
-    return max(1, math.ceil(int(doc["_examples"]) / int(doc["hyperparameters"]["batch_size"])))
+    return max(1, math.ceil(int(doc["_examples"]) / int(_hyper(doc)["batch_size"])))
 
 
 def _metrics(doc: Mapping[str, Any], step: int) -> dict[str, float]:
     """Falling loss, rising accuracy, with a little noise derived from the job and the step."""
-    total = _steps_per_epoch(doc) * int(doc["hyperparameters"]["n_epochs"])
+    total = _steps_per_epoch(doc) * epochs(doc)
     fall = math.exp(-3.0 * step / total)
     noise = int(derived_hex(doc["id"], f"step-{step}", 8), 16) / 0xFFFFFFFF
     found = {
@@ -155,8 +165,8 @@ def events(doc: Mapping[str, Any], at: float, span: float) -> list[Doc]:
 def _epoch_events(doc: Mapping[str, Any], reached: float, span: float) -> list[Doc]:
     found = []
     per_epoch = _steps_per_epoch(doc)
-    total = per_epoch * int(doc["hyperparameters"]["n_epochs"])
-    for epoch in range(1, int(doc["hyperparameters"]["n_epochs"]) + 1):
+    total = per_epoch * epochs(doc)
+    for epoch in range(1, epochs(doc) + 1):
         ends = epoch_end(doc, epoch, span)
         if ends > reached:
             break
@@ -164,7 +174,7 @@ def _epoch_events(doc: Mapping[str, Any], reached: float, span: float) -> list[D
         metrics = _metrics(doc, step)
         message = f"Step {step}/{total}: training loss={metrics['train_loss']:.4f}"
         found.append(_event(doc, 10 + 2 * epoch, ends, message, data=metrics))
-        if epoch > int(doc["hyperparameters"]["n_epochs"]) - KEPT_CHECKPOINTS:
+        if epoch > epochs(doc) - KEPT_CHECKPOINTS:
             found.append(_event(doc, 11 + 2 * epoch, ends, f"Checkpoint created at step {step}."))
     return found
 
@@ -174,10 +184,10 @@ def checkpoints(doc: Mapping[str, Any], at: float, span: float) -> list[Doc]:
     if doc.get("_problem"):
         return []
     reached = until(doc, at)
-    epochs = int(doc["hyperparameters"]["n_epochs"])
+    count = epochs(doc)
     per_epoch = _steps_per_epoch(doc)
     found = []
-    for epoch in range(max(1, epochs - KEPT_CHECKPOINTS + 1), epochs + 1):
+    for epoch in range(max(1, count - KEPT_CHECKPOINTS + 1), count + 1):
         ends = epoch_end(doc, epoch, span)
         if ends > reached:
             break
@@ -197,7 +207,7 @@ def checkpoints(doc: Mapping[str, Any], at: float, span: float) -> list[Doc]:
 def results_csv(doc: Mapping[str, Any]) -> bytes:
     """``results.csv``: one row per training step [docs: the result file's columns]."""
     per_epoch = _steps_per_epoch(doc)
-    total = per_epoch * int(doc["hyperparameters"]["n_epochs"])
+    total = per_epoch * epochs(doc)
     rows = [_CSV_HEADER]
     for step in range(1, total + 1):
         metrics = _metrics(doc, step)

@@ -1,7 +1,8 @@
 """``/openai/batches``: create, list, retrieve, cancel. Behaviour: :mod:`aoai_mock.behaviour.batches`.
 
 A batch's lines are sent through this same application, in process (:func:`resource_io.engine_sender`), with
-the first configured API key (any key is accepted when none is configured).
+the first configured API key (any key is accepted when none is configured). From 2025-04-01-preview the
+answers are ``application/json; charset=utf-8`` [captured: batches/net-CanCancelBatch-2025-04-01-preview.json].
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aoai_mock.behaviour.batches import Batches
-from aoai_mock.http.render import json_response
 from aoai_mock.http.resource import azure_call
 from aoai_mock.http.routes.resource_io import (
+    JOBS_ERA,
     engine_sender,
     json_body,
     list_query,
     mock_headers,
     page_response,
+    resource_json,
 )
 from aoai_mock.wire import api_versions as av
 
@@ -43,22 +45,23 @@ def batches_of(request: Request) -> Batches:
 async def create(request: Request) -> Response:
     call = azure_call(request, av.BATCHES)
     body = await json_body(request)
-    return json_response(batches_of(request).create(body, call.api_version, mock_headers(request)))
+    doc = batches_of(request).create(body, call.api_version, mock_headers(request))
+    return resource_json(doc, call.api_version, since=JOBS_ERA)
 
 
 @router.get("/openai/batches")
 async def list_batches(request: Request) -> Response:
-    azure_call(request, av.BATCHES)
-    return page_response(await batches_of(request).list(list_query(request)))
+    call = azure_call(request, av.BATCHES)
+    return page_response(await batches_of(request).list(list_query(request)), call.api_version, since=JOBS_ERA)
 
 
 @router.get("/openai/batches/{batch_id}")
 async def retrieve(request: Request, batch_id: str) -> Response:
-    azure_call(request, av.BATCHES)
-    return json_response(await batches_of(request).retrieve(batch_id))
+    call = azure_call(request, av.BATCHES)
+    return resource_json(await batches_of(request).retrieve(batch_id), call.api_version, since=JOBS_ERA)
 
 
 @router.post("/openai/batches/{batch_id}/cancel")
 async def cancel(request: Request, batch_id: str) -> Response:
-    azure_call(request, av.BATCHES)
-    return json_response(await batches_of(request).cancel(batch_id))
+    call = azure_call(request, av.BATCHES)
+    return resource_json(await batches_of(request).cancel(batch_id), call.api_version, since=JOBS_ERA)

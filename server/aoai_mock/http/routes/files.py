@@ -1,5 +1,9 @@
 """``/openai/files``: upload (multipart), list, retrieve, content, delete.
-Behaviour: :mod:`aoai_mock.behaviour.files`."""
+Behaviour: :mod:`aoai_mock.behaviour.files`.
+
+From 2025-03-01-preview, as recorded: an ``assistant-`` file is answered by the assistants file service
+(200 for its upload, plain ``application/json``, no ``Location``); a ``file-`` file by the Files service
+(201 with ``Location`` and ``api-supported-versions``, ``charset=utf-8``) [captured: files/, fine_tuning/]."""
 
 from __future__ import annotations
 
@@ -8,13 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aoai_mock.behaviour import files
-from aoai_mock.http.render import json_response
 from aoai_mock.http.resource import azure_call
 from aoai_mock.http.routes.resource_io import (
     created,
     list_query,
     page_response,
     read_upload,
+    resource_json,
 )
 from aoai_mock.wire import api_versions as av
 
@@ -28,26 +32,35 @@ async def upload(request: Request) -> Response:
     call = azure_call(request, av.FILES)
     given = await read_upload(request, files.size_limit(call.runtime, None))
     doc = files.upload(call.runtime, given, call.api_version)
-    return created(request, doc, f"/openai/files/{doc['id']}")
+    if files.assistants_service(doc):
+        return resource_json(doc, call.api_version, plain=True)
+    return created(request, doc, f"/openai/files/{doc['id']}", api_version=call.api_version, versions_of=av.FILES)
 
 
 @router.get("/openai/files")
 async def list_files(request: Request) -> Response:
     call = azure_call(request, av.FILES)
     query = list_query(request)
-    return page_response(files.list_files(call.runtime, query, request.query_params.get("purpose")))
+    return page_response(files.list_files(call.runtime, query, request.query_params.get("purpose")), call.api_version)
 
 
 @router.get("/openai/files/{file_id}")
 async def retrieve(request: Request, file_id: str) -> Response:
     call = azure_call(request, av.FILES)
-    return json_response(files.retrieve(call.runtime, file_id))
+    return _answer(files.retrieve(call.runtime, file_id), call.api_version)
 
 
 @router.delete("/openai/files/{file_id}")
 async def delete(request: Request, file_id: str) -> Response:
     call = azure_call(request, av.FILES)
-    return json_response(files.delete(call.runtime, file_id))
+    return _answer(files.delete(call.runtime, file_id, call.api_version), call.api_version)
+
+
+def _answer(body: dict[str, object], api_version: str) -> Response:
+    """The assistants file service's plain answer, or the Files service's (charset, supported versions)."""
+    if files.assistants_service(body):
+        return resource_json(body, api_version, plain=True)
+    return resource_json(body, api_version, versions_of=av.FILES)
 
 
 @router.get("/openai/files/{file_id}/content")

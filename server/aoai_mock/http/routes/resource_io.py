@@ -24,9 +24,18 @@ from aoai_mock.behaviour.objects import ListQuery
 from aoai_mock.errors import FileTooLarge, InvalidResourceRequest, RequestTooLarge
 from aoai_mock.http.render import json_bytes
 from aoai_mock.state.store import Order, Page
+from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.headers import FORWARDED
 
-__all__ = ["json_body", "read_upload", "list_query", "page_response", "created", "mock_headers", "engine_sender"]
+__all__ = [
+    "json_body", "read_upload", "list_query", "page_response", "created", "mock_headers", "engine_sender",
+    "resource_json", "supported_versions", "CHARSET_JSON", "FILES_ERA", "JOBS_ERA",
+]  # fmt: skip
+
+CHARSET_JSON = "application/json; charset=utf-8"  # files, batches, fine-tuning [captured, 2025-03/04 previews]
+_PLAIN_JSON = "application/json"
+FILES_ERA = "2025-03-01-preview"  # files/net-CanUploadAndDeleteFiles-2025-03-01-preview.json
+JOBS_ERA = "2025-04-01-preview"  # batches/net-CanCancelBatch, fine_tuning/net-CreateCancelDelete (2025-04-01-preview)
 
 _MULTIPART_SLACK = 1024 * 1024  # boundaries and the other fields, on top of the file itself
 
@@ -100,14 +109,46 @@ def list_query(request: Request, default_order: Order = "desc", default_limit: i
     return ListQuery.parse(request.query_params, default_order, default_limit)
 
 
-def page_response(page: Page) -> Response:
-    return Response(json_bytes(page.body()), media_type="application/json")
+def _recorded_era(api_version: str, since: str) -> bool:
+    return bool(api_version) and api_version not in av.V1_FAMILY and av.is_at_least(api_version, since)
 
 
-def created(request: Request, body: Mapping[str, Any], where: str, status: int = 201) -> Response:
+def supported_versions(operation: str) -> str:
+    """``api-supported-versions``: the dated versions that offer ``operation``, oldest first [captured]."""
+    dated = [v for v in av.API_VERSIONS.values() if not v.v1_family and v.offers(operation)]
+    return ",".join(v.name for v in sorted(dated, key=lambda v: (v.released, not v.preview)))
+
+
+def resource_json(
+    body: Mapping[str, Any] | None, api_version: str, *, status: int = 200, versions_of: str | None = None,
+    plain: bool = False, headers: Mapping[str, str] | None = None, since: str = FILES_ERA,
+) -> Response:  # fmt: skip
+    """A files / batches / fine-tuning answer. From the family's recording (``since``) on: ``content-type:
+    application/json; charset=utf-8`` (``plain``: the assistants file service's ``application/json``) and,
+    for the Files and fine-tuning services (``versions_of``), ``api-supported-versions``. ``body`` None: no
+    body at all (a 204)."""
+    newer = _recorded_era(api_version, since)
+    sent = dict(headers or {})
+    if newer and versions_of is not None:
+        sent["api-supported-versions"] = supported_versions(versions_of)
+    if body is None:
+        return Response(status_code=status, headers=sent)
+    media = CHARSET_JSON if newer and not plain else _PLAIN_JSON
+    return Response(json_bytes(body), status_code=status, media_type=media, headers=sent)
+
+
+def page_response(page: Page, api_version: str = "", since: str = FILES_ERA) -> Response:
+    return resource_json(page.body(), api_version, since=since)
+
+
+def created(
+    request: Request, body: Mapping[str, Any], where: str, status: int = 201, *, api_version: str = "",
+    versions_of: str | None = None, since: str = FILES_ERA,
+) -> Response:  # fmt: skip
     """A new object, with the ``Location`` the service sends for it."""
     location = str(request.base_url).rstrip("/") + where
-    return Response(json_bytes(body), status_code=status, media_type="application/json", headers={"location": location})
+    where_ = {"location": location}
+    return resource_json(body, api_version, status=status, versions_of=versions_of, headers=where_, since=since)
 
 
 def mock_headers(request: Request) -> dict[str, str]:
