@@ -190,8 +190,16 @@ class AzureFront:
                 await _send_json(reply, send, extra, added, record)
             else:
                 await reply(scope, receive, _wrapped_send(send, extra, added, record))
-        finally:
-            self._finish(record)
+        finally:  # self._finish(record), written out: this is every answer's path
+            end = record.end = time.monotonic()
+            if record.first_byte is None and record.status is not None:  # a body sent in one piece
+                record.first_byte = end
+            if record._response_parts:
+                record.join_response()
+            self.metrics.observe(record)
+            if self.log_json:
+                _log_line(record)
+            self.journal.add(record)
 
     def _finish(self, record: Record) -> None:
         end = record.end = time.monotonic()
@@ -249,7 +257,11 @@ async def _send_json(
     status = record.status = reply.status
     headers = [(b"content-length", str(len(body)).encode()), JSON_HEADER, *own, *extra, *added, CACHE_HEADER]
     if status != 401:  # a refused key gets only the request id (and what any response has)
-        _family(headers, record, status)
+        fixed, per_request = family_headers(record.operation, record.api_version, status >= 400)
+        if fixed:
+            headers.extend(fixed)
+        if per_request:
+            _per_request(headers, record, per_request)
     if status >= 400:
         record.response_headers = kept_headers(headers)
     record.response_size = len(body)
@@ -295,6 +307,10 @@ def _family(headers: list[tuple[bytes, bytes]], record: Record, status: int) -> 
     fixed, per_request = family_headers(record.operation, record.api_version, status >= 400)
     if fixed:
         headers.extend(fixed)
+    _per_request(headers, record, per_request)
+
+
+def _per_request(headers: list[tuple[bytes, bytes]], record: Record, per_request: tuple[tuple[bytes, Any], ...]) -> None:
     for name, value in per_request:
         if value is REQUEST_ID:
             headers.append((name, record.request_id.encode()))
