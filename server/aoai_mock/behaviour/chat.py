@@ -20,6 +20,7 @@ from aoai_mock.behaviour.shaping import chat_logprobs, shape_text
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.eras import era_for
 from aoai_mock.wire.requests import ChatRequest
 from aoai_mock.wire.results import ChatResult, ChoiceResult, ToolCallOut, Usage
 
@@ -234,4 +235,5 @@ def run_chat(
         prompt_filter_results=prompt_filter_results,
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
         filter_offsets_every=screen.async_every if prompt_filter_results is not None else 0,
+        era=era_for(api_version),
     )

@@ -18,6 +18,7 @@ from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.shaping import completion_logprobs, shape_text
 from aoai_mock.config import Deployment
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.eras import era_for
 from aoai_mock.wire.requests import CompletionRequest
 from aoai_mock.wire.results import CompletionChoice, CompletionResult
 
@@ -81,6 +82,7 @@ def run_completion(
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
         extra={"echo_prefix": [prompts[c.index // n] for c in choices] if request.echo else None},
         filter_offsets_every=screen.async_every if prompt_filter_results is not None else 0,
+        era=era_for(api_version),
     )
 
 

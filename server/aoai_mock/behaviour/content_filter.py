@@ -33,6 +33,7 @@ from aoai_mock.behaviour.responders.base import Choice
 from aoai_mock.behaviour.shaping import cut_pieces, piece_at
 from aoai_mock.config import HARM_CATEGORIES, ContentFilterSpec, Deployment
 from aoai_mock.errors import ImagePromptFiltered, PromptFiltered
+from aoai_mock.wire.eras import era_for
 
 __all__ = [
     "ContentFilter",
@@ -146,6 +147,8 @@ class ContentFilter:
         value = None
         if era is not None:
             reported = self.compiled.reported_prompt if chat else self.compiled.reported_prompt - _SHIELDS
+            if not era_for(api_version).prompt_jailbreak:  # the api-version era table: not reported by default
+                reported = reported - {"jailbreak"}
             results = safe_results(era, reported, self.compiled.blocklist_ids, True)
             value = [{"prompt_index": i, "content_filter_results": results} for i in range(prompts)]
         if len(self._prompts) > _CACHE_LIMIT:

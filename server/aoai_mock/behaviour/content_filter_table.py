@@ -33,6 +33,7 @@ from typing import Any
 
 from aoai_mock.config import HARM_CATEGORIES
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.eras import era_for
 
 __all__ = [
     "Era",
@@ -80,19 +81,23 @@ IMAGES = Era("images", _SHIELDS, frozenset(), None, sorted_detected=True)
 IMAGES_BLOCKLISTS = Era("images-2024-05-01-preview", _SHIELDS, frozenset(), "detailed", sorted_detected=True)
 
 
+_BY_GENERATION: Mapping[str, Era] = {
+    "2023-06": ERA_2023_06,
+    "2023-12": ERA_2023_12,
+    "ga-2024": ERA_GA_2024,
+    "2024-04": ERA_2024_04,
+}
+
+
 @lru_cache(maxsize=64)
 def era_of(api_version: str) -> Era | None:
-    """The era of a known api-version; None: no annotations at all."""
-    found = av.lookup(api_version)
-    if found is None or not av.is_at_least(api_version, "2023-06-01-preview"):
+    """The content-filter era of a known api-version; None: no annotations at all.
+
+    Which generation a version belongs to is the api-version era table's (:func:`aoai_mock.wire.eras.era_for`)."""
+    if av.lookup(api_version) is None:
         return None
-    if found.v1_family:
-        return ERA_2024_04
-    if not found.preview:
-        return ERA_GA_2024 if av.is_at_least(api_version, "2024-02-01") else None
-    if av.is_at_least(api_version, "2024-04-01-preview"):
-        return ERA_2024_04
-    return ERA_2023_12 if av.is_at_least(api_version, "2023-12-01-preview") else ERA_2023_06
+    generation = era_for(api_version).annotations
+    return None if generation is None else _BY_GENERATION[generation]
 
 
 @lru_cache(maxsize=64)

@@ -1,7 +1,8 @@
 """``chat.completion`` bodies and ``chat.completion.chunk`` streams, as Azure writes them.
 
 Azure serialises with sorted keys; the renderer does the same (``orjson.OPT_SORT_KEYS``), so the dicts
-here can be built in any order. Keys that Azure omits are left out rather than set to null.
+here can be built in any order. Keys that Azure omits are left out rather than set to null. Which keys an answer carries is its api-version's
+era (:mod:`aoai_mock.wire.eras`, the result's ``era``); the builders read its flags and nothing else about versions.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from aoai_mock.wire.eras import LATEST, PROMPT_FILTER_RESULTS, Era
 from aoai_mock.wire.results import (
     ChatResult,
     ChoiceResult,
@@ -20,62 +22,71 @@ from aoai_mock.wire.results import (
 __all__ = ["chat_body", "chat_chunks", "usage_body", "annotation_chunk", "chunk_head", "OffsetMarks", "offsets_chunk"]
 
 
-def usage_body(usage: Usage) -> dict[str, Any]:
-    return {
+def usage_body(usage: Usage, era: Era = LATEST) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "completion_tokens": usage.completion_tokens,
         "prompt_tokens": usage.prompt_tokens,
         "total_tokens": usage.total_tokens,
-        "completion_tokens_details": {
+    }
+    if era.usage_details:
+        body["completion_tokens_details"] = {
             "accepted_prediction_tokens": 0,
             "audio_tokens": 0,
             "reasoning_tokens": usage.reasoning_tokens,
             "rejected_prediction_tokens": 0,
-        },
-        "prompt_tokens_details": {"audio_tokens": 0, "cached_tokens": 0},
-    }
+        }
+        body["prompt_tokens_details"] = {"audio_tokens": 0, "cached_tokens": 0}
+    return body
+
+
+def _logprobs(content: list[dict[str, Any]], era: Era) -> dict[str, Any]:
+    return {"content": content, "refusal": None} if era.refusal else {"content": content}
 
 
 def _tool_call(call: ToolCallOut) -> dict[str, Any]:
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
 
 
-def _message(choice: ChoiceResult) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": choice.content, "refusal": choice.refusal}
+def _message(choice: ChoiceResult, era: Era) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": choice.content}
+    if era.refusal or choice.refusal is not None:  # an era without the key still says a refusal it has
+        message["refusal"] = choice.refusal
     if choice.tool_calls:
         message["tool_calls"] = [_tool_call(c) for c in choice.tool_calls]
     return message
 
 
-def _choice(choice: ChoiceResult) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "index": choice.index,
-        "finish_reason": choice.finish_reason,
-        "logprobs": {"content": list(choice.logprobs), "refusal": None} if choice.logprobs is not None else None,
-        "message": _message(choice),
-    }
+def _choice(choice: ChoiceResult, era: Era) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": choice.index, "finish_reason": choice.finish_reason, "message": _message(choice, era)}
+    if era.choice_logprobs:
+        out["logprobs"] = _logprobs(list(choice.logprobs), era) if choice.logprobs is not None else None
     if choice.filter_results is not None:
         out["content_filter_results"] = choice.filter_results
     return out
 
 
 def chat_body(result: ChatResult) -> dict[str, Any]:
+    era = result.era
     body: dict[str, Any] = {
         "id": result.id,
         "object": "chat.completion",
         "created": result.created,
         "model": result.model,
-        "system_fingerprint": result.system_fingerprint,
-        "choices": [_choice(c) for c in result.choices],
-        "usage": usage_body(result.usage),
+        "choices": [_choice(c, era) for c in result.choices],
+        "usage": usage_body(result.usage, era),
     }
+    if era.system_fingerprint:
+        body["system_fingerprint"] = result.system_fingerprint
     if result.prompt_filter_results is not None:
-        body["prompt_filter_results"] = result.prompt_filter_results
+        body[era.prompt_annotations_key] = result.prompt_filter_results
     return body
 
 
-def annotation_chunk(prompt_filter_results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The first event of an annotated stream: prompt annotations only, every id field empty."""
-    return {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": prompt_filter_results}
+def annotation_chunk(
+    prompt_filter_results: list[dict[str, Any]], key: str = PROMPT_FILTER_RESULTS
+) -> dict[str, Any]:
+    """The first event of an annotated stream: prompt annotations only (under ``key``), every id field empty."""
+    return {"choices": [], "created": 0, "id": "", "model": "", "object": "", key: prompt_filter_results}
 
 
 def offsets_chunk(
@@ -140,14 +151,14 @@ def _filtered_only(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def chunk_head(result: ChatResult | CompletionResult, obj: str) -> dict[str, Any]:
-    """The fields every chunk of one stream shares."""
-    return {
-        "created": result.created,
-        "id": result.id,
-        "model": result.model,
-        "object": obj,
-        "system_fingerprint": result.system_fingerprint,
-    }
+    """The fields every chunk of one stream shares (``"usage": null`` too where the era writes it)."""
+    era = result.era
+    head: dict[str, Any] = {"created": result.created, "id": result.id, "model": result.model, "object": obj}
+    if era.system_fingerprint:
+        head["system_fingerprint"] = result.system_fingerprint
+    if result.include_usage and era.stream_usage_null:
+        head["usage"] = None
+    return head
 
 
 def chat_chunks(result: ChatResult) -> Iterator[dict[str, Any]]:
@@ -157,47 +168,50 @@ def chat_chunks(result: ChatResult) -> Iterator[dict[str, Any]]:
     choice cut by the filter ends with a chunk whose ``finish_reason`` is ``content_filter`` and whose results
     mark the category filtered. In the asynchronous-filter mode see :func:`offsets_chunks`.
     """
+    era = result.era
     if result.prompt_filter_results is not None:
-        yield annotation_chunk(result.prompt_filter_results)
+        yield annotation_chunk(result.prompt_filter_results, era.prompt_annotations_key)
     head = chunk_head(result, "chat.completion.chunk")
     for choice in result.choices:
         if result.filter_offsets_every and choice.filter_results is not None:
-            yield from _async_choice(head, choice, result.filter_offsets_every)
+            yield from _async_choice(head, choice, result.filter_offsets_every, era)
             continue
-        for delta, filters, logprobs in _deltas(choice):
-            yield head | {"choices": [_chunk_choice(choice.index, delta, filters, None, logprobs)]}
+        for delta, filters, logprobs in _deltas(choice, era):
+            yield head | {"choices": [_chunk_choice(choice.index, delta, filters, None, logprobs, era)]}
         cut = choice.finish_reason == "content_filter" and choice.filter_results is not None
         final = choice.filter_results if cut else {}
-        yield head | {"choices": [_chunk_choice(choice.index, {}, final, choice.finish_reason, None)]}
+        yield head | {"choices": [_chunk_choice(choice.index, {}, final, choice.finish_reason, None, era)]}
     if result.include_usage:
-        yield head | {"choices": [], "usage": usage_body(result.usage)}
+        yield head | {"choices": [], "usage": usage_body(result.usage, era)}
 
 
-def _async_choice(head: dict[str, Any], choice: ChoiceResult, every: int) -> Iterator[dict[str, Any]]:
+def _async_choice(head: dict[str, Any], choice: ChoiceResult, every: int, era: Era) -> Iterator[dict[str, Any]]:
     """The asynchronous filter: chunks without annotations, then annotation chunks with offsets [captured]."""
     marks = OffsetMarks(every, choice.filter_before or choice.filter_results)
-    for delta, filters, logprobs in _deltas(choice):
-        yield head | {"choices": [_chunk_choice(choice.index, delta, None, None, logprobs)]}
+    for delta, filters, logprobs in _deltas(choice, era):
+        yield head | {"choices": [_chunk_choice(choice.index, delta, None, None, logprobs, era)]}
         window = marks.advance(delta.get("content") or delta.get("refusal") or "", filters)
         if window is not None:
             yield offsets_chunk(choice.index, *window)
     if choice.finish_reason == "content_filter":
         yield offsets_chunk(choice.index, *marks.cut(choice.filter_results), finish_reason="content_filter")
         return
-    yield head | {"choices": [_chunk_choice(choice.index, {}, None, choice.finish_reason, None)]}
+    yield head | {"choices": [_chunk_choice(choice.index, {}, None, choice.finish_reason, None, era)]}
     yield offsets_chunk(choice.index, *marks.last(choice.filter_results))
 
 
 def _chunk_choice(
-    index: int, delta: dict[str, Any], filters: dict[str, Any] | None, finish: str | None, logprobs: Any
+    index: int, delta: dict[str, Any], filters: dict[str, Any] | None, finish: str | None, logprobs: Any, era: Era
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"delta": delta, "finish_reason": finish, "index": index, "logprobs": logprobs}
+    out: dict[str, Any] = {"delta": delta, "finish_reason": finish, "index": index}
+    if era.choice_logprobs:
+        out["logprobs"] = logprobs
     if filters is not None:
         out["content_filter_results"] = filters
     return out
 
 
-def _deltas(choice: ChoiceResult) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, Any]]:
+def _deltas(choice: ChoiceResult, era: Era) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, Any]]:
     annotated = choice.filter_results is not None
     empty = {} if annotated else None
     before, start = choice.filter_before, choice.filter_from
@@ -209,9 +223,12 @@ def _deltas(choice: ChoiceResult) -> Iterator[tuple[dict[str, Any], dict[str, An
             for piece in call.argument_pieces:
                 yield {"tool_calls": [{"index": position, "function": {"arguments": piece}}]}, empty, None
         return
-    yield {"content": "", "role": "assistant"}, empty, None
-    key = "refusal" if choice.refusal is not None else "content"
+    role: dict[str, Any] = {"content": "", "role": "assistant"}
+    if era.refusal:
+        role["refusal"] = None
     entries = choice.logprobs
+    yield role, empty, _logprobs([], era) if entries is not None else None
+    key = "refusal" if choice.refusal is not None else "content"
     for position, piece in enumerate(choice.pieces):
-        logprobs = {"content": [entries[position]], "refusal": None} if entries is not None else None
+        logprobs = _logprobs([entries[position]], era) if entries is not None else None
         yield {key: piece}, before if position < start else choice.filter_results, logprobs

@@ -1,4 +1,7 @@
-"""``text_completion`` bodies and streams."""
+"""``text_completion`` bodies and streams; which keys they carry is the result's era (:mod:`aoai_mock.wire.eras`).
+
+The prompt's annotations are ``prompt_filter_results`` in every era: a 2023-08-01-preview completion of
+gpt-35-turbo was recorded with that key (``prompt_annotations`` only came from a retired model)."""
 
 from __future__ import annotations
 
@@ -36,10 +39,11 @@ def completion_body(result: CompletionResult) -> dict[str, Any]:
         "object": "text_completion",
         "created": result.created,
         "model": result.model,
-        "system_fingerprint": result.system_fingerprint,
         "choices": [_choice(c, c.text, c.finish_reason, c.logprobs) for c in result.choices],
         "usage": _usage(result.usage),
     }
+    if result.era.system_fingerprint:
+        body["system_fingerprint"] = result.system_fingerprint
     if result.prompt_filter_results is not None:
         body["prompt_filter_results"] = result.prompt_filter_results
     return body

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aoai_mock.wire.eras import LATEST, Era
+
 __all__ = ["Usage", "ToolCallOut", "ChoiceResult", "ChatResult", "CompletionChoice", "CompletionResult"]
 
 
@@ -52,6 +54,7 @@ class ChatResult:
     prompt_filter_results: list[dict[str, Any]] | None = None
     include_usage: bool = False  # stream_options.include_usage
     filter_offsets_every: int = 0  # asynchronous filter: annotation chunks with offsets after so many characters
+    era: Era = LATEST  # the api-version's era: which keys the answer carries
 
 
 @dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
@@ -78,3 +81,4 @@ class CompletionResult:
     system_fingerprint: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     filter_offsets_every: int = 0  # as ChatResult's
+    era: Era = LATEST  # as ChatResult's
