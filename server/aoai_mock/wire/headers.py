@@ -77,7 +77,12 @@ _RAI_SINCE = "2024-04-01"  # chat answers say x-ms-rai-invoked from the 2024-04-
 _DEPLOYMENT_NAME_SINCE = "2025-01-01"  # and name their deployment from the 2025 previews on
 
 
+_UPSTREAM_SINCE = "2024-10-21"  # answered through the envoy front end from Dec 2024 on; CORS and buffering before
+_MODEL_TIMES = ((b"cmp-upstream-response-duration", b"1"), (b"ms-azureml-model-time", b"1"))
+
+
 def _chat_headers(api_version: str, failed: bool) -> tuple[tuple[bytes, Any], ...]:
+    """Chat's headers by era [captured: recordings/chat, Aug 2023 to Aug 2025]."""
     if failed:
         return (_PROCESSING,)
     dated = api_version[:10]
@@ -85,8 +90,14 @@ def _chat_headers(api_version: str, failed: bool) -> tuple[tuple[bytes, Any], ..
     found: list[tuple[bytes, Any]] = []
     if v1 or dated >= _RAI_SINCE:
         found.append(_RAI)
+    if v1 or dated >= _UPSTREAM_SINCE:
+        found.append(_UPSTREAM)
+    else:
+        found += [_ANY_ORIGIN, (b"x-accel-buffering", b"no")]
+        if dated < _RAI_SINCE:
+            found.append(_PROCESSING)
     if v1 or dated >= _DEPLOYMENT_NAME_SINCE:
-        found.append(_DEPLOYMENT_NAME)
+        found += [_DEPLOYMENT_NAME, *_MODEL_TIMES]
     return tuple(found)
 
 
