@@ -523,3 +523,12 @@ def test_generated_text_depends_on_the_request(client: AzureOpenAI) -> None:
         for text in ("Tell me about ships", "Tell me about trains")
     }
     assert len(answers) == 2
+
+
+def test_a_tool_call_choice_has_empty_filter_results(client: AzureOpenAI) -> None:
+    """[captured] recordings/chat/net-SimpleToolWorks-Required-2025: nothing screened, an empty object."""
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "look it up"}], tools=[tool], tool_choice="required")
+    (choice,) = raw.http_response.json()["choices"]
+    assert choice["message"]["tool_calls"] and choice["content_filter_results"] == {}

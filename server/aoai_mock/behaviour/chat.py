@@ -146,8 +146,10 @@ def _shape_choice(
         forced = request.tool_choice is not None and not isinstance(request.tool_choice, str)
         finish = choice.finish_reason or ("stop" if forced else "tool_calls")
         calls = tuple(c for c, _ in made)
-        safe = screen.safe_choice(api_version)
-        return ChoiceResult(index, None, (), finish, calls, filter_results=safe), sum(n for _, n in made)
+        # No text, nothing screened: an empty object where the version annotates [captured: recordings/chat,
+        # net-SimpleToolWorks-Required-2025, a tool call's "content_filter_results": {}].
+        results = {} if screen.safe_choice(api_version) is not None else None
+        return ChoiceResult(index, None, (), finish, calls, filter_results=results), sum(n for _, n in made)
     stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or ())
     refusal = choice.content is None and bool(choice.refusal)
     text = (choice.refusal or "") if refusal else (choice.content or "")
