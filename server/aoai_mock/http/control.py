@@ -60,12 +60,12 @@ async def require_admin_key(request: Request) -> None:
 async def control_body(request: Request) -> bytes:
     """The body of a control request, refused (413) as soon as it grows past the configured limit."""
     limit = request.app.state.runtime.settings.config.max_body_bytes
-    body = b""
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             raise RequestTooLarge(limit)
-    return body
+    return bytes(body)
 
 
 router = APIRouter(prefix="/_mock")

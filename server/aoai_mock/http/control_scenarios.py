@@ -69,7 +69,7 @@ async def list_scenarios(request: Request) -> Response:
 async def load_scenario(request: Request) -> Response:
     text = await _yaml_text(request)
     try:
-        scenario = load_text(text, source="<POST /_mock/scenarios>")
+        scenario = load_text(text, source="<POST /_mock/scenarios>", base_dir=_runtime(request).fixtures_dir)
     except ScenarioError as exc:
         raise InvalidRequest(_problems(exc), code="invalid_scenario") from None
     book = _book(request)

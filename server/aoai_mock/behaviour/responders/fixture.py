@@ -27,7 +27,11 @@ __all__ = ["FixtureResponder", "FixtureError"]
 
 
 class FixtureError(ValueError):
-    pass
+    """A fixture that cannot be used; ``reason`` says why without naming where the file is."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def _tool_call(raw: Mapping[str, Any], index: int) -> ToolCall:
@@ -52,15 +56,18 @@ def _choice(raw: Mapping[str, Any]) -> Choice:
 def load_reply(path: Path) -> Reply:
     try:
         raw = path.read_bytes()
+        if path.suffix == ".txt":
+            return Reply((Choice(content=raw.decode("utf-8")),))
+        data = orjson.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not choices or not all(isinstance(c, Mapping) for c in choices):
+            raise FixtureError(f"fixture {path}: expected a 'choices' list", "expected a 'choices' list")
+        return Reply(tuple(_choice(c) for c in choices))
     except OSError as exc:
-        raise FixtureError(f"fixture {path}: cannot read: {exc.strerror}") from None
-    if path.suffix == ".txt":
-        return Reply((Choice(content=raw.decode("utf-8")),))
-    data = orjson.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
-    choices = data.get("choices") if isinstance(data, dict) else None
-    if not choices:
-        raise FixtureError(f"fixture {path}: expected a 'choices' list")
-    return Reply(tuple(_choice(c) for c in choices))
+        raise FixtureError(f"fixture {path}: cannot read: {exc.strerror}", f"cannot read: {exc.strerror}") from None
+    except (UnicodeDecodeError, orjson.JSONDecodeError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"cannot be read as a reply ({type(exc).__name__})"
+        raise FixtureError(f"fixture {path}: {reason}", reason) from None
 
 
 class FixtureResponder:

@@ -34,6 +34,7 @@ __all__ = [
     "shipped",
     "shipped_dir",
     "find_fixture",
+    "fixture_name_problem",
     "read_vectors",
     "VectorFixture",
 ]
@@ -65,15 +66,60 @@ class ScenarioError(ValueError):
 # -- the node tree ----------------------------------------------------------------------------------
 
 
+MAX_DEPTH = 64  # nesting a scenario may have; far beyond any real one, far below the parser's recursion
+MAX_NODES = 100_000  # values a scenario may hold once its aliases are expanded
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting deeper than ``MAX_DEPTH`` as it composes."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, f"nests deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the tree holds with every alias expanded, counted without expanding anything (an
+    alias is the same node object as its anchor, so each node's size is worked out once)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is None:
+            if isinstance(node, yaml.MappingNode):
+                known = 1 + sum(size(k) + size(v) for k, v in node.value)
+            elif isinstance(node, yaml.SequenceNode):
+                known = 1 + sum(size(item) for item in node.value)
+            else:
+                known = 1
+            sizes[id(node)] = known = min(known, MAX_NODES + 1)
+        return known
+
+    return size(root)  # recursion bounded by MAX_DEPTH
+
+
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
-    loader = yaml.SafeLoader(text)
+    loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None and _expanded_size(node) > MAX_NODES:
+            raise ScenarioError([Problem(source, None, "", f"holds more than {MAX_NODES} values once its aliases "
+                                         "are expanded; a scenario is far smaller")])
         return node, (loader.construct_document(node) if node is not None else None)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ScenarioError([Problem(source, line, "", f"not valid YAML: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error with no mark
+        raise ScenarioError([Problem(source, None, "", f"not valid YAML: {exc}")]) from None
     finally:
         loader.dispose()
 
@@ -169,11 +215,21 @@ def _validation_problems(exc: ValidationError, root: yaml.Node, source: str) -> 
 # -- fixtures ---------------------------------------------------------------------------------------
 
 
-def find_fixture(name: str, base_dir: Path | None) -> Path | None:
-    """A fixture file: an absolute path, or next to the scenario, or in the ``fixtures/`` beside its folder."""
+def fixture_name_problem(name: str) -> str | None:
+    """Why a fixture name cannot be used, or None: a fixture is named relative to the fixture folders."""
     path = Path(name)
-    if path.is_absolute():
-        return path if path.is_file() else None
+    if path.is_absolute() or path.drive or ".." in path.parts or "\0" in name:
+        return f"fixture {name!r} must be a path inside the fixture folders (relative, without '..')"
+    return None
+
+
+def find_fixture(name: str, base_dir: Path | None) -> Path | None:
+    """A fixture file inside the fixture folders: next to the scenario, or in ``fixtures/`` beside or inside its
+    folder (for a scenario posted to the control API, the server's fixture folder). Absolute names and names
+    with ``..`` are never looked up."""
+    if fixture_name_problem(name) is not None:
+        return None
+    path = Path(name)
     base = base_dir or Path.cwd()
     for candidate in (base / path, base.parent / "fixtures" / path, base / "fixtures" / path):
         if candidate.is_file():
@@ -200,8 +256,10 @@ def read_vectors(path: Path) -> VectorFixture:
     ``{"inputs": {"<input text>": vector, ...}}``."""
     try:
         data = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise FixtureError(f"fixture {path}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise FixtureError(f"fixture {path}: cannot read: {exc.strerror}", f"cannot read: {exc.strerror}") from None
+    except orjson.JSONDecodeError as exc:
+        raise FixtureError(f"fixture {path}: not JSON: {exc}", f"not JSON: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("inputs"), dict):
         by_input = {str(k): _vector(v) for k, v in data["inputs"].items()}
         if by_input and all(v is not None for v in by_input.values()):
@@ -210,9 +268,8 @@ def read_vectors(path: Path) -> VectorFixture:
         data = [item.get("embedding") for item in data.get("data") or [] if isinstance(item, dict)]
     vectors = [_vector(data)] if _vector(data) else [_vector(v) for v in data] if isinstance(data, list) else []
     if not vectors or any(v is None for v in vectors):
-        raise FixtureError(
-            f"fixture {path}: expected a vector, a list of vectors, an embeddings response or {{\"inputs\": {{...}}}}"
-        )
+        reason = 'expected a vector, a list of vectors, an embeddings response or {"inputs": {...}}'
+        raise FixtureError(f"fixture {path}: {reason}", reason)
     return VectorFixture(in_turn=tuple(vectors))  # type: ignore[arg-type]
 
 
@@ -240,10 +297,10 @@ def _fixture_problems(scenario: Scenario, root: yaml.Node | None, source: str, b
             found = find_fixture(name, base)
             try:
                 if found is None:
-                    raise FixtureError(f"fixture {name!r} not found next to the scenario or in fixtures/")
+                    raise FixtureError(fixture_name_problem(name) or f"fixture {name!r} not found in the fixture folders")
                 read(found)
-            except FixtureError as exc:
-                problems.append(Problem(source, line, path, str(exc)))
+            except FixtureError as exc:  # said by name: an answer to the control API shows no server paths
+                problems.append(Problem(source, line, path, f"fixture {name!r}: {exc.reason}" if found else exc.reason))
     return problems
 
 

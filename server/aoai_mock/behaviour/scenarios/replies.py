@@ -321,7 +321,7 @@ def _is_choice(spec: ReplySpec) -> bool:
 def _fixture(name: str, base_dir: Path | None, where: str) -> Path:
     found = find_fixture(name, base_dir)
     if found is None:
-        raise ScenarioError([Problem(str(base_dir or Path.cwd()), None, where, f"fixture {name!r} not found")])
+        raise ScenarioError([Problem("<scenario>", None, where, f"fixture {name!r} not found in the fixture folders")])
     return found
 
 
