@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire import bounded_yaml
 from aoai_mock.wire.operations import OPERATIONS
 
 __all__ = [
@@ -360,7 +361,7 @@ class Config(BaseModel):
 
 def _parse(text: str, source: str, base: Config | None = None) -> Config:
     try:
-        data = yaml.safe_load(text) or {}
+        data = bounded_yaml.load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

@@ -92,3 +92,23 @@ def test_an_unreadable_fixture_is_a_problem_not_a_500(client: httpx.Client, fixt
                                        headers=YAML))
         assert f"fixture '{name}': {says}" in message
         assert str(fixtures) not in message
+
+
+def test_fault_plans_are_bounded_too(client: httpx.Client, server: LiveServer) -> None:
+    bomb = ALIAS_BOMB.replace("name: bomb\ndefault: {text: '*i'}\n", "faults: *i\n")
+    answer = client.post("/_mock/faults", content=bomb, headers=YAML)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "invalid_fault_plan"
+    assert "more than 100000 values" in answer.json()["error"]["message"]
+    deep = client.post("/_mock/faults", content="faults: " + "[" * 50_000 + "]" * 50_000, headers=YAML)
+    assert deep.status_code == 400 and "nests deeper than 64 levels" in deep.json()["error"]["message"]
+    assert_still_serving(server.url)
+
+
+def test_a_config_file_is_read_within_the_same_bounds(tmp_path: Path) -> None:
+    from aoai_mock.config import ConfigError, load_config
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(ALIAS_BOMB.replace("name: bomb\ndefault: {text: '*i'}\n", "deployments: *i\n"))
+    with pytest.raises(ConfigError, match="more than 100000 values"):
+        load_config(path)

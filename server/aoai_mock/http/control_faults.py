@@ -21,6 +21,7 @@ from aoai_mock.behaviour.faults import FaultBook, load_plan
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.http.control import control_body, require_admin_key
 from aoai_mock.http.render import json_response
+from aoai_mock.wire import bounded_yaml
 
 __all__ = ["router", "CONTROL_SOURCE"]
 
@@ -43,7 +44,7 @@ async def summary(request: Request) -> Response:
 async def install(request: Request) -> Response:
     body = await control_body(request)
     try:
-        data = yaml.safe_load(body.decode("utf-8")) if body.strip() else []
+        data = bounded_yaml.load(body.decode("utf-8")) if body.strip() else []
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InvalidRequest(f"aoai-mock: a fault plan must be JSON or YAML: {exc}", code="invalid_fault_plan") from None
     ids = _faults(request).install(load_plan(data), CONTROL_SOURCE)

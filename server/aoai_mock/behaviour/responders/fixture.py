@@ -22,6 +22,7 @@ from aoai_mock.behaviour.responders.base import (
     ToolCall,
     register,
 )
+from aoai_mock.wire import bounded_yaml
 
 __all__ = ["FixtureResponder", "FixtureError"]
 
@@ -58,7 +59,7 @@ def load_reply(path: Path) -> Reply:
         raw = path.read_bytes()
         if path.suffix == ".txt":
             return Reply((Choice(content=raw.decode("utf-8")),))
-        data = orjson.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
+        data = orjson.loads(raw) if path.suffix == ".json" else bounded_yaml.load(raw)
         choices = data.get("choices") if isinstance(data, dict) else None
         if not choices or not all(isinstance(c, Mapping) for c in choices):
             raise FixtureError(f"fixture {path}: expected a 'choices' list", "expected a 'choices' list")

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from aoai_mock.behaviour.responders.fixture import FixtureError, load_reply
 from aoai_mock.behaviour.scenarios import schema
 from aoai_mock.behaviour.scenarios.schema import ReplySpec, Scenario
+from aoai_mock.wire import bounded_yaml
 
 __all__ = [
     "Problem",
@@ -66,62 +67,18 @@ class ScenarioError(ValueError):
 # -- the node tree ----------------------------------------------------------------------------------
 
 
-MAX_DEPTH = 64  # nesting a scenario may have; far beyond any real one, far below the parser's recursion
-MAX_NODES = 100_000  # values a scenario may hold once its aliases are expanded
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing nesting deeper than ``MAX_DEPTH`` as it composes."""
-
-    depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise yaml.composer.ComposerError(None, None, f"nests deeper than {MAX_DEPTH} levels", mark)
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
-def _expanded_size(root: yaml.Node) -> int:
-    """How many values the tree holds with every alias expanded, counted without expanding anything (an
-    alias is the same node object as its anchor, so each node's size is worked out once)."""
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        known = sizes.get(id(node))
-        if known is None:
-            if isinstance(node, yaml.MappingNode):
-                known = 1 + sum(size(k) + size(v) for k, v in node.value)
-            elif isinstance(node, yaml.SequenceNode):
-                known = 1 + sum(size(item) for item in node.value)
-            else:
-                known = 1
-            sizes[id(node)] = known = min(known, MAX_NODES + 1)
-        return known
-
-    return size(root)  # recursion bounded by MAX_DEPTH
-
-
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
-    loader = _BoundedLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is not None and _expanded_size(node) > MAX_NODES:
-            raise ScenarioError([Problem(source, None, "", f"holds more than {MAX_NODES} values once its aliases "
-                                         "are expanded; a scenario is far smaller")])
-        return node, (loader.construct_document(node) if node is not None else None)
+        return bounded_yaml.compose(text)
+    except bounded_yaml.TooBig as exc:
+        line = exc.mark.line + 1 if exc.mark else None
+        raise ScenarioError([Problem(source, line, "", f"{exc.problem}; a scenario is far smaller")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ScenarioError([Problem(source, line, "", f"not valid YAML: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:  # e.g. a reader error with no mark
         raise ScenarioError([Problem(source, None, "", f"not valid YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
 
 
 def _line(node: yaml.Node) -> int:
