@@ -10,19 +10,25 @@ the exposition format):
 * ``aoai_mock_request_duration_seconds{deployment, operation}`` (a histogram)
 * ``aoai_mock_tokens_total{deployment, operation, kind="prompt"|"completion"}``
 * ``aoai_mock_faults_injected_total{kind}``
+
+The ``deployment`` label is a configured deployment's name, or ``unknown`` for any other name a request
+carried (a client cannot grow the scrape by inventing names); ``operation`` and ``status`` come from fixed sets.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from aoai_mock.state.record import Record
 
-__all__ = ["Metrics", "MetricsCollector", "BUCKETS"]
+__all__ = ["Metrics", "MetricsCollector", "BUCKETS", "UNKNOWN"]
+
+UNKNOWN = "unknown"  # the deployment label of every name that is not a configured deployment
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -37,7 +43,9 @@ class Metrics:
     so no lock: one dict lookup and a few additions per request.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, deployment: Callable[[str], Any] | None = None) -> None:
+        """``deployment(name)`` is the configured deployment of that name or None (None: every name counts)."""
+        self._deployment = deployment
         # (deployment, operation, status) -> [requests, seconds, prompt tokens, completion tokens, *buckets]
         self._records: dict[tuple[str | None, str | None, int | str], list[float]] = {}
         self._faults: dict[str, int] = {}
@@ -45,7 +53,10 @@ class Metrics:
     def observe(self, record: Record) -> None:
         """Count one finished request from its record (its status, or its transport outcome when none was sent)."""
         status = record.status
-        key = (record.deployment, record.operation, status if status is not None else record.outcome)
+        name = record.deployment
+        if name is not None and self._deployment is not None and self._deployment(name) is None:
+            name = UNKNOWN
+        key = (name, record.operation, status if status is not None else record.outcome)
         found = self._records.get(key)
         if found is None:
             found = self._records[key] = [0.0] * (_BUCKET0 + len(BUCKETS) + 1)
