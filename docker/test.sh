@@ -166,12 +166,25 @@ test_image() {
     step "docker run $IMAGE on 127.0.0.1:$port, examples/compose/scenarios at /scenarios"
     started=$SECONDS
     CONTAINER=$(docker run --detach --health-interval 1s -p "127.0.0.1:$port:8000" -e AOAI_MOCK_SEED=7 \
-        -v "$ROOT/examples/compose/scenarios:/scenarios:ro" "$IMAGE")
+        -e AOAI_MOCK_ADMIN_KEY=docker-test-admin -v "$ROOT/examples/compose/scenarios:/scenarios:ro" "$IMAGE")
     wait_healthy "$CONTAINER" 60
     echo "healthy after $((SECONDS - started)) s"
 
     step "openai SDK (host .venv) against the container"
     "$PY" docker/sdk_check.py "http://127.0.0.1:$port"
+
+    step "the control API needs the admin key"
+    local code_no code_key
+    code_no=$("$PY" -c "import httpx,sys; print(httpx.get(sys.argv[1] + '/_mock/requests').status_code)" "http://127.0.0.1:$port")
+    code_key=$("$PY" -c "import httpx,sys; print(httpx.get(sys.argv[1] + '/_mock/requests', headers={'x-aoai-mock-admin-key': 'docker-test-admin'}).status_code)" "http://127.0.0.1:$port")
+    echo "without the key $code_no, with it $code_key"
+    [ "$code_no" = 401 ] && [ "$code_key" = 200 ] || fail "the admin key does not guard the control API"
+
+    step "without an admin key the image refuses to start (exit 2, says why)"
+    local refused
+    refused=$(docker run --rm "$IMAGE" 2>&1) && fail "the image started with an open control API on 0.0.0.0"
+    echo "$refused" | grep -q -- "--insecure-control-api" || fail "the refusal does not say what to do: $refused"
+    echo "refused: $(echo "$refused" | head -c 120)..."
 
     step "runs as non-root"
     local uid

@@ -131,3 +131,29 @@ def test_workers_serve_from_several_processes():
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
         assert time.monotonic() - started < 5
+
+
+def test_an_open_control_api_beyond_loopback_is_refused_unless_asked_for():
+    cmd = [sys.executable, "-m", "aoai_mock", "serve", "--host", "0.0.0.0", "--port", str(_free_port())]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env={**os.environ, "AOAI_MOCK_ADMIN_KEY": ""})
+    assert done.returncode == 2
+    assert "not starting" in done.stderr and "--admin-key" in done.stderr and "--insecure-control-api" in done.stderr
+    port = _free_port()
+    open_cmd = [sys.executable, "-m", "aoai_mock", "serve", "--host", "0.0.0.0", "--port", str(port),
+                "--insecure-control-api"]
+    proc = subprocess.Popen(open_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/_mock/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0].decode()
+    assert "control API is open to anyone" in output
+    with serve("--host", "0.0.0.0", "--admin-key", "adm") as (url, _):  # a key: no refusal
+        assert httpx.get(url + "/_mock/requests").status_code == 401

@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -29,6 +30,7 @@ from aoai_mock.http import (
 )
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.front import AzureFront
+from aoai_mock.http.protocol import LIMITS, ConnectionLimits, connection_cap
 from aoai_mock.http.resource import v1_routes
 from aoai_mock.http.resource_faults import resource_fault
 from aoai_mock.http.routes import assistants as assistant_routes
@@ -93,8 +95,10 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         runtime.book = ScenarioBook(load_paths(settings.scenarios))
         runtime.sync_scenario_faults()
 
+    limits = ConnectionLimits(settings.read_timeout, connection_cap(settings.max_connections))
+
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         # The tokenizers take a few hundred milliseconds to build: the current one before the first
         # request is served, the older one in the background.
         await anyio.to_thread.run_sync(tokens.preload, ("o200k_base",))
@@ -106,7 +110,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         async with anyio.create_task_group() as tasks:
             if settings.watch and settings.scenarios:
                 tasks.start_soon(watch, settings.scenarios, runtime.load_scenarios)
-            yield
+            yield {LIMITS: limits}  # uvicorn's app state, where the protocol reads its limits
             tasks.cancel_scope.cancel()
 
     app = _App(

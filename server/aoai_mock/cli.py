@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--watch", action="store_true", default=None, help="reload scenario files when they change")
     serve.add_argument("--admin-key", help="require this key on the /_mock/ control API (env AOAI_MOCK_ADMIN_KEY)")
+    serve.add_argument(
+        "--insecure-control-api",
+        action="store_true",
+        default=None,
+        help="serve the /_mock/ control API without an admin key on an address other machines reach (0.0.0.0, "
+        "a LAN address); without this or --admin-key, such a start is refused (env AOAI_MOCK_INSECURE_CONTROL_API=1)",
+    )
     serve.add_argument("--journal-size", type=int, help="requests the journal keeps (env AOAI_MOCK_JOURNAL_SIZE)")
     serve.add_argument(
         "--log-format",
@@ -61,6 +68,20 @@ def _parser() -> argparse.ArgumentParser:
         "--fine-tuning-seconds",
         type=float,
         help="how long a fine-tuning job takes, pending to succeeded (env AOAI_MOCK_FINE_TUNING_SECONDS)",
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close a connection whose request headers or body stall this long (env AOAI_MOCK_READ_TIMEOUT; "
+        "default 30)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="connections served at once; more get a 503 and are closed (env AOAI_MOCK_MAX_CONNECTIONS; "
+        "default: what the open-file limit allows)",
     )
     serve.add_argument("--max-file-bytes", type=int, help="largest upload accepted (env AOAI_MOCK_MAX_FILE_BYTES)")
     serve.add_argument(
@@ -189,12 +210,27 @@ def _serve(args: argparse.Namespace) -> int:
         "replay_dir": args.replay_dir,
         "replay_miss": args.replay_miss,
         "replay_speed": args.replay_speed,
+        "read_timeout": args.read_timeout,
+        "max_connections": args.max_connections,
+        "insecure_control_api": args.insecure_control_api,
     }
     try:
         settings = resolve(given)
     except ConfigError as exc:
         print(f"aoai-mock: {exc}", file=sys.stderr)
         return 2
+
+    if settings.exposed_control_api and not settings.insecure_control_api:
+        print(
+            f"aoai-mock: not starting: on {settings.host} the /_mock/ control API (scenarios, faults, the journal, "
+            "state) would be open to anyone who reaches the port. Set an admin key (--admin-key or "
+            "AOAI_MOCK_ADMIN_KEY), or say --insecure-control-api (AOAI_MOCK_INSECURE_CONTROL_API=1) to serve it open.",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.exposed_control_api:
+        print(f"aoai-mock: warning: the /_mock/ control API is open to anyone who reaches {settings.host}:"
+              f"{settings.port} (--insecure-control-api)", file=sys.stderr)
 
     import uvicorn
 

@@ -5,6 +5,7 @@ Nothing happens at import time; :func:`resolve` does the reading.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,15 @@ class Settings:
     replay_speed: float = 1.0  # recorded stream timing divided by this; 0: no waits
     log_format: str = "text"  # "json": one structured line per request on the aoai_mock.requests logger
     workers: int = 1  # processes serving; journal, quotas, counters and faults are per process
+    # Connections (http/protocol.py):
+    read_timeout: float = 30.0  # a request whose headers or body stall this long is closed
+    max_connections: int | None = None  # connections served at once; None: what the file limit allows
+    insecure_control_api: bool = False  # serve an open control API on a non-loopback address anyway
+
+    @property
+    def exposed_control_api(self) -> bool:
+        """The control API would be open to other machines: bound beyond loopback without an admin key."""
+        return self.admin_key is None and not _loopback(self.host)
 
     @property
     def frozen(self) -> bool:
@@ -58,6 +68,15 @@ class Settings:
             f"Settings(host={self.host!r}, port={self.port}, keys={len(self.api_keys)}, seed={self.seed}, "
             f"scenarios={self.scenarios!r}, admin_key={'set' if self.admin_key else None})"
         )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: assume it is reachable
 
 
 def _split_keys(value: str) -> tuple[str, ...]:
@@ -90,6 +109,12 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("AOAI_MOCK_WORKERS"):
         found["workers"] = _int("AOAI_MOCK_WORKERS", env["AOAI_MOCK_WORKERS"])
     found.update(_replay_from_env(env))
+    if env.get("AOAI_MOCK_READ_TIMEOUT"):
+        found["read_timeout"] = _float("AOAI_MOCK_READ_TIMEOUT", env["AOAI_MOCK_READ_TIMEOUT"])
+    if env.get("AOAI_MOCK_INSECURE_CONTROL_API"):
+        found["insecure_control_api"] = env["AOAI_MOCK_INSECURE_CONTROL_API"].strip().lower() in ("1", "true", "yes", "on")
+    if env.get("AOAI_MOCK_MAX_CONNECTIONS"):
+        found["max_connections"] = _int("AOAI_MOCK_MAX_CONNECTIONS", env["AOAI_MOCK_MAX_CONNECTIONS"])
     return found
 
 
@@ -176,6 +201,10 @@ def resolve(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
         raise ConfigError("at least one worker serves")
     if values.get("journal_size", 1) < 1:
         raise ConfigError("the journal size must be at least 1")
+    if values.get("read_timeout", 1) <= 0:
+        raise ConfigError("the read timeout must be more than 0 seconds")
+    if (values.get("max_connections") or 1) < 1:
+        raise ConfigError("at least one connection must be allowed")
     _check_lifecycle(values)
     _check_replay(values)
     if values.get("state_path") is not None:
