@@ -22,6 +22,7 @@ import orjson
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import InvalidResourceRequest
 from aoai_mock.state.store import Order, Page, Store, paginate
+from aoai_mock.wire.json_depth import MAX_DEPTH, too_deep
 
 __all__ = [
     "ListQuery",
@@ -134,7 +135,12 @@ def parse_jsonl(data: bytes) -> list[JsonlLine]:
         if not text:
             continue
         try:
-            lines.append(JsonlLine(number, orjson.loads(text)))
+            value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             lines.append(JsonlLine(number, error=str(exc)))
+            continue
+        if too_deep(text, value):
+            lines.append(JsonlLine(number, error=f"nested deeper than {MAX_DEPTH} levels"))
+        else:
+            lines.append(JsonlLine(number, value))
     return lines

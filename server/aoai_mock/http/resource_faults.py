@@ -36,6 +36,7 @@ from aoai_mock.http.front import error_reply
 from aoai_mock.state.record import Record
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire import headers as names
+from aoai_mock.wire.json_depth import too_deep
 
 __all__ = ["resource_fault", "stream_plan_of"]
 
@@ -118,5 +119,7 @@ async def _json_body(
     try:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
+        parsed = None
+    if too_deep(raw, parsed):
         parsed = None
     return (parsed if isinstance(parsed, dict) else {}), replayed(raw, receive)

@@ -430,8 +430,11 @@ def _decode_body(body: bytes, truncated: bool) -> tuple[Any, str | None]:
         return None, None
     if not truncated:
         try:
-            return orjson.loads(body), "json"
-        except orjson.JSONDecodeError:
+            value = orjson.loads(body)
+            if body.count(b"[") + body.count(b"{") > 200:  # deep enough that writing it back may fail
+                orjson.dumps(value)  # a body nested past what orjson writes is kept as text
+            return value, "json"
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             pass
     # A cut body may end inside a character: drop at most three bytes of it.
     for cut in range(4 if truncated else 1):

@@ -12,6 +12,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from aoai_mock.errors import InvalidJson, InvalidRequest
+from aoai_mock.wire.json_depth import too_deep
 
 __all__ = ["load_json", "validate", "error_from_validation"]
 
@@ -37,6 +38,8 @@ def load_json(raw: bytes) -> dict[str, Any]:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise InvalidJson() from None
+    if too_deep(raw, data):
+        raise InvalidJson()
     if not isinstance(data, dict):
         raise InvalidRequest(
             f"Invalid type for request body: expected an object, but got {_describe(data)} instead.",

@@ -26,6 +26,7 @@ from aoai_mock.http.render import json_bytes
 from aoai_mock.state.store import Order, Page
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.headers import FORWARDED
+from aoai_mock.wire.json_depth import too_deep
 
 __all__ = [
     "json_body", "read_upload", "list_query", "page_response", "created", "mock_headers", "engine_sender",
@@ -55,6 +56,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise InvalidResourceRequest("The request body is not valid JSON.") from None
+    if too_deep(body, value):
+        raise InvalidResourceRequest("The request body is not valid JSON.")
     if not isinstance(value, dict):
         raise InvalidResourceRequest("The request body must be a JSON object.")
     return value
