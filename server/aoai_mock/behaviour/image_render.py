@@ -148,11 +148,18 @@ def render(recipe: ImageRecipe) -> StoredImage:
     return _encode(_pattern(recipe), recipe)
 
 
+# The most pixels an uploaded image may have (4096 x 4096): its header is read first, so a small file that
+# claims a huge picture (a decompression bomb) is refused before anything is decoded. Azure documents only a
+# file size limit; the mock's own memory sets this one.
+MAX_UPLOAD_PIXELS = 4096 * 4096
+
+
 def open_upload(data: bytes) -> Image.Image | None:
-    """An uploaded PNG, JPEG or WebP image, decoded; None when it is not one of those or is damaged."""
+    """An uploaded PNG, JPEG or WebP image, decoded; None when it is not one of those, is damaged, or has more
+    than ``MAX_UPLOAD_PIXELS`` pixels."""
     try:
         image = Image.open(io.BytesIO(data))
-        if image.format not in ("PNG", "JPEG", "WEBP"):
+        if image.format not in ("PNG", "JPEG", "WEBP") or image.width * image.height > MAX_UPLOAD_PIXELS:
             return None
         image.load()
     except Exception:  # noqa: BLE001 - Pillow raises many kinds for a bad file; all mean "not an image"

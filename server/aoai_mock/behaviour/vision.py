@@ -103,9 +103,9 @@ def _data_url_size(url: str, param: str) -> tuple[int, int]:
 
     try:
         raw = base64.b64decode(data, validate=True)
-        with Image.open(io.BytesIO(raw)) as image:
+        with Image.open(io.BytesIO(raw)) as image:  # the header only: nothing is decoded
             return image.size
-    except (binascii.Error, ValueError, UnidentifiedImageError, OSError):
+    except (binascii.Error, ValueError, UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise InvalidRequest(
             "Invalid image data: the data URL does not hold a readable image.",
             param=param,
