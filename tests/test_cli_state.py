@@ -108,3 +108,17 @@ def test_a_damaged_state_file_refuses_to_start(tmp_path: Path) -> None:
 def test_an_unusable_path_refuses_to_start(tmp_path: Path, where: str) -> None:
     path = tmp_path if where == "folder" else tmp_path / "nowhere" / "state.db"
     assert "folder" in _refused(path)
+
+
+def test_after_sigterm_the_main_file_alone_holds_everything(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    with serve("--state", str(state)) as (url, proc):
+        kept = _upload(url, "notes.jsonl", b'{"kept": true}\n', "assistants")
+        _stop(proc)
+    wal = tmp_path / "state.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0, "objects were left in the write-ahead log"
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(state.read_bytes())  # the main file alone, as a backup that copies one file would have it
+    with sqlite3.connect(copy) as db:
+        found = db.execute("SELECT count(*) FROM docs WHERE id = ?", (kept["id"],)).fetchone()[0]
+    assert found == 1

@@ -112,6 +112,11 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
                 tasks.start_soon(watch, settings.scenarios, runtime.load_scenarios)
             yield {LIMITS: limits}  # uvicorn's app state, where the protocol reads its limits
             tasks.cancel_scope.cancel()
+        # A SIGTERM ends the process without exit handlers (uvicorn re-raises it): the state file takes in its
+        # write-ahead log now, so the main file alone holds everything acknowledged.
+        close = getattr(runtime.store, "close", None)
+        if close is not None:
+            close()
 
     app = _App(
         title="aoai-mock",
