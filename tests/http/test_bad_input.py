@@ -233,3 +233,23 @@ def test_body_at_the_limit_is_accepted(small_server: str) -> None:
     assert len(body) == LIMIT
     with httpx.Client(base_url=small_server, headers={"api-key": KEY, **JSON}, timeout=10) as client:
         assert client.post(chat_path(), content=_pieces(body)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("seed", "says"),
+    [
+        (b"1208925819614629174706176", "integer above maximum value. Expected a value <= 9223372036854775807, "
+         "but got 1208925819614629174706176 instead."),
+        (b"9223372036854775808", "integer above maximum value. Expected a value <= 9223372036854775807, "
+         "but got 9223372036854775808 instead."),
+        (b"-1208925819614629174706176", "integer below minimum value. Expected a value >= -9223372036854775808, "
+         "but got -1208925819614629174706176 instead."),
+    ],
+)
+def test_a_seed_past_64_bits_is_out_of_range_not_a_decimal(http: httpx.Client, seed: bytes, says: str) -> None:
+    body = b'{"messages": [{"role": "user", "content": "hi"}], "seed": ' + seed + b"}"
+    answer = http.post(chat_path(), content=body, headers=JSON)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["message"] == f"Invalid 'seed': {says}" and error["param"] == "seed"
+    assert error["code"] == ("integer_below_min_value" if seed.startswith(b"-") else "integer_above_max_value")

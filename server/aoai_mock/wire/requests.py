@@ -22,6 +22,9 @@ __all__ = [
 ]
 
 
+Seed = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # a 64-bit signed integer, as the service takes it
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
@@ -218,7 +221,7 @@ class ChatRequest(_Strict):
     logprobs: bool | None = None
     top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
     user: str | None = None
-    seed: int | None = None
+    seed: Seed | None = None
     tools: Annotated[list[Tool], Field(max_length=128)] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
@@ -261,7 +264,7 @@ class CompletionRequest(_Strict):
     best_of: Annotated[int, Field(ge=0, le=20)] | None = None
     logit_bias: dict[str, int] | None = None
     user: str | None = None
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class EmbeddingRequest(_Strict):

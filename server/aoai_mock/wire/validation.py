@@ -55,6 +55,11 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
         raise error_from_validation(exc, data) from None
 
 
+def _huge_integer(value: Any) -> bool:
+    """A number that was written as an integer too large for 64 bits (orjson gives such a number as a float)."""
+    return isinstance(value, float) and value.is_integer() and abs(value) >= 2**63
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
@@ -127,6 +132,10 @@ def error_from_validation(exc: ValidationError, data: Any) -> InvalidRequest:
         )
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         return _out_of_range(kind, ctx, param, value)
+    if kind == "int_type" and _huge_integer(value):  # orjson reads integers past 64 bits as floats
+        below = value < 0
+        limit = -(2**63) if below else 2**63 - 1
+        return _out_of_range("greater_than_equal" if below else "less_than_equal", {"limit": limit}, param, int(value))
     if kind == "too_short":
         return InvalidRequest(
             f"Invalid '{param}': empty array. Expected an array with minimum length "
