@@ -116,3 +116,27 @@ async def test_the_proxy_answers_502_when_the_upstream_does_not(tmp_path: Path):
     assert failed.status_code == 502 and failed.json()["error"]["code"] == "BadGateway"
     assert health.json()["mode"] == "record" and not list(tmp_path.iterdir())
     assert "k'" not in repr(proxy.options) and "***" in repr(proxy.options)
+
+
+def _chunk(text: str) -> dict:
+    return {"ms": 1, "data": orjson.dumps({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"content": text}}]})
+            .decode()}
+
+
+def test_a_secret_split_across_stream_events_is_masked():
+    secret = "sk-live-0123456789abcdef"
+    events = [_chunk("Your key is sk-live-01"), _chunk("23456789"), _chunk("abcdef, keep it safe."),
+              {"ms": 2, "raw": "event: response.output_text.delta\ndata: " + orjson.dumps(
+                  {"type": "response.output_text.delta", "delta": "sk-live-0123"}).decode()},
+              {"ms": 3, "raw": "event: response.output_text.delta\ndata: " + orjson.dumps(
+                  {"type": "response.output_text.delta", "delta": "456789abcdef"}).decode()},
+              {"ms": 4, "data": "[DONE]"}]
+    recording = Recording(normalise("POST", CHAT, "api-version=2024-10-21", [], b"{}"),
+                          [RecordedResponse(200, {"content-type": "text/event-stream"}, 5, events=events)])
+    written = recording.to_bytes((secret,))
+    assert b"sk-live" not in written and b"0123456789" not in written and b"abcdef" not in written
+    document = orjson.loads(written)
+    texts = [orjson.loads(e["data"])["choices"][0]["delta"]["content"] for e in document["responses"][0]["events"][:3]]
+    assert "".join(texts) == "Your key is ***, keep it safe."
+    assert document["responses"][0]["events"][-1] == {"ms": 4, "data": "[DONE]"}
+    assert "response.output_text.delta" in document["responses"][0]["events"][3]["raw"]

@@ -50,6 +50,7 @@ __all__ = [
     "request_headers_kept",
     "response_headers_kept",
     "scrub",
+    "scrub_across_events",
     "split_events",
 ]
 
@@ -183,11 +184,13 @@ class Recording:
     source: Path | None = None
 
     def to_bytes(self, secrets: Sequence[str] = ()) -> bytes:
-        document = {
-            "format": FORMAT,
-            "request": self.request.as_dict(),
-            "responses": [r.as_dict() for r in self.responses],
-        }
+        responses = []
+        for response in self.responses:
+            found = response.as_dict()
+            if response.events:
+                found["events"] = scrub_across_events(response.events, secrets)
+            responses.append(found)
+        document = {"format": FORMAT, "request": self.request.as_dict(), "responses": responses}
         return scrub(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n", secrets)
 
 
@@ -256,6 +259,92 @@ def scrub(data: bytes, secrets: Sequence[str]) -> bytes:
         for form in {secret.encode(), orjson.dumps(secret)[1:-1]}:
             data = data.replace(form, MASK.encode())
     return data
+
+
+def _leaves(value: Any, path: tuple[Any, ...], into: list[tuple[tuple[Any, ...], str]]) -> None:
+    if isinstance(value, str):
+        into.append((path, value))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _leaves(item, (*path, key), into)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _leaves(item, (*path, index), into)
+
+
+def _set_leaf(value: Any, path: tuple[Any, ...], text: str) -> None:
+    for part in path[:-1]:
+        value = value[part]
+    value[path[-1]] = text
+
+
+def _event_json(event: Mapping[str, Any]) -> tuple[Any, int | None]:
+    """An event's JSON payload, and the line of its ``raw`` text it is on (None: the ``data`` entry)."""
+    if "data" in event:
+        lines, at = [event["data"]], None
+    else:
+        lines = str(event.get("raw", "")).split("\n")
+        at = next((i for i, line in enumerate(lines) if line.startswith("data: ")), -1)
+        if at < 0:
+            return None, None
+        lines = [lines[at][len("data: ") :]]
+    try:
+        return orjson.loads(lines[0]), at
+    except orjson.JSONDecodeError:
+        return None, None
+
+
+def scrub_across_events(events: Sequence[Mapping[str, Any]], secrets: Sequence[str]) -> list[dict[str, Any]]:
+    """A stream's events with every secret masked even where it arrives split across events: the text of each
+    field (``choices.0.delta.content``, a Responses ``delta``) is read across the events in order, and the
+    pieces a secret spans are masked in each event. (A secret whole within one event is left to ``scrub``.)"""
+    secrets = [s for s in secrets if s]
+    out = [dict(e) for e in events]
+    if not secrets:
+        return out
+    payloads = [_event_json(e) for e in out]
+    streams: dict[tuple[Any, ...], list[tuple[int, tuple[Any, ...], str]]] = {}
+    for index, (payload, _) in enumerate(payloads):
+        found: list[tuple[tuple[Any, ...], str]] = []
+        _leaves(payload, (), found)
+        for path, text in found:
+            streams.setdefault(path, []).append((index, path, text))
+    changed: set[int] = set()
+    for pieces in streams.values():
+        joined = "".join(text for _, _, text in pieces)
+        covered = [False] * len(joined)
+        starts: set[int] = set()
+        for secret in secrets:
+            at = joined.find(secret)
+            while at >= 0:
+                covered[at : at + len(secret)] = [True] * len(secret)
+                starts.add(at)
+                at = joined.find(secret, at + 1)
+        if not starts:
+            continue
+        offset = 0
+        for index, path, text in pieces:
+            kept = []
+            for i, char in enumerate(text):
+                if offset + i in starts:
+                    kept.append(MASK)
+                if not covered[offset + i]:
+                    kept.append(char)
+            offset += len(text)
+            new = "".join(kept)
+            if new != text:
+                _set_leaf(payloads[index][0], path, new)
+                changed.add(index)
+    for index in changed:
+        payload, at = payloads[index]
+        data = orjson.dumps(payload).decode()
+        if at is None:
+            out[index]["data"] = data
+        else:
+            lines = str(out[index]["raw"]).split("\n")
+            lines[at] = "data: " + data
+            out[index]["raw"] = "\n".join(lines)
+    return out
 
 
 def load_file(path: Path) -> Recording:
