@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         help="how long a fine-tuning job takes, pending to succeeded (env AOAI_MOCK_FINE_TUNING_SECONDS)",
     )
     serve.add_argument(
+        "--run-seconds",
+        type=float,
+        help="how long a polled assistant run takes, queued to its outcome (env AOAI_MOCK_RUN_SECONDS; default 2)",
+    )
+    serve.add_argument(
         "--read-timeout",
         type=float,
         metavar="SECONDS",
@@ -204,6 +209,7 @@ def _serve(args: argparse.Namespace) -> int:
         "state_path": args.state_path,
         "batch_seconds": args.batch_seconds,
         "fine_tuning_seconds": args.fine_tuning_seconds,
+        "run_seconds": args.run_seconds,
         "max_file_bytes": args.max_file_bytes,
         "log_format": args.log_format,
         "workers": args.workers,

@@ -37,6 +37,7 @@ class Settings:
     state_path: Path | None = None  # set: objects live in this SQLite file and survive a restart
     batch_seconds: float = 6.0  # a batch's life from validating to completed (thirds per phase); 0: at once
     fine_tuning_seconds: float = 8.0  # a fine-tuning job's life from pending to succeeded; 0: at once
+    run_seconds: float = 2.0  # a polled assistant run's life, queued to its outcome (half queued); 0: at once
     max_file_bytes: int = 512 * 1024 * 1024  # Azure: 512 MB per uploaded file
     max_batch_file_bytes: int = 200 * 1024 * 1024  # Azure: 200 MB per batch input file
     # Record and replay (docs/record-replay.md):
@@ -144,7 +145,7 @@ def _lifecycle_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if env.get("AOAI_MOCK_STATE"):
         found["state_path"] = Path(env["AOAI_MOCK_STATE"])
-    for key in ("batch_seconds", "fine_tuning_seconds"):
+    for key in ("batch_seconds", "fine_tuning_seconds", "run_seconds"):
         name = "AOAI_MOCK_" + key.upper()
         if env.get(name):
             found[key] = _float(name, env[name])
@@ -163,7 +164,7 @@ def _float(name: str, value: str) -> float:
 
 
 def _check_lifecycle(values: Mapping[str, Any]) -> None:
-    for key in ("batch_seconds", "fine_tuning_seconds"):
+    for key in ("batch_seconds", "fine_tuning_seconds", "run_seconds"):
         if values.get(key, 0) < 0:
             raise ConfigError(f"{key} must not be negative")
     for key in ("max_file_bytes", "max_batch_file_bytes"):

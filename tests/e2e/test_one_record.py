@@ -59,7 +59,7 @@ rules:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
-    with LiveServer(resolve({"port": 0, "admin_key": "admin-secret"}, env={})) as live:
+    with LiveServer(resolve({"port": 0, "admin_key": "admin-secret", "run_seconds": 0}, env={})) as live:
         yield live
 
 

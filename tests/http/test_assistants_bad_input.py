@@ -19,7 +19,7 @@ PREVIEW = "2025-03-01-preview"
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[httpx.Client]:
-    with LiveServer(resolve({"port": 0}, env={}), fixtures_dir=ROOT / "tests" / "data") as server:
+    with LiveServer(resolve({"port": 0, "run_seconds": 0}, env={}), fixtures_dir=ROOT / "tests" / "data") as server:
         with httpx.Client(base_url=server.url, headers={"api-key": KEY}, timeout=10) as client:
             yield client
 

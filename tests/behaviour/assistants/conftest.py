@@ -41,8 +41,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture(params=["memory", "sqlite"])
 def runtime(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> Iterator[Runtime]:
-    """Every behaviour test runs on both stores: in memory, and in a SQLite file (``--state``)."""
-    made = Runtime.create(resolve({"port": 0, "seed": 7}, env={}))
+    """Every behaviour test runs on both stores: in memory, and in a SQLite file (``--state``). Runs go at once
+    (``run_seconds: 0``) unless a test asks for the recorded pace."""
+    made = Runtime.create(resolve({"port": 0, "seed": 7, "run_seconds": 0}, env={}))
     made.clock = Clock(now=clock)
     if request.param == "sqlite":
         made.store = SqliteStore(tmp_path / "state.sqlite")

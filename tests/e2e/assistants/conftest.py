@@ -17,7 +17,7 @@ from tests.e2e.assistants.support import PREVIEW, SEARCH_PREVIEW
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
-    with LiveServer(resolve({"port": 0}, env={}), fixtures_dir=ROOT / "tests" / "data") as live:
+    with LiveServer(resolve({"port": 0, "run_seconds": 0}, env={}), fixtures_dir=ROOT / "tests" / "data") as live:
         yield live
 
 

@@ -22,9 +22,22 @@ SPEC_2025 = "inference-2025-03-01-preview"
 # * run steps are "thread.run.step" objects (the SDK's type and the API reference); the specs say "assistant.run.step";
 # * a finished run's expires_at is null (the spec's own create_run example shows null), the schema says integer;
 # * runs end "incomplete" too (the SDK's RunStatus, run.incomplete_details); the status enum lacks it;
-# * vectorStoreObject requires a "bytes" key it never declares; the service sends usage_bytes.
+# * vectorStoreObject requires a "bytes" key it never declares; the service sends usage_bytes;
+# * a message in a JSON answer has no status, incomplete_details, completed_at or incomplete_at (its stream events
+#   do); a step has expires_at, not expired_at, and no metadata; a run has tool_resources [captured: recordings/
+#   assistants and the Azure/azure-sdk-assets recordings behaviour/assistants/shapes.py names];
+# * a run without instructions (neither its own nor its assistant's) has "instructions": null [captured: recordings/
+#   assistants/net-BasicRunOperationsWork].
+_STEP_REQUIRED = ["id", "object", "created_at", "assistant_id", "thread_id", "run_id", "type", "status", "step_details",
+                  "last_error", "expires_at", "cancelled_at", "failed_at", "completed_at"]  # fmt: skip
 KNOWN_DIFFERENCES: dict[str, Any] = {
     "/components/schemas/runStepObject/properties/object": {"type": "string", "enum": ["thread.run.step"]},
+    "/components/schemas/runStepObject/required": _STEP_REQUIRED,
+    "/components/schemas/runObject/properties/instructions": {"type": "string", "nullable": True},
+    "/components/schemas/messageObject/required": [
+        "id", "object", "created_at", "thread_id", "role", "content", "assistant_id", "run_id", "attachments",
+        "metadata",
+    ],
     "/components/schemas/runObject/properties/expires_at": {"type": "integer", "nullable": True},
     "/components/schemas/runObject/properties/status": {
         "type": "string",

@@ -146,6 +146,10 @@ async def test_an_async_stream(server: LiveServer, runtime: Runtime) -> None:
         assert (await stream.get_final_run()).status == "completed"
 
 
+RUN_SETTINGS = {"max_completion_tokens": None, "max_prompt_tokens": None, "incomplete_details": None,
+                "truncation_strategy": {"type": "auto", "last_messages": None}}
+
+
 def test_the_event_streams_bytes_and_schemas(server: LiveServer, client: AzureOpenAI, runtime: Runtime) -> None:
     use_scenario(runtime, "name: s\ndefault: {text: Two words.}\n")
     assistant = client.beta.assistants.create(model="gpt-4o")
@@ -163,7 +167,11 @@ def test_the_event_streams_bytes_and_schemas(server: LiveServer, client: AzureOp
         assert head.startswith("event: ") and data.startswith("data: ")
         events.append((head.removeprefix("event: "), data.removeprefix("data: ")))
     for name, data in events[:-1]:
-        spec_check({"event": name, "data": json.loads(data)}, "assistantStreamEvent")
+        body = json.loads(data)
+        if name in ("thread.run.in_progress", "thread.run.completed"):  # 2024-05-01-preview leaves these out
+            assert not RUN_SETTINGS.keys() & body.keys()  # [captured: recordings/assistants/net-StreamingRunWorks]
+            body |= RUN_SETTINGS
+        spec_check({"event": name, "data": body}, "assistantStreamEvent")
     spec_check({"event": "done", "data": "[DONE]"}, "doneEvent")
     assert [name for name, _ in events] == [
         "thread.run.created", "thread.run.queued", "thread.run.in_progress", "thread.run.step.created",

@@ -19,6 +19,7 @@ import orjson
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.assistants.common import Doc
 from aoai_mock.behaviour.assistants.objects import model_deployment
+from aoai_mock.behaviour.assistants.prompt import prompt_tokens
 from aoai_mock.behaviour.assistants.threads import message_text, thread_messages
 from aoai_mock.behaviour.responders.base import (
     Context,
@@ -145,8 +146,7 @@ def prepare(runtime: Runtime, run: Doc, api_version: str | None = None) -> Model
         body=body,
     )
     responder, decision = _responder(runtime, run, deployment, view)
-    chat_tools = [{"type": "function", "function": dict(f)} for f in functions]
-    prompt = tokens.count_chat(messages, encoding, chat_tools or None)
+    prompt = prompt_tokens(messages, encoding, functions)
     return ModelCall(
         conversation,
         runtime.context(deployment),

@@ -124,7 +124,8 @@ class RunEngine:
         pending = self.mock.get("pending_step")
         step = self.runtime.store.get(STEP, pending) if pending else None
         if step is not None and step["status"] == "in_progress":
-            self.emit(f"thread.run.step.{status}", steps.render_step(steps.finish_step(self.runtime, step, status)))
+            finished = steps.finish_step(self.runtime, step, status)
+            self.emit(f"thread.run.step.{status}", steps.render_step(finished, self.run))
         self.mock["pending_step"] = None
 
     # -- executing ----------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ class RunEngine:
 
     def _open_step(self, details: Doc, calls: list[Doc] | None = None) -> Doc:
         step = steps.new_step(self.runtime, self.run, details)
-        shown = steps.render_step(step, self.include)
+        shown = steps.render_step(step, self.run, self.include)
         if calls is not None:
             shown["step_details"] = {"type": "tool_calls", "tool_calls": []}
         self.emit("thread.run.step.created", shown)
@@ -194,7 +195,7 @@ class RunEngine:
 
     def _close_step(self, step: Doc, spent: Doc) -> None:
         steps.finish_step(self.runtime, step, "completed", spent)
-        self.emit("thread.run.step.completed", steps.render_step(step, self.include))
+        self.emit("thread.run.step.completed", steps.render_step(step, self.run, self.include))
 
     def _requires_action(self, functions: list[ToolCall], spent: Doc) -> Move:
         calls = [

@@ -1,12 +1,13 @@
 """Runs: create (on a thread, or with a new thread), the lifecycle as polls see it, cancel, tool outputs, steps.
 
-A run is ``queued`` when created. Looking at it advances it on the schedule of the scenario's ``runs:``
-section (:mod:`aoai_mock.behaviour.scenarios.runs_schema`): a retrieve counts as a poll; listing the thread's messages,
-runs or steps looks without polling. Until the schedule is met a poll shows ``in_progress``; then the run is
-executed (:class:`~.engine.RunEngine`) and shows its outcome. By default the first look finishes it, so
-``create_and_poll`` returns at its first poll. ``requires_action`` waits for tool outputs (then the schedule
-starts again) and expires 10 minutes after the run was created; ``cancel`` makes a run ``cancelling`` and the
-next look ``cancelled``. These states and moves are declared in :mod:`.run_lifecycle`.
+A run is ``queued`` when created. Looking at it advances it on the server's pace (``run_seconds``) and the
+schedule of the scenario's ``runs:`` section (:mod:`aoai_mock.behaviour.scenarios.runs_schema`): a retrieve
+counts as a poll; listing the thread's messages, runs or steps looks without polling. As Azure was recorded, the
+first look finds a new run ``queued``, the next ``in_progress``, and it shows its outcome (executed by
+:class:`~.engine.RunEngine`) once ``run_seconds`` have passed; with ``run_seconds: 0`` the first look finishes
+it. ``requires_action`` waits for tool outputs (then the pace and the schedule start again) and expires 10
+minutes after the run was created; ``cancel`` makes a run ``cancelling`` and the next look ``cancelled``. These
+states and moves are declared in :mod:`.run_lifecycle`, the wire shapes built in :mod:`.shapes`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from aoai_mock.behaviour.assistants.requests import (
     choice_wire,
 )
 from aoai_mock.behaviour.assistants.run_lifecycle import RUN_LIFECYCLE
+from aoai_mock.behaviour.assistants.shapes import run_wire, shape_for
 from aoai_mock.behaviour.assistants.steps import finish_step, render_step
 from aoai_mock.behaviour.assistants.threads import (
     ACTIVE_RUN_STATUSES,
@@ -83,8 +85,9 @@ def schedule_for(runtime: Runtime, scenario: str | None, assistant_name: str | N
     return spec.schedule_for(assistant_name) if spec is not None else RunSchedule()
 
 
-def render(run: Doc) -> Doc:
-    return public(run)
+def render(run: Doc, api_version: str | None = None) -> Doc:
+    """The run in a JSON answer of ``api_version`` (the version that created it when not given)."""
+    return run_wire(run, shape_for(api_version or run["_mock"].get("api_version")))
 
 
 def poll_after_ms(run: Doc) -> int | None:
@@ -113,10 +116,12 @@ def _pick(request: RunOptions, name: str, assistant: Doc, default: object) -> ob
     return default if found is None else found
 
 
-def _instructions(request: RunOptions, assistant: Doc) -> str:
-    text = request.instructions if request.instructions is not None else assistant.get("instructions") or ""
+def _instructions(request: RunOptions, assistant: Doc) -> str | None:
+    """The run's own, else the assistant's, with the additional ones after; null when there are none
+    [captured: recordings/assistants/net-BasicRunOperationsWork: an assistant without instructions]."""
+    text = request.instructions if request.instructions is not None else assistant.get("instructions")
     extra = getattr(request, "additional_instructions", None)
-    return f"{text}\n{extra}" if text and extra else text or extra or ""
+    return f"{text}\n{extra}" if text and extra else text or extra or None
 
 
 def _new_run(runtime: Runtime, thread_id: str, assistant: Doc, request: RunOptions, context: Doc) -> Doc:
@@ -127,28 +132,29 @@ def _new_run(runtime: Runtime, thread_id: str, assistant: Doc, request: RunOptio
         "created_at": created,
         "assistant_id": assistant["id"],
         "thread_id": thread_id,
-        "status": "queued",
-        "required_action": None,
-        "last_error": None,
-        "expires_at": created + EXPIRES_AFTER,
+        "status": "queued",  # the keys in the order the service writes them [captured: recordings/assistants]
         "started_at": None,
+        "expires_at": created + EXPIRES_AFTER,
         "cancelled_at": None,
         "failed_at": None,
         "completed_at": None,
-        "incomplete_details": None,
+        "required_action": None,
+        "last_error": None,
         "model": request.model or assistant["model"],
         "instructions": _instructions(request, assistant),
         "tools": tools_wire(request.tools) if request.tools is not None else assistant["tools"],
+        "tool_resources": {},  # not the assistant's: see .shapes
         "metadata": request.metadata or {},
-        "usage": None,
         "temperature": _pick(request, "temperature", assistant, 1.0),
         "top_p": _pick(request, "top_p", assistant, 1.0),
-        "max_prompt_tokens": request.max_prompt_tokens,
         "max_completion_tokens": request.max_completion_tokens,
+        "max_prompt_tokens": request.max_prompt_tokens,
         "truncation_strategy": _pick(request, "truncation_strategy", {}, {"type": "auto", "last_messages": None}),
+        "incomplete_details": None,
+        "usage": None,
+        "response_format": _pick(request, "response_format", assistant, "auto"),
         "tool_choice": _pick(request, "tool_choice", {}, "auto"),
         "parallel_tool_calls": request.parallel_tool_calls is not False,
-        "response_format": _pick(request, "response_format", assistant, "auto"),
         "_mock": context,
     }
 
@@ -238,7 +244,10 @@ def advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit = ignore) -> Do
     counts = polled and status in ("queued", "in_progress")
     mock["polls"] += 1 if counts else 0
     moved = RUN_LIFECYCLE.advance(RunEngine(runtime, run, emit), run, runtime.clock.now(), polled=polled)
-    if counts and not moved:  # every state entered saved the run; else the poll still counts
+    first_sight = status == "queued" and not mock.get("seen")
+    if first_sight:
+        mock["seen"] = True  # the next look picks it up (.run_lifecycle)
+    if first_sight or (counts and not moved):  # every state entered saved the run; else this look still counts
         runtime.store.put(RUN, run)
     return run
 
@@ -258,10 +267,10 @@ def retrieve_run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
     return advance(runtime, _run(runtime, thread_id, run_id), polled=True)
 
 
-def list_runs(runtime: Runtime, thread_id: str, query: ListQuery) -> Doc:
+def list_runs(runtime: Runtime, thread_id: str, query: ListQuery, api_version: str | None = None) -> Doc:
     require(runtime, THREAD, thread_id, "thread")
     advance_thread(runtime, thread_id)
-    return list_body([public(r) for r in _thread_runs(runtime, thread_id)], query)
+    return list_body([render(r, api_version) for r in _thread_runs(runtime, thread_id)], query)
 
 
 def modify_run(runtime: Runtime, thread_id: str, run_id: str, request: ModifyRun) -> Doc:
@@ -299,8 +308,8 @@ def submit_tool_outputs(
     finish_step(runtime, step, "completed", step.pop("_usage", None))
     mock["transcript"] += [{"role": "tool", "tool_call_id": c["id"], "content": outputs[c["id"]]} for c in calls]
     clock = runtime.clock.now()
-    mock.update(pending_step=None, polls=0, since=clock, streaming=bool(request.stream))
-    emit("thread.run.step.completed", render_step(step))
+    mock.update(pending_step=None, polls=0, since=clock, seen=False, streaming=bool(request.stream))
+    emit("thread.run.step.completed", render_step(step, run))
     RUN_LIFECYCLE.move(RunEngine(runtime, run, emit), run, "queued", clock, required_action=None)
     return run
 
@@ -329,15 +338,15 @@ def list_steps(
     runtime: Runtime, thread_id: str, run_id: str, query: ListQuery, include: Sequence[str] = ()
 ) -> Doc:
     run = advance(runtime, _run(runtime, thread_id, run_id), polled=False)
-    found = [render_step(s, include) for s in runtime.store.all(STEP) if s["run_id"] == run["id"]]
+    found = [render_step(s, run, include) for s in runtime.store.all(STEP) if s["run_id"] == run["id"]]
     return list_body(found, query)
 
 
 def retrieve_step(
     runtime: Runtime, thread_id: str, run_id: str, step_id: str, include: Sequence[str] = ()
 ) -> Doc:
-    _run(runtime, thread_id, run_id)
+    run = _run(runtime, thread_id, run_id)
     found = runtime.store.get(STEP, step_id)
     if found is None or found["run_id"] != run_id:
         raise AssistantsObjectNotFound("run step", step_id)
-    return render_step(found, include)
+    return render_step(found, run, include)

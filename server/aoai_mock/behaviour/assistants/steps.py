@@ -14,8 +14,8 @@ from aoai_mock.behaviour.assistants.common import (
     Doc,
     new_id,
     now,
-    public,
 )
+from aoai_mock.behaviour.assistants.shapes import step_wire
 from aoai_mock.behaviour.runtime import Runtime
 
 __all__ = ["FILE_SEARCH_CONTENT", "new_step", "finish_step", "render_step", "new_message", "usage"]
@@ -61,8 +61,10 @@ def finish_step(runtime: Runtime, step: Doc, status: str, spent: Doc | None = No
     return step
 
 
-def render_step(step: Doc, include: Sequence[str] = ()) -> Doc:
-    out = public(step)
+def render_step(step: Doc, run: Doc, include: Sequence[str] = ()) -> Doc:
+    """The step as the wire has it (:func:`~.shapes.step_wire`, with its run's ``expires_at`` as it is now);
+    file_search results without their content unless ``include`` asks for it."""
+    out = step_wire(step, run.get("expires_at"))
     if FILE_SEARCH_CONTENT in include or out["type"] != "tool_calls":
         return out
     calls = []

@@ -4,7 +4,8 @@ A streamed run does not wait for polls: it runs as soon as the stream starts, af
 of the scenario's schedule (through the runtime's ``sleep``, which tests replace), and its outcome is the
 same as a polled run's. The events before it runs (``thread.created``, ``thread.run.created``,
 ``thread.run.queued``, a submitted step's ``thread.run.step.completed``) were recorded while the request was
-checked, so a bad request is still an ordinary error response.
+checked, so a bad request is still an ordinary error response. Run events are shaped as the era of the
+api-version that created the run says (:func:`~.shapes.run_event`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from aoai_mock.behaviour.assistants.common import RUN
 from aoai_mock.behaviour.assistants.engine import RunEngine
 from aoai_mock.behaviour.assistants.events import DONE, Recorder
 from aoai_mock.behaviour.assistants.run_lifecycle import RUN_LIFECYCLE
+from aoai_mock.behaviour.assistants.shapes import run_event, shape_for
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenarios.runs_schema import RunSchedule
+from aoai_mock.wire.eras import AssistantsShape
 
 __all__ = ["run_events"]
 
@@ -26,8 +29,10 @@ async def run_events(
     runtime: Runtime, run_id: str, before: Sequence[tuple[str, Any]], include: tuple[str, ...] = ()
 ) -> AsyncIterator[tuple[str, Any]]:
     """``before``, then everything the run does until it ends or waits for tool outputs, then ``done``."""
+    created = runtime.store.get(RUN, run_id)
+    shape = shape_for(created["_mock"].get("api_version") if created is not None else None)
     for event in before:
-        yield event
+        yield _shaped(event, shape)
     run = runtime.store.get(RUN, run_id)
     if run is not None:
         wait = RunSchedule.model_validate(run["_mock"]["schedule"]).complete_after_seconds
@@ -39,5 +44,12 @@ async def run_events(
         recorder = Recorder()  # a forced look: the run goes to its outcome (or is cancelled) at once
         RUN_LIFECYCLE.advance(RunEngine(runtime, run, recorder, include), run, runtime.clock.now(), forced=True)
         for event in recorder.events:
-            yield event
+            yield _shaped(event, shape)
     yield DONE
+
+
+def _shaped(event: tuple[str, Any], shape: AssistantsShape) -> tuple[str, Any]:
+    name, data = event
+    if name.startswith("thread.run.") and isinstance(data, dict) and data.get("object") == "thread.run":
+        return name, run_event(name, data, shape)
+    return event

@@ -34,6 +34,7 @@ from aoai_mock.behaviour.assistants.requests import (
     ModifyMessage,
     ModifyThread,
 )
+from aoai_mock.behaviour.assistants.shapes import message_wire
 from aoai_mock.behaviour.assistants.vector_stores import attach, create_store
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
@@ -159,7 +160,7 @@ def create_message(runtime: Runtime, thread_id: str, request: CreateMessage) -> 
             f"Can't add messages to {thread_id} while a run {active['id']} is active.", param=None, code=None
         )
     check_metadata(request.metadata)
-    return public(add_message(runtime, thread_id, request))
+    return message_wire(add_message(runtime, thread_id, request))
 
 
 def add_message(runtime: Runtime, thread_id: str, request: CreateMessage) -> Doc:
@@ -212,7 +213,7 @@ def _message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
 
 
 def retrieve_message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
-    return public(_message(runtime, thread_id, message_id))
+    return message_wire(_message(runtime, thread_id, message_id))
 
 
 def modify_message(runtime: Runtime, thread_id: str, message_id: str, request: ModifyMessage) -> Doc:
@@ -221,7 +222,7 @@ def modify_message(runtime: Runtime, thread_id: str, message_id: str, request: M
     if "metadata" in request.model_fields_set:
         doc["metadata"] = request.metadata or {}
     runtime.store.put(MESSAGE, doc)
-    return public(doc)
+    return message_wire(doc)
 
 
 def delete_message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
@@ -237,5 +238,5 @@ def thread_messages(runtime: Runtime, thread_id: str) -> list[Doc]:
 
 def list_messages(runtime: Runtime, thread_id: str, query: ListQuery, run_id: str | None = None) -> Doc:
     require(runtime, THREAD, thread_id, "thread")
-    found = [public(m) for m in thread_messages(runtime, thread_id) if run_id is None or m["run_id"] == run_id]
+    found = [message_wire(m) for m in thread_messages(runtime, thread_id) if run_id is None or m["run_id"] == run_id]
     return list_body(found, query)

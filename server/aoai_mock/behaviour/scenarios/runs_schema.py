@@ -2,8 +2,9 @@
 
 A run is created ``queued``. It reaches its outcome once both of its waits are over: ``complete_after_polls``
 retrieves (``0``: the first look of any kind) and ``complete_after_seconds`` since it was created or its tool
-outputs were submitted (read from the server's clock, which tests inject). Before that every retrieve shows it
-``in_progress``. The outcome is what the scenario's rules answer (a message, tool calls that need outputs, an
+outputs were submitted (read from the server's clock, which tests inject), and no sooner than the server's
+pace, ``run_seconds`` (:mod:`aoai_mock.behaviour.assistants.run_lifecycle`). Before that a retrieve shows it
+``in_progress`` (at the server's pace, the first look still finds it ``queued``). The outcome is what the scenario's rules answer (a message, tool calls that need outputs, an
 error), unless ``outcome`` says the run ends otherwise::
 
     runs:

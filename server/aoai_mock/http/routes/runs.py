@@ -39,8 +39,8 @@ router = APIRouter()
 _RUN = "/openai/threads/{thread_id}/runs/{run_id}"
 
 
-def _run_reply(run: Doc) -> Response:
-    return reply(runs.render(run), runs.poll_after_ms(run))
+def _run_reply(run: Doc, api_version: str) -> Response:
+    return reply(runs.render(run, api_version), runs.poll_after_ms(run))
 
 
 def _streamed(request: Request, runtime: Runtime, run: Doc, recorder: Recorder, include: tuple[str, ...]) -> Response:
@@ -53,7 +53,9 @@ async def create_thread_and_run(request: Request) -> Response:
     body = await body_of(request, CreateThreadAndRun)
     recorder = Recorder()
     run = runs.create_thread_and_run(call.runtime, body, headers_of(request), call.api_version, recorder)
-    return _streamed(request, call.runtime, run, recorder, includes(request)) if body.stream else _run_reply(run)
+    if body.stream:
+        return _streamed(request, call.runtime, run, recorder, includes(request))
+    return _run_reply(run, call.api_version)
 
 
 @router.post("/openai/threads/{thread_id}/runs")
@@ -62,32 +64,34 @@ async def create_run(request: Request, thread_id: str) -> Response:
     body = await body_of(request, CreateRun)
     recorder = Recorder()
     run = runs.create_run(call.runtime, thread_id, body, headers_of(request), call.api_version, recorder)
-    return _streamed(request, call.runtime, run, recorder, includes(request)) if body.stream else _run_reply(run)
+    if body.stream:
+        return _streamed(request, call.runtime, run, recorder, includes(request))
+    return _run_reply(run, call.api_version)
 
 
 @router.get("/openai/threads/{thread_id}/runs")
 async def list_runs(request: Request, thread_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(runs.list_runs(call.runtime, thread_id, paging(request)))
+    return reply(runs.list_runs(call.runtime, thread_id, paging(request), call.api_version))
 
 
 @router.get(_RUN)
 async def retrieve_run(request: Request, thread_id: str, run_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return _run_reply(runs.retrieve_run(call.runtime, thread_id, run_id))
+    return _run_reply(runs.retrieve_run(call.runtime, thread_id, run_id), call.api_version)
 
 
 @router.post(_RUN)
 async def modify_run(request: Request, thread_id: str, run_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, ModifyRun, empty_ok=True)
-    return _run_reply(runs.modify_run(call.runtime, thread_id, run_id, body))
+    return _run_reply(runs.modify_run(call.runtime, thread_id, run_id, body), call.api_version)
 
 
 @router.post(_RUN + "/cancel")
 async def cancel_run(request: Request, thread_id: str, run_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return _run_reply(runs.cancel_run(call.runtime, thread_id, run_id))
+    return _run_reply(runs.cancel_run(call.runtime, thread_id, run_id), call.api_version)
 
 
 @router.post(_RUN + "/submit_tool_outputs")
@@ -96,7 +100,9 @@ async def submit_tool_outputs(request: Request, thread_id: str, run_id: str) -> 
     body = await body_of(request, SubmitToolOutputs)
     recorder = Recorder()
     run = runs.submit_tool_outputs(call.runtime, thread_id, run_id, body, recorder)
-    return _streamed(request, call.runtime, run, recorder, includes(request)) if body.stream else _run_reply(run)
+    if body.stream:
+        return _streamed(request, call.runtime, run, recorder, includes(request))
+    return _run_reply(run, call.api_version)
 
 
 @router.get(_RUN + "/steps")
