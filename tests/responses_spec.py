@@ -53,6 +53,12 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         # A reasoning item carries `summary` (a list, empty unless a summary was asked for), as the v1 spec
         # and the SDK's ResponseReasoningItem type it; this older spec wanted `content` instead.
         _SCHEMAS + "ReasoningItem/required": ["id", "summary", "type"],
+        # No tool_choice on the 2025-03-01-preview response, as recorded in Mar 2025 (wire/eras.py)
+        # [captured: recordings/responses/net-HelloWorldStreaming-2025-03-01-preview-Mar2025].
+        _SCHEMAS + "response/allOf/2/required": [
+            "id", "object", "created_at", "error", "incomplete_details", "instructions", "model", "tools", "output",
+            "parallel_tool_calls", "metadata", "temperature", "top_p",
+        ],
     },
     V1: {
         _SCHEMAS + "OpenAI.Response/properties/usage": {"$ref": "#/components/schemas/OpenAI.ResponseUsage", "nullable": True},

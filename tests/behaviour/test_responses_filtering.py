@@ -181,7 +181,6 @@ def test_a_filtered_stream_stops_at_the_cut_and_ends_incomplete(runtime: Runtime
     assert item_done["item"]["status"] == "incomplete"
     assert events[-1]["type"] == "response.incomplete"
     assert events[-1]["response"] == created.response
-    assert [e["sequence_number"] for e in events] == list(range(len(events)))
 
 
 def test_a_hit_that_is_only_annotated_leaves_the_answer_alone(runtime: Runtime) -> None:

@@ -1,8 +1,9 @@
 """The Responses API (``/responses``): requests, conversations, answers, streams and what is stored.
 
 ``service`` creates responses, ``stored`` serves the ones kept; ``request``, ``items``, ``build`` and
-``events`` are the pieces (the request model, input items, the response object, the stream). ``filtering``
-holds the content filter's prompt check and cut, ``pipeline`` the quota estimate and the paced events.
+``events`` are the pieces (the request model, input items, the response object, the stream), ``kept`` the
+items stored responses keep for ``item_reference``. ``filtering`` holds the content filter's prompt check and
+cut, ``pipeline`` the quota estimate and the paced events.
 """
 
 from __future__ import annotations

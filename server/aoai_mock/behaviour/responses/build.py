@@ -4,6 +4,10 @@ Every output item comes with the pieces a stream sends it in (text tokens, argum
 stream and the JSON body are one answer. The shapes follow the Responses API: ``message`` items with an
 ``output_text`` (or ``refusal``) part, ``function_call`` items with ``call_id``, ``name`` and
 ``arguments``, and a ``reasoning`` item first when the deployment is a reasoning model.
+
+Which keys the response object carries is the api-version's era (:class:`~aoai_mock.wire.eras.ResponsesShape`,
+read through :func:`~aoai_mock.wire.eras.era_for`): :func:`response_object` builds the newest shape and fits it
+to the era's flags.
 """
 
 from __future__ import annotations
@@ -16,9 +20,13 @@ from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.responders.base import Choice, ToolCall
 from aoai_mock.behaviour.responses.request import ResponsesRequest
 from aoai_mock.behaviour.shaping import shape_text
+from aoai_mock.wire.eras import ResponsesShape
 from aoai_mock.wire.results import Usage
 
-__all__ = ["Planned", "Output", "shape_output", "response_object", "usage_body", "tools_body", "REASONING_TOKENS"]
+__all__ = [
+    "Planned", "Output", "shape_output", "response_object", "usage_body", "tools_body", "counted_tools",
+    "REASONING_TOKENS",
+]
 
 REASONING_TOKENS = 64  # what a reasoning model "thinks" before it writes (as chat completions count it)
 
@@ -105,6 +113,13 @@ def tools_body(request: ResponsesRequest) -> list[dict[str, Any]]:
     ]
 
 
+def counted_tools(request: ResponsesRequest) -> list[dict[str, Any]]:
+    """The request's tools in chat's shape (``{"type": "function", "function": {...}}``), as the token count takes
+    them: a tool costs the same input tokens on both APIs [inferred: the service renders both into the prompt]."""
+    return [{"type": "function", "function": t.model_dump(exclude={"type"}, exclude_none=True)}
+            for t in request.tools or ()]
+
+
 def _text_config(request: ResponsesRequest) -> dict[str, Any]:
     text = request.text
     shown: dict[str, Any] = {"format": {"type": "text"}}
@@ -133,9 +148,10 @@ def response_object(
     usage: Usage | None,
     incomplete: str | None,
     reasoning_model: bool,
+    shape: ResponsesShape,
 ) -> dict[str, Any]:
-    """The ``response`` object: every key the API always sends, nulls included."""
-    return {
+    """The ``response`` object: every key the API always sends in ``shape``'s era, nulls included."""
+    body = {
         "id": id,
         "object": "response",
         "created_at": created_at,
@@ -164,6 +180,28 @@ def response_object(
         "user": request.user,
         "metadata": dict(request.metadata or {}),
     }
+    return _fit(body, request, shape)
+
+
+_LIFECYCLE_KEYS = ("background", "max_tool_calls", "service_tier", "tool_choice")
+
+
+def _fit(body: dict[str, Any], request: ResponsesRequest, shape: ResponsesShape) -> dict[str, Any]:
+    """The newest response object as ``shape``'s era has it (the eras: :mod:`aoai_mock.wire.eras`)."""
+    if not shape.lifecycle_keys:
+        for key in _LIFECYCLE_KEYS:
+            del body[key]
+    if not shape.top_logprobs:
+        del body["top_logprobs"]
+    if shape.content_filters_key:
+        body["content_filters"] = None  # the recorded answers carry no annotations here
+    if shape.cache_and_safety_keys:
+        body["prompt_cache_key"] = request.prompt_cache_key
+        body["safety_identifier"] = request.safety_identifier
+    if shape.reasoning_summary_key != "summary":
+        reasoning = body["reasoning"]
+        reasoning[shape.reasoning_summary_key] = reasoning.pop("summary")
+    return body
 
 
 def _tool_choice(request: ResponsesRequest) -> Any:

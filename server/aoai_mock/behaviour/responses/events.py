@@ -13,9 +13,14 @@
       response.output_item.done                       (the item as it ended)
     response.completed                                (response.incomplete when cut short)
 
-Every event has a ``sequence_number`` from 0. Deltas carry ``obfuscation`` (random padding, as the
-service adds by default; ``stream_options.include_obfuscation: false`` turns it off), seeded, so a
-stream is byte-for-byte repeatable.
+In the newest shape every event has a ``sequence_number`` from 0, text events carry ``logprobs: []`` and
+deltas carry ``obfuscation`` (random padding, as the service adds by default;
+``stream_options.include_obfuscation: false`` turns it off), seeded, so a stream is byte-for-byte repeatable.
+Older api-versions leave some of these out: the era's :class:`~aoai_mock.wire.eras.ResponsesShape` says which.
+
+The response in ``response.created`` and ``response.in_progress`` states the service tier asked for
+(``"auto"`` when none was), the finished one the tier that served it (``"default"``) [captured:
+recordings/responses/net-StreamingResponses-2025-04-01-preview-Aug2025].
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from itertools import count
 from typing import Any
 
 from aoai_mock.behaviour.responses.build import Planned
+from aoai_mock.wire.eras import ResponsesShape
 
 __all__ = ["stream_events"]
 
@@ -44,22 +50,44 @@ class _Padding:
         return "".join(self.rng.choices(_PAD, k=16 - len(delta) % 16))
 
 
-def stream_events(response: Mapping[str, Any], planned: Sequence[Planned], seed: int, obfuscate: bool = True) -> Iterator[Event]:
-    """The events of ``response`` (as it ends), its output items streamed in ``planned``'s pieces."""
-    numbers = count()
-    pad = _Padding(seed) if obfuscate else None
+def stream_events(
+    response: Mapping[str, Any],
+    planned: Sequence[Planned],
+    seed: int,
+    *,
+    shape: ResponsesShape,
+    obfuscate: bool = True,
+    service_tier: str | None = None,
+) -> Iterator[Event]:
+    """The events of ``response`` (as it ends), its output items streamed in ``planned``'s pieces, shaped as
+    ``shape``'s era sends them; ``service_tier`` is the tier the request asked for."""
+    number = _Numbering(shape.sequence_number)
+    pad = _Padding(seed) if obfuscate and shape.obfuscation else None
     start = {**response, "status": "in_progress", "output": [], "usage": None, "incomplete_details": None}
-    yield {"type": "response.created", "sequence_number": next(numbers), "response": start}
-    yield {"type": "response.in_progress", "sequence_number": next(numbers), "response": start}
+    if "service_tier" in start:
+        start["service_tier"] = service_tier or "auto"
+    yield number({"type": "response.created", "response": start})
+    yield number({"type": "response.in_progress", "response": start})
     for index, plan in enumerate(planned):
-        for event in _item_events(index, plan, pad):
-            event["sequence_number"] = next(numbers)
-            yield event
+        for event in _item_events(index, plan, pad, shape.text_logprobs):
+            yield number(event)
     last = "response.completed" if response["status"] == "completed" else "response.incomplete"
-    yield {"type": last, "sequence_number": next(numbers), "response": dict(response)}
+    yield number({"type": last, "response": dict(response)})
 
 
-def _item_events(index: int, plan: Planned, pad: _Padding | None) -> Iterator[Event]:
+class _Numbering:
+    """Gives each event its ``sequence_number`` from 0, in the eras that number them."""
+
+    def __init__(self, on: bool) -> None:
+        self.numbers = count() if on else None
+
+    def __call__(self, event: Event) -> Event:
+        if self.numbers is not None:
+            event["sequence_number"] = next(self.numbers)
+        return event
+
+
+def _item_events(index: int, plan: Planned, pad: _Padding | None, logprobs: bool) -> Iterator[Event]:
     item = plan.item
     kind = item["type"]
     if kind == "message":
@@ -71,7 +99,7 @@ def _item_events(index: int, plan: Planned, pad: _Padding | None) -> Iterator[Ev
     yield {"type": "response.output_item.added", "output_index": index, "item": opened}
     if kind == "message":
         for part_index, part in enumerate(item["content"]):
-            yield from _part_events(index, item["id"], part_index, part, plan.pieces, pad)
+            yield from _part_events(index, item["id"], part_index, part, plan.pieces, pad, logprobs)
     elif kind == "function_call":
         where = {"item_id": item["id"], "output_index": index}
         for piece in plan.pieces:
@@ -81,7 +109,13 @@ def _item_events(index: int, plan: Planned, pad: _Padding | None) -> Iterator[Ev
 
 
 def _part_events(
-    index: int, item_id: str, part_index: int, part: Mapping[str, Any], pieces: Sequence[str], pad: _Padding | None
+    index: int,
+    item_id: str,
+    part_index: int,
+    part: Mapping[str, Any],
+    pieces: Sequence[str],
+    pad: _Padding | None,
+    logprobs: bool,
 ) -> Iterator[Event]:
     where = {"item_id": item_id, "output_index": index, "content_index": part_index}
     refusal = part["type"] == "refusal"
@@ -92,9 +126,10 @@ def _part_events(
             yield _delta("response.refusal.delta", where, piece, pad)
         yield {"type": "response.refusal.done", **where, "refusal": part["refusal"]}
     else:
+        scores = {"logprobs": []} if logprobs else {}
         for piece in pieces:
-            yield {**_delta("response.output_text.delta", where, piece, pad), "logprobs": []}
-        yield {"type": "response.output_text.done", **where, "text": part["text"], "logprobs": []}
+            yield {**_delta("response.output_text.delta", where, piece, pad), **scores}
+        yield {"type": "response.output_text.done", **where, "text": part["text"], **scores}
     yield {"type": "response.content_part.done", **where, "part": dict(part)}
 
 

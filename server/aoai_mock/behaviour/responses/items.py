@@ -3,7 +3,8 @@
 Stored items have the shapes ``GET /responses/{id}/input_items`` returns: a string input becomes one user
 message with an ``input_text`` part; messages get ids and ``status: completed``; an assistant message's
 text is ``output_text`` (with ``annotations: []``), as the service lists it. Function calls and their
-outputs keep their ``call_id``.
+outputs keep their ``call_id``. An ``item_reference`` is the kept item it names (``resolve`` finds it), stored
+and read as if it had been sent in full.
 
 The responder, the token count and scenario rules see the conversation as a chat: instructions as the
 system message, function calls as an assistant message's ``tool_calls``, outputs as ``tool`` messages.
@@ -18,6 +19,7 @@ from aoai_mock.behaviour.responders.base import Message
 from aoai_mock.behaviour.responses.request import (
     FunctionCallItem,
     FunctionCallOutputItem,
+    ItemReference,
     MessageItem,
     ReasoningItem,
     ResponsesRequest,
@@ -76,7 +78,9 @@ def _parts(content: Any, role: str, where: str) -> list[dict[str, Any]]:
     return parts
 
 
-def _stored(item: Any, new_id: Callable[[str], str], where: str) -> Item:
+def _stored(item: Any, new_id: Callable[[str], str], where: str, resolve: Callable[[str], Item]) -> Item:
+    if isinstance(item, ItemReference):
+        return resolve(item.id)
     if isinstance(item, MessageItem):
         return {
             "id": item.id or new_id(ID_PREFIXES["message"]),
@@ -94,12 +98,15 @@ def _stored(item: Any, new_id: Callable[[str], str], where: str) -> Item:
     return item.model_dump(exclude_none=True)
 
 
-def stored_input(request: ResponsesRequest, new_id: Callable[[str], str]) -> list[Item]:
-    """This request's ``input`` as stored items; ``new_id(prefix)`` names the items that came without one."""
+def stored_input(
+    request: ResponsesRequest, new_id: Callable[[str], str], resolve: Callable[[str], Item]
+) -> list[Item]:
+    """This request's ``input`` as stored items; ``new_id(prefix)`` names the items that came without one,
+    ``resolve(id)`` gives the kept item an ``item_reference`` names (or raises the service's error)."""
     if isinstance(request.input, str):
         return [{"id": new_id("msg_"), "type": "message", "role": "user", "status": "completed",
                  "content": [{"type": "input_text", "text": request.input}]}]
-    return [_stored(item, new_id, f"input[{i}]") for i, item in enumerate(request.input)]
+    return [_stored(item, new_id, f"input[{i}]", resolve) for i, item in enumerate(request.input)]
 
 
 def _text(parts: Sequence[Mapping[str, Any]]) -> str:

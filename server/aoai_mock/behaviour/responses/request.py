@@ -22,6 +22,7 @@ __all__ = [
     "FunctionCallItem",
     "FunctionCallOutputItem",
     "ReasoningItem",
+    "ItemReference",
     "InputItem",
     "FunctionTool",
     "FunctionChoice",
@@ -115,8 +116,17 @@ class ReasoningItem(_Loose):
     summary: list[Any] = Field(default_factory=list)
 
 
+class ItemReference(_Strict):
+    """An item the service keeps (an earlier stored response's input or output item), named by its id: what the
+    AI SDK sends for earlier reasoning, calls and messages when ``store`` is on."""
+
+    type: Literal["item_reference"]
+    id: str
+
+
 InputItem = Annotated[
-    MessageItem | FunctionCallItem | FunctionCallOutputItem | ReasoningItem, Field(discriminator="type")
+    MessageItem | FunctionCallItem | FunctionCallOutputItem | ReasoningItem | ItemReference,
+    Field(discriminator="type"),
 ]
 
 # -- tools and formats --------------------------------------------------------------------------------

@@ -11,7 +11,14 @@ What is stored (``store`` is true unless the request says false), in ``runtime.s
 * kind ``response``: the response object as it was returned;
 * kind ``response_input_items``: ``{"id": <response id>, "items": [...], "history": [...]}``, the request's
   own input items (what ``input_items`` lists) and the conversation before them (the chain it continued),
-  so a later ``previous_response_id`` continues from ``history + items + output``.
+  so a later ``previous_response_id`` continues from ``history + items + output``;
+* kind ``response_item``: each input and output item by its id, what an ``item_reference`` names (``kept.py``).
+
+The answer is shaped as the api-version's era has it (:func:`aoai_mock.wire.eras.era_for`, its ``responses``
+column). Its ``model`` is the deployment's name, the ``model`` the request sent: the recordings show
+``gpt-4o-mini`` where chat completions on the same deployment say ``gpt-4o-mini-2024-07-18`` [captured:
+recordings/responses/ (Mar and Aug 2025), a deployment named after its model, so that the name is the
+deployment's and not the model's is inferred].
 
 Nothing is kept for ``store: false``, so chaining from such a response is the service's 400
 ``previous_response_not_found``, and retrieving it a 404.
@@ -28,7 +35,8 @@ from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.chat import check_output_budget, request_key, usage_of
 from aoai_mock.behaviour.responders.base import Conversation, Responder
 from aoai_mock.behaviour.responses import items as input_items
-from aoai_mock.behaviour.responses.build import Planned, response_object, shape_output
+from aoai_mock.behaviour.responses import kept
+from aoai_mock.behaviour.responses.build import Planned, counted_tools, response_object, shape_output
 from aoai_mock.behaviour.responses.events import stream_events
 from aoai_mock.behaviour.responses.filtering import screen_output
 from aoai_mock.behaviour.responses.request import JsonSchemaFormat, ResponsesRequest
@@ -37,6 +45,7 @@ from aoai_mock.behaviour.scenarios.request_facts import RequestView
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire.eras import ResponsesShape, era_for
 from aoai_mock.wire.validation import validate
 
 __all__ = ["Prepared", "Created", "Chosen", "prepare", "choose_responder", "create", "RESPONSE", "INPUT_ITEMS"]
@@ -61,6 +70,7 @@ class Prepared:
     chat: list[dict[str, Any]]  # instructions + history + input, as chat messages
     input_tokens: int
     encoding: str
+    shape: ResponsesShape = ResponsesShape()  # the api-version era's
 
     def view(self, headers: Mapping[str, str]) -> RequestView:
         """The request as scenario rules see it: ``input`` holds the whole conversation (the chained
@@ -76,9 +86,12 @@ class Created:
     planned: list[Planned]
     seed: int
     obfuscate: bool
+    shape: ResponsesShape = ResponsesShape()
+    service_tier: str | None = None  # the tier the request asked for
 
     def events(self) -> Iterator[dict[str, Any]]:
-        return stream_events(self.response, self.planned, self.seed, self.obfuscate)
+        return stream_events(self.response, self.planned, self.seed, shape=self.shape, obfuscate=self.obfuscate,
+                             service_tier=self.service_tier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,16 +165,20 @@ def prepare(runtime: Runtime, deployment: Deployment, api_version: str, body: Ma
     _check_model(request, deployment)
     history = _history(runtime, request.previous_response_id)
     key = request_key(body)
-    new_input = input_items.stored_input(request, _namer(runtime, key, b"in"))
+    new_input = input_items.stored_input(
+        request, _namer(runtime, key, b"in"), kept.resolver(runtime, request.store is not False)
+    )
     input_items.check_calls(history, new_input)
     chat = input_items.chat_messages(request.instructions, [*history, *new_input])
     encoding = tokens.encoding_name_for(deployment.model)
-    tools = [t.model_dump(exclude_none=True) for t in request.tools or ()]
     images = input_items.image_count([*history, *new_input])
-    input_tokens = tokens.count_chat(chat, encoding, tools or None, images)
+    shape = era_for(api_version).responses
+    input_tokens = tokens.count_chat(chat, encoding, counted_tools(request) or None, images) + shape.extra_input_tokens
     check_output_budget(deployment, input_tokens, request.max_output_tokens, "max_output_tokens", unit="input")
     seed = runtime.request_seed(deployment, key)
-    return Prepared(request, body, deployment, api_version, key, seed, new_input, history, chat, input_tokens, encoding)
+    return Prepared(
+        request, body, deployment, api_version, key, seed, new_input, history, chat, input_tokens, encoding, shape
+    )
 
 
 def choose_responder(
@@ -225,14 +242,16 @@ def create(runtime: Runtime, prepared: Prepared, responder: Responder | None = N
         request,
         id=runtime.ids.object_id("resp_", prepared.key, _ID_LENGTH),
         created_at=runtime.clock.created(),
-        model=deployment.response_model,
+        model=deployment.name,
         output=[p.item for p in output.items],
         usage=usage,
         incomplete=output.incomplete,
         reasoning_model=deployment.reasoning,
+        shape=prepared.shape,
     )
     if request.store is not False:
         runtime.store.put(RESPONSE, response)
         runtime.store.put(INPUT_ITEMS, {"id": response["id"], "items": prepared.new_input, "history": prepared.history})
+        kept.keep(runtime, response["id"], [*prepared.new_input, *response["output"]])
     obfuscate = not (request.stream_options and request.stream_options.include_obfuscation is False)
-    return Created(response, output.items, prepared.seed, obfuscate)
+    return Created(response, output.items, prepared.seed, obfuscate, prepared.shape, request.service_tier)

@@ -1,13 +1,15 @@
 """Stored responses: retrieve, delete, and page through a response's input items.
 
-``service.py`` writes them (kinds ``response`` and ``response_input_items`` of ``runtime.store``); an id
-that is not there, never stored (``store: false``) or deleted, is the service's 404.
+``service.py`` writes them (kinds ``response`` and ``response_input_items`` of ``runtime.store``, and the items
+an ``item_reference`` may name, ``kept.py``); an id that is not there, never stored (``store: false``) or
+deleted, is the service's 404.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from aoai_mock.behaviour.responses import kept
 from aoai_mock.behaviour.responses.service import INPUT_ITEMS, RESPONSE
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import InvalidRequest, ResponseNotFound
@@ -24,10 +26,14 @@ def retrieve(runtime: Runtime, response_id: str) -> dict[str, Any]:
 
 
 def delete(runtime: Runtime, response_id: str) -> dict[str, Any]:
-    """Forget a response and its input items; later chaining from it fails as for an unknown id."""
-    if not runtime.store.delete(RESPONSE, response_id):
+    """Forget a response, its input items and the items it kept; later chaining from it, or referring to its
+    items, fails as for an unknown id."""
+    response = runtime.store.get(RESPONSE, response_id)
+    if response is None or not runtime.store.delete(RESPONSE, response_id):
         raise ResponseNotFound(response_id)
+    inputs = runtime.store.get(INPUT_ITEMS, response_id)
     runtime.store.delete(INPUT_ITEMS, response_id)
+    kept.forget(runtime, response_id, [*(inputs or {}).get("items", ()), *response["output"]])
     return {"id": response_id, "object": "response.deleted", "deleted": True}
 
 
