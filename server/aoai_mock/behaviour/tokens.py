@@ -1,7 +1,9 @@
 """Exact token counts, offline, with tiktoken and the rank files shipped in ``aoai_mock/data/tokenizers``.
 
-Chat prompts are counted as the service counts them: every message costs its tokens plus a fixed
-overhead, names cost one more, and the reply is primed with three tokens.
+Chat prompts are counted as the service counts them: every message costs its text plus a fixed frame, a tool
+call and a tool result their text plus a header naming the function, function tools and a JSON-schema response
+format the text the service renders them into (:mod:`aoai_mock.behaviour.tool_text`), and the reply is primed.
+The frame depends on the model (gpt-35-turbo 0301, the o-series) and, for a forced tool choice, on the era.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
@@ -16,17 +19,31 @@ from typing import Any
 import orjson
 import tiktoken
 
+from aoai_mock.behaviour import tool_text
 from aoai_mock.errors import InvalidRequest
+from aoai_mock.wire.eras import LATEST, era_for
 
-__all__ = ["encoding_name_for", "encoding", "count", "encode", "decode", "count_chat", "pieces", "preload"]
+__all__ = [
+    "GPT_FRAME",
+    "Frame",
+    "clear_caches",
+    "count",
+    "count_chat",
+    "count_chat_body",
+    "count_conversation",
+    "decode",
+    "encode",
+    "encoding",
+    "encoding_name_for",
+    "frame_for",
+    "pieces",
+    "preload",
+    "sections_text",
+    "sections_tokens",
+]
 
 _RANKS_DIR = str(files("aoai_mock") / "data" / "tokenizers")
 _env_lock = threading.Lock()  # guards the build and the TIKTOKEN_CACHE_DIR it sets
-
-# Per-message overheads; gpt-35-turbo-0301 used 4 and -1 for a name, every later chat model 3 and 1.
-_TOKENS_PER_MESSAGE = 3
-_TOKENS_PER_NAME = 1
-_REPLY_PRIMING = 3
 
 
 def encoding_name_for(model: str) -> str:
@@ -140,22 +157,147 @@ def _content_text(content: Any) -> str:
     return "".join(parts)
 
 
-def _message_tokens(message: Mapping[str, Any], encoding_name: str) -> int:
-    if len(message) == 2:  # the common {"role": ..., "content": "..."}: no name, no tool calls
-        role, content = message.get("role"), message.get("content")
-        if type(role) is str and type(content) is str:
-            return _TOKENS_PER_MESSAGE + count(role, encoding_name) + count(content, encoding_name)
-    total = _TOKENS_PER_MESSAGE + count(str(message.get("role", "")), encoding_name)
-    total += count(_content_text(message.get("content")), encoding_name)
-    if message.get("name"):
-        total += _TOKENS_PER_NAME + count(str(message["name"]), encoding_name)
+# -- the frame of a conversation ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What the service adds around a conversation's text, in tokens.
+
+    ``per_message``: every message's start, separator and end; ``per_name``: a message's ``name`` beside its
+    role; ``reply_priming``: the opening of the answer the prompt ends with; ``forced_tool_choice``: a
+    ``tool_choice`` that forces a call, ``required`` [captured: recordings/chat/net-SimpleToolWorks-Required-2025]
+    or a named function [inferred: the same], by era (:attr:`aoai_mock.wire.eras.Era.forced_tool_choice_tokens`).
+    """
+
+    per_message: int = 3
+    per_name: int = 1
+    reply_priming: int = 3
+    forced_tool_choice: int = 1
+
+
+GPT_FRAME = Frame()
+# gpt-35-turbo 0301 wrote `<|im_start|>{role or name}\n{content}<|im_end|>\n`: 4 a message, a name replacing the
+# role [documented: openai-cookbook How_to_count_tokens_with_tiktoken]; 68 for the recorded pirate chat, 64 in
+# the later frame [captured: recordings/chat/js-ChatAcrossModels-2023-08-01-preview].
+_FRAME_0301 = Frame(per_message=4, per_name=-1)
+# The o-series prompt ends `<|start|>assistant` without the separator: 10 for "Hello, world!" where gpt-4o
+# counts 11 [captured: recordings/chat/net-ChatWithO1Works; 20 on o3-mini, recordings/chat/
+# net-MaxOutputTokens-o3-mini-2025-01-01-preview].
+_REASONING_PRIMING = 2
+_O_SERIES = ("o1", "o3", "o4")
+
+
+@lru_cache(maxsize=256)
+def frame_for(model: str, version: str = "", api_version: str | None = None) -> Frame:
+    """The frame of a model (and its version) as the service of ``api_version``'s era counted it."""
+    name = model.lower()
+    frame = GPT_FRAME
+    if name.startswith(_O_SERIES):
+        frame = replace(frame, reply_priming=_REASONING_PRIMING)
+    elif name.startswith(("gpt-35-turbo", "gpt-3.5-turbo")) and "0301" in (version, name[-4:]):
+        frame = _FRAME_0301
+    forced = (era_for(api_version) if api_version else LATEST).forced_tool_choice_tokens
+    return frame if forced == frame.forced_tool_choice else replace(frame, forced_tool_choice=forced)
+
+
+# -- messages ---------------------------------------------------------------------------------------------
+
+
+def _calls(message: Mapping[str, Any]) -> list[tuple[str, str]]:
+    calls = []
     for call in message.get("tool_calls") or ():
-        function = call.get("function") or {}
-        total += count(str(function.get("name", "")), encoding_name)
-        total += count(str(function.get("arguments", "")), encoding_name)
-    if message.get("function_call"):
-        total += count(orjson.dumps(message["function_call"]).decode(), encoding_name)
+        function = (call.get("function") or {}) if isinstance(call, Mapping) else {}
+        calls.append((str(function.get("name", "")), str(function.get("arguments", ""))))
+    legacy = message.get("function_call")
+    if isinstance(legacy, Mapping):
+        calls.append((str(legacy.get("name", "")), str(legacy.get("arguments", ""))))
+    return calls
+
+
+def _message_tokens(message: Mapping[str, Any], enc: str, frame: Frame, called: Mapping[str, str]) -> int:
+    """One message. A call is its own assistant message `assistant to=functions.NAME`, its arguments the text;
+    a result is the message `functions.NAME to=assistant` [documented: openai/harmony src/encoding.rs, the
+    recipient in the header; captured: recordings/chat/net-SimpleToolWorks-Required-2025 #1, 150 tokens, and
+    recordings/responses/net-FunctionCall-2025-04-01-preview #1, 109 tokens].
+    """
+    role, content = message.get("role"), message.get("content")
+    if len(message) == 2 and type(role) is str and type(content) is str:  # the common {"role", "content"}
+        return frame.per_message + count(role, enc) + count(content, enc)
+    role = str(role or "")
+    text = _content_text(content)
+    if role in ("tool", "function"):
+        name = message.get("name") or called.get(str(message.get("tool_call_id")))
+        author = f"functions.{name}" if name else role
+        return frame.per_message + count(f"{author} to=assistant", enc) + count(text, enc)
+    calls = _calls(message)
+    total = 0
+    if text or not calls:
+        total += frame.per_message + count(role, enc) + count(text, enc)
+        if message.get("name"):
+            total += frame.per_name + count(str(message["name"]), enc)
+    for name, arguments in calls:
+        total += frame.per_message + count(f"{role} to=functions.{name}", enc) + count(arguments, enc)
     return total
+
+
+def _called(messages: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The function each tool call id names, for the results that answer them."""
+    found: dict[str, str] = {}
+    for message in messages:
+        for call in message.get("tool_calls") or ():
+            if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping):
+                found[str(call.get("id"))] = str(call["function"].get("name", ""))
+    return found
+
+
+# -- tools and response formats ---------------------------------------------------------------------------
+
+
+def _forces_a_call(tool_choice: Any) -> bool:
+    if tool_choice == "required":
+        return True
+    return isinstance(tool_choice, Mapping) and (tool_choice.get("type") == "function" or "name" in tool_choice)
+
+
+def sections_text(tools: Sequence[Mapping[str, Any]] | None, response_format: Mapping[str, Any] | None) -> str:
+    """What the service adds to the system message: the functions, then the response format."""
+    functions = [f for f in (tool_text.function_of(t) for t in tools or () if isinstance(t, Mapping)) if f]
+    sections = [tool_text.functions_section(functions)] if functions else []
+    schema = tool_text.response_format_section(response_format)
+    if schema:
+        sections.append(schema)
+    return "\n\n".join(sections)
+
+
+@lru_cache(maxsize=1024)
+def _sections_count(key: bytes, encoding_name: str) -> int:
+    tools, response_format = orjson.loads(key)
+    return count(sections_text(tools, response_format), encoding_name)
+
+
+def sections_tokens(
+    tools: Sequence[Mapping[str, Any]] | None, response_format: Mapping[str, Any] | None, encoding_name: str
+) -> int:
+    """The tokens of :func:`sections_text`, remembered per tools list and format (a tool loop repeats them)."""
+    if not tools and not response_format:
+        return 0
+    try:
+        key = orjson.dumps([list(tools or ()), response_format])
+    except TypeError:
+        return count(sections_text(tools, response_format), encoding_name)
+    if len(key) > _CACHED_SECTIONS:  # remembered only up to a size, so the cache stays within 64 MiB
+        return count(sections_text(tools, response_format), encoding_name)
+    return _sections_count(key, encoding_name)
+
+
+_CACHED_SECTIONS = 64 * 1024
+
+
+def clear_caches() -> None:
+    """Forget remembered counts (``/_mock/reset``); the tokenizers stay loaded."""
+    _count_short.cache_clear()
+    _sections_count.cache_clear()
 
 
 def count_chat(
@@ -163,20 +305,68 @@ def count_chat(
     encoding_name: str,
     tools: Sequence[Mapping[str, Any]] | None = None,
     image_tokens: int = 0,
+    *,
+    tool_choice: Any = None,
+    response_format: Mapping[str, Any] | None = None,
+    frame: Frame = GPT_FRAME,
 ) -> int:
-    """Prompt tokens for a chat request: messages, their overheads, tool definitions and images."""
-    total = _REPLY_PRIMING + image_tokens
+    """Prompt tokens for a conversation: its messages in ``frame``, the tools and response format, images.
+
+    ``tools`` in chat's, the Responses API's or the legacy ``functions`` spelling; ``response_format`` as chat
+    sends it or as the Responses API's ``text.format``. The sections join the first system (or developer)
+    message with one token; with no such message they cost their own tokens and no frame [captured:
+    recordings/chat/net-SimpleToolWorks-Required-2025 #1 (150, a system message) against
+    recordings/responses/net-FunctionCall-2025-04-01-preview #0 (74, none)].
+    """
+    total = frame.reply_priming + image_tokens
+    called = _called(messages) if any(m.get("role") in ("tool", "function") for m in messages) else {}
     for message in messages:
-        total += _message_tokens(message, encoding_name)
-    if tools:
-        total += _tool_tokens(tools, encoding_name)
+        total += _message_tokens(message, encoding_name, frame, called)
+    sections = sections_tokens(tools, response_format, encoding_name)
+    if sections:
+        first = messages[0].get("role") if messages else None
+        total += sections + (1 if first in ("system", "developer") else 0)
+    if tools and _forces_a_call(tool_choice):
+        total += frame.forced_tool_choice
     return total
 
 
-def _tool_tokens(tools: Sequence[Mapping[str, Any]], encoding_name: str) -> int:
-    # The service renders tool definitions into the system prompt; counting their compact JSON and a small
-    # fixed framing comes within a few tokens of its figure.
-    total = 12
-    for tool in tools:
-        total += 7 + count(orjson.dumps(tool.get("function") or tool).decode(), encoding_name)
-    return total
+def count_conversation(
+    messages: Sequence[Mapping[str, Any]],
+    model: str,
+    version: str = "",
+    api_version: str | None = None,
+    *,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    tool_choice: Any = None,
+    response_format: Mapping[str, Any] | None = None,
+    image_tokens: int = 0,
+) -> int:
+    """Prompt tokens of a conversation sent to ``model`` (``version``) under ``api_version``: its encoding, its
+    frame, the tools, the tool choice and the response format (chat's ``response_format`` or the Responses
+    API's ``text.format``). Chat completions, the Responses API and whatever else talks to a deployment."""
+    return count_chat(
+        messages,
+        encoding_name_for(model),
+        tools,
+        image_tokens,
+        tool_choice=tool_choice,
+        response_format=response_format,
+        frame=frame_for(model, version, api_version),
+    )
+
+
+def count_chat_body(
+    body: Mapping[str, Any], model: str, version: str = "", api_version: str | None = None, image_tokens: int = 0
+) -> int:
+    """Prompt tokens of a chat completions request body (``tools`` or the legacy ``functions``)."""
+    return count_conversation(
+        body["messages"],
+        model,
+        version,
+        api_version,
+        tools=body.get("tools") or body.get("functions"),
+        tool_choice=body.get("tool_choice", body.get("function_call")),
+        response_format=body.get("response_format"),
+        image_tokens=image_tokens,
+    )
