@@ -254,8 +254,8 @@ class ContentFilterSpec(BaseModel):
     mode: Literal["default", "asynchronous"] = Field(
         "default", description="asynchronous: streams send annotations apart, with content_filter_offsets."
     )
-    async_annotation_chars: int = Field(
-        100, ge=1, description="Asynchronous mode: an annotation chunk after about this many characters."
+    async_annotation_chars: int = Field(  # [captured: a window of 887 characters, recordings/chat, async filter]
+        1000, ge=1, description="Asynchronous mode: an annotation chunk after about this many characters."
     )
 
     @model_validator(mode="after")

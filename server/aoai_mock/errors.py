@@ -22,6 +22,7 @@ __all__ = [
     "ResourceNotFound",
     "ApiVersionNotSupported",
     "ModelNeedsNewerApiVersion",
+    "FeatureNeedsNewerApiVersion",
     "DeploymentNotFound",
     "OperationNotSupported",
     "InvalidRequest",
@@ -138,6 +139,17 @@ class ModelNeedsNewerApiVersion(AzureError):
         super().__init__(
             f"Model {{modelName}} is enabled only for api versions {minimum} and later", code="BadRequest"
         )
+
+
+class FeatureNeedsNewerApiVersion(AzureError):
+    """400 from the gateway for a request value the api-version does not have yet [captured in public issues:
+    ``{"error": {"code": "BadRequest", "message": "response_format value as json_schema is enabled only for api
+    versions 2024-08-01-preview and later"}}``]."""
+
+    gateway = True
+
+    def __init__(self, feature: str, minimum: str) -> None:
+        super().__init__(f"{feature} is enabled only for api versions {minimum} and later", code="BadRequest")
 
 
 class DeploymentNotFound(AzureError):
@@ -454,12 +466,20 @@ class FileTooLarge(AzureError):
 
 # -- content filtering (behaviour/content_filter.py) ---------------------------------------------------------------
 
-__all__ += ["PromptFiltered", "ImagePromptFiltered", "PROMPT_FILTERED_MESSAGE", "IMAGE_PROMPT_FILTERED_MESSAGE"]
+__all__ += ["PromptFiltered", "ImagePromptFiltered", "PROMPT_FILTERED_MESSAGE", "IMAGE_PROMPT_FILTERED_MESSAGE",
+            "PROMPT_FILTERED_MESSAGE_2024_02"]
 
 PROMPT_FILTERED_MESSAGE = (
     "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please "
     "modify your prompt and retry. To learn more about our content filtering policies please read our "
     "documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+# The 2024-02-15-preview shape's wording: a line break before the link and a final full stop
+# [captured: recordings/errors/issues-error-bodies#3].
+PROMPT_FILTERED_MESSAGE_2024_02 = (
+    "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please "
+    "modify your prompt and retry. To learn more about our content filtering policies please read our "
+    "documentation: \r\nhttps://go.microsoft.com/fwlink/?linkid=2198766."
 )
 IMAGE_PROMPT_FILTERED_MESSAGE = (
     "Your request was rejected as a result of our safety system. Your prompt may contain text that is not "
@@ -475,12 +495,18 @@ class PromptFiltered(AzureError):
     The body always carries ``status``.
     """
 
-    def __init__(self, results: dict[str, Any] | None) -> None:
+    def __init__(self, results: dict[str, Any] | None, shape: str = "innererror") -> None:
         inner = None if results is None else {"code": "ResponsibleAIPolicyViolation", "content_filter_result": results}
         super().__init__(PROMPT_FILTERED_MESSAGE, code="content_filter", param="prompt", type=None, inner=inner)
         self.results = results
+        self.shape = shape
+        if shape == "inner_error":
+            self.message = PROMPT_FILTERED_MESSAGE_2024_02
+            self.args = (self.message,)
 
     def body(self) -> dict[str, Any]:
+        if self.shape == "inner_error":
+            return self._body_2024_02()
         error: dict[str, Any] = {
             "message": self.message,
             "type": self.type,
@@ -491,6 +517,33 @@ class PromptFiltered(AzureError):
         if self.inner is not None:
             error["innererror"] = self.inner
         return {"error": error}
+
+    def _body_2024_02(self) -> dict[str, Any]:
+        """``shape="inner_error"`` (the 2024-02-15-preview era): ``inner_error`` with plural
+        ``content_filter_results`` holding only what the blocking check reports, and no ``status``
+        [captured: recordings/errors/issues-error-bodies#3]."""
+        error: dict[str, Any] = {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+        if self.results is not None:
+            error["inner_error"] = {
+                "code": "ResponsibleAIPolicyViolation",
+                "content_filter_results": _blocking_check(self.results),
+            }
+        return {"error": error}
+
+
+_PROMPT_SHIELDS = frozenset({"jailbreak", "indirect_attack"})
+
+
+def _blocking_check(results: dict[str, Any]) -> dict[str, Any]:
+    """The results of the check that blocked: the prompt shield's own keys when only a shield blocked
+    [captured: issues-error-bodies#3, ``{"jailbreak": {...}}`` alone], else everything the harm classifiers
+    report (a public capture of the same shape lists the four harm categories, sexual filtered, no jailbreak)."""
+    def blocked(value: Any) -> bool:
+        return isinstance(value, dict) and bool(value.get("filtered"))
+
+    if not any(blocked(v) for k, v in results.items() if k not in _PROMPT_SHIELDS):
+        return {k: v for k, v in results.items() if k in _PROMPT_SHIELDS and blocked(v)}
+    return {k: v for k, v in results.items() if k not in _PROMPT_SHIELDS}
 
 
 class ImagePromptFiltered(AzureError):

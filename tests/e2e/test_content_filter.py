@@ -200,12 +200,20 @@ def test_the_asynchronous_filter_sends_annotations_with_offsets(server: LiveServ
     assert "".join(c.choices[0].delta.content or "" for c in content) == text
     assert all("content_filter_results" not in (c.choices[0].model_extra or {}) for c in content if c.choices)
     offsets = [n.choices[0].model_extra["content_filter_offsets"] for n in notes]  # type: ignore[index]
-    assert len(offsets) >= 3 and offsets[-1] == {"check_offset": len(text), "start_offset": 0, "end_offset": len(text)}
+    whole = {"check_offset": 0, "start_offset": 0, "end_offset": len(text)}
+    assert len(offsets) >= 4 and offsets[-2:] == [whole, whole]  # the whole text, then protected material
     assert all(n.choices[0].delta is None for n in notes)  # annotation chunks carry no delta, as Azure's
-    cut = [c for c in ask(server, "async", "Calm words first, and then I stab.", stream=True) if c.choices]
+    # A hit checked before the text ends stops it after the window that holds it ...
+    cut = [c for c in ask(server, "async", "Calm words first, and then I stab. More calm words follow here.",
+                          stream=True) if c.choices]  # fmt: skip
     assert cut[-1].choices[0].finish_reason == "content_filter" and cut[-1].object == ""
     assert cut[-1].choices[0].model_extra["content_filter_results"] == {  # type: ignore[index]
         "violence": {"filtered": True, "severity": "high"}}
+    # ... and one in the last window, checked after the text has gone out, is reported after the finish.
+    late = [c for c in ask(server, "async", "Then I stab.", stream=True) if c.choices]
+    finish = next(i for i, c in enumerate(late) if c.choices[0].finish_reason == "stop")
+    assert late[finish + 1].choices[0].model_extra["content_filter_results"]["violence"] == {  # type: ignore[index]
+        "filtered": True, "severity": "high"}
 
 
 def test_embeddings_carry_no_annotations(server: LiveServer) -> None:

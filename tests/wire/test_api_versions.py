@@ -275,3 +275,45 @@ def test_spec_versions_and_their_paths_are_covered(spec_file: Path):
             continue
         assert op != "<unmapped>", f"{spec_file.name}: {p} not understood"
         assert v.offers(op), f"{version} lacks {op} though {spec_file.name} declares {p}"
+
+
+# --- arguments that came after the operation -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("version", "functions", "tools", "json_schema"),
+    [
+        ("2023-05-15", False, False, False),
+        ("2023-06-01-preview", False, False, False),
+        ("2023-07-01-preview", True, False, False),
+        ("2023-12-01-preview", True, True, False),
+        ("2024-02-01", True, True, False),
+        ("2024-06-01", True, True, False),
+        ("2024-07-01-preview", True, True, False),
+        ("2024-08-01-preview", True, True, True),
+        ("2024-10-21", True, True, True),
+        ("2025-04-01-preview", True, True, True),
+        ("v1", True, True, True),
+        ("preview", True, True, True),
+    ],
+)
+def test_chat_arguments_by_version(version, functions, tools, json_schema):
+    since = av.CHAT_ARGUMENTS_SINCE
+    assert av.offers_since(version, since["functions"]) is functions
+    assert av.offers_since(version, since["function_call"]) is functions
+    assert av.offers_since(version, since["tools"]) is tools
+    assert av.offers_since(version, since["tool_choice"]) is tools
+    assert av.offers_since(version, av.JSON_SCHEMA_SINCE) is json_schema
+
+
+def test_json_schema_agrees_with_the_shared_specs():
+    """The 2024-05-01-preview spec has no json_schema response format; the 2024-10-21 one has it."""
+    for version, expected in (("2024-05-01-preview", False), ("2024-10-21", True), ("2025-03-01-preview", True)):
+        path = SPEC_DIR / f"inference-{version}.json"
+        if not path.exists():
+            pytest.skip(f"{path} is absent")
+        assert ("json_schema" in path.read_text()) is expected
+        assert av.offers_since(version, av.JSON_SCHEMA_SINCE) is expected
+
+
+@pytest.mark.parametrize("version", ["2025-05-01-preview", "2025-08-28", "2025-07-01-preview", "2025-06-01"])
+def test_no_dated_inference_version_after_2025_04_01_preview(version):
+    assert lookup(version) is None

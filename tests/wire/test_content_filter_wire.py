@@ -155,25 +155,58 @@ def test_the_asynchronous_filter_sends_offsets_apart(runtime: Runtime) -> None:
     assert all(set(a) == {"choices", "created", "id", "model", "object"} and a["created"] == 0 for a in annotations)
     offsets = [a["choices"][0]["content_filter_offsets"] for a in annotations]
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in streamed)
-    assert offsets[-1] == {"check_offset": len(text), "start_offset": 0, "end_offset": len(text)}
-    windows = offsets[:-1]
+    # After the finish chunk: the whole text's annotation, then the protected-material models' own, with the same
+    # offsets and check_offset = start_offset [captured: recordings/chat/net-AsyncContentFilterWorksStreaming].
+    whole = {"check_offset": 0, "start_offset": 0, "end_offset": len(text)}
+    assert offsets[-2:] == [whole, whole]
+    finish = next(i for i, c in enumerate(chunks) if c["choices"] and c["choices"][0].get("finish_reason") == "stop")
+    main, protected = (c["choices"][0] for c in chunks[finish + 1 : finish + 3])
+    assert set(main["content_filter_results"]) == {"hate", "self_harm", "sexual", "violence"}
+    assert protected["content_filter_results"] == {"protected_material_code": {"filtered": False, "detected": False},
+                                                   "protected_material_text": {"filtered": False, "detected": False}}
+    assert main["finish_reason"] is None and protected["finish_reason"] is None
+    windows = offsets[:-2]
     assert windows[0]["start_offset"] == 0 and all(w["end_offset"] - w["start_offset"] >= 10 for w in windows)
     assert all(a["end_offset"] == b["start_offset"] == b["check_offset"] for a, b in zip(windows, windows[1:]))
-    finish = next(i for i, c in enumerate(chunks) if c["choices"] and c["choices"][0].get("finish_reason") == "stop")
-    assert chunks[finish + 1]["choices"][0]["content_filter_offsets"] == offsets[-1]  # after the finish [captured]
+    assert all(set(a["choices"][0]["content_filter_results"]) == set(main["content_filter_results"])
+               for a in annotations[:-2])  # the protected-material models only in their own chunk
     assert "delta" not in annotations[0]["choices"][0]
 
 
+def test_the_asynchronous_filter_reports_a_late_hit_after_the_finish(runtime: Runtime) -> None:
+    """The text goes out before it is checked: a blocklist hit in the last, unchecked window does not stop the
+    stream; the annotation after the finish chunk says filtered [captured: recordings/chat/
+    net-AsyncContentFilterWorksStreaming]."""
+    dep = deployment({"mode": "asynchronous", "blocklists": [{"id": "NoBanana", "terms": ["bananas"], "side": "completion"}]})
+    chunks = list(chat_chunks(_chat(runtime, dep, "Yellow fruits: bananas and lemons.", stream=True,
+                                    version="2025-01-01-preview")))  # fmt: skip
+    assert chunks[0]["prompt_filter_results"][0]["content_filter_results"]["custom_blocklists"] == {"filtered": False}
+    kinds = [("finish" if c["choices"][0].get("finish_reason") else "note" if c["object"] == "" else "text")
+             for c in chunks[1:]]  # fmt: skip
+    assert kinds[-3:] == ["finish", "note", "note"] and set(kinds[:-3]) == {"text"}
+    assert chunks[-3]["choices"][0]["finish_reason"] == "stop"
+    main = chunks[-2]["choices"][0]["content_filter_results"]
+    assert main["custom_blocklists"] == {"details": [{"filtered": True, "id": "NoBanana"}], "filtered": True}
+    assert {"hate", "self_harm", "sexual", "violence"} <= set(main)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[1:-3])
+    assert text == "Yellow fruits: bananas and lemons."
+
+
 def test_an_asynchronous_cut_ends_with_the_filtered_categories_only(runtime: Runtime) -> None:
+    """A hit checked before the text ends stops the stream at the end of the window that holds it (the text went
+    out unchecked up to there)."""
     dep = deployment({"mode": "asynchronous", "async_annotation_chars": 8, "protected_material_text": "block",
                       "triggers": [{"words": ["jude"], "category": "protected_material_text"}]})  # fmt: skip
-    chunks = list(chat_chunks(_chat(runtime, dep, "Sing along. Hey Jude, don't.", stream=True)))
+    chunks = list(chat_chunks(_chat(runtime, dep, "Sing along. Hey Jude, don't you worry now.", stream=True)))
     last = chunks[-1]["choices"][0]
     assert last["finish_reason"] == "content_filter" and last["content_filter_results"] == {
         "protected_material_text": {"filtered": True, "detected": True}}
     assert not any(c["choices"] and c["choices"][0].get("finish_reason") == "stop" for c in chunks)
     text = "".join(c["choices"][0].get("delta", {}).get("content") or "" for c in chunks[1:])
-    assert text == "Sing along. Hey " and last["content_filter_offsets"]["end_offset"] == len(text)
+    assert text.startswith("Sing along. Hey Jude") and len(text) < len("Sing along. Hey Jude, don't you worry now.")
+    window = last["content_filter_offsets"]
+    assert window["end_offset"] == len(text) and window["check_offset"] == window["start_offset"] <= 16
+    assert window["end_offset"] - window["start_offset"] >= 8
 
 
 def test_offset_marks_count_windows() -> None:

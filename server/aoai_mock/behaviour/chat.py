@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from aoai_mock.behaviour import content_filter, tokens, vision
+from aoai_mock.behaviour import content_filter, reasoning, tokens, vision
 from aoai_mock.behaviour.responders.base import (
     Choice,
     Conversation,
@@ -18,21 +18,35 @@ from aoai_mock.behaviour.responders.base import (
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.shaping import chat_logprobs, shape_text
 from aoai_mock.config import Deployment
-from aoai_mock.errors import InvalidRequest
+from aoai_mock.errors import FeatureNeedsNewerApiVersion, InvalidRequest
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.eras import era_for
 from aoai_mock.wire.requests import ChatRequest
 from aoai_mock.wire.results import ChatResult, ChoiceResult, ToolCallOut, Usage
+from aoai_mock.wire.validation import unrecognized, validate
 
-__all__ = ["run_chat", "request_key", "check_output_budget", "check_stream_options", "usage_of"]
-
-_REASONING_TOKENS = 64  # what an o-series answer "thinks" before it writes, per choice
+__all__ = ["run_chat", "parse_request", "request_key", "check_output_budget", "check_stream_options", "usage_of"]
 
 
 def request_key(body: Mapping[str, Any]) -> bytes:
     """The part of a body that decides the answer: streaming or not gives the same text."""
     kept = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
     return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)
+
+
+def parse_request(body: dict[str, Any], api_version: str) -> ChatRequest:
+    """The body as the api-version's service reads it: arguments the version does not have yet are
+    unrecognized, and ``json_schema`` response formats need 2024-08-01-preview (the table is
+    :mod:`aoai_mock.wire.api_versions`)."""
+    late = [k for k, since in av.CHAT_ARGUMENTS_SINCE.items() if k in body and not av.offers_since(api_version, since)]
+    if late:
+        raise unrecognized(sorted({*late, *(k for k in body if k not in ChatRequest.model_fields)}))
+    fmt = body.get("response_format")
+    if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema" and not av.offers_since(
+        api_version, av.JSON_SCHEMA_SINCE
+    ):
+        raise FeatureNeedsNewerApiVersion("response_format value as json_schema", av.JSON_SCHEMA_SINCE[0])
+    return validate(ChatRequest, body)
 
 
 def _text(content: Any) -> str:
@@ -112,23 +126,44 @@ def check_output_budget(
         )
 
 
-def _max_tokens(request: ChatRequest, deployment: Deployment) -> tuple[int | None, str]:
-    if deployment.reasoning and request.max_tokens is not None:
-        raise InvalidRequest(
-            "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
-            "'max_completion_tokens' instead.",
-            param="max_tokens",
-            code="unsupported_parameter",
-        )
+def _max_tokens(request: ChatRequest) -> tuple[int | None, str]:
     if request.max_completion_tokens is not None:
         return request.max_completion_tokens, "max_completion_tokens"
     return request.max_tokens, "max_tokens"
+
+
+def _spend(deployment: Deployment, request: ChatRequest, budget: int | None) -> tuple[int, int | None]:
+    """The reasoning tokens each choice spends and what is left of the budget for its visible answer:
+    ``max_completion_tokens`` caps both together."""
+    thinking = reasoning.thinking_tokens(deployment, request.reasoning_effort)
+    if budget is None:
+        return thinking, None
+    thinking = min(thinking, budget)
+    return thinking, budget - thinking
 
 
 def _tool_call(call: Any, encoding: str) -> tuple[ToolCallOut, int]:
     ids = tokens.encode(call.arguments, encoding)
     pieces = tuple(tokens.pieces(ids, encoding))
     return ToolCallOut(call.id, call.name, call.arguments, pieces), len(ids) + tokens.count(call.name, encoding) + 3
+
+
+def _shape_calls(
+    index: int, choice: Choice, request: ChatRequest, encoding: str, annotated: bool
+) -> tuple[ChoiceResult, int]:
+    """A choice that calls tools. Legacy ``functions``: one call, answered as ``message.function_call`` with
+    finish_reason "function_call" [documented: the chat completions reference, deprecated for tools]."""
+    legacy = bool(request.functions) and not request.tools
+    made = [_tool_call(c, encoding) for c in (choice.tool_calls[:1] if legacy else choice.tool_calls)]
+    named = request.function_call if legacy else request.tool_choice
+    forced = named is not None and not isinstance(named, str)
+    finish = choice.finish_reason or ("stop" if forced else "function_call" if legacy else "tool_calls")
+    # No text, nothing screened: an empty object where the version annotates [captured: recordings/chat,
+    # net-SimpleToolWorks-Required-2025, a tool call's "content_filter_results": {}].
+    results = {} if annotated else None
+    calls = tuple(c for c, _ in made)
+    shaped = ChoiceResult(index, None, (), finish, calls, filter_results=results, function_call=legacy)
+    return shaped, sum(n for _, n in made)
 
 
 def _shape_choice(
@@ -142,14 +177,7 @@ def _shape_choice(
     api_version: str,
 ) -> tuple[ChoiceResult, int]:
     if choice.tool_calls:  # tool-call arguments are not screened
-        made = [_tool_call(c, encoding) for c in choice.tool_calls]
-        forced = request.tool_choice is not None and not isinstance(request.tool_choice, str)
-        finish = choice.finish_reason or ("stop" if forced else "tool_calls")
-        calls = tuple(c for c, _ in made)
-        # No text, nothing screened: an empty object where the version annotates [captured: recordings/chat,
-        # net-SimpleToolWorks-Required-2025, a tool call's "content_filter_results": {}].
-        results = {} if screen.safe_choice(api_version) is not None else None
-        return ChoiceResult(index, None, (), finish, calls, filter_results=results), sum(n for _, n in made)
+        return _shape_calls(index, choice, request, encoding, screen.safe_choice(api_version) is not None)
     stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or ())
     refusal = choice.content is None and bool(choice.refusal)
     text = (choice.refusal or "") if refusal else (choice.content or "")
@@ -158,9 +186,12 @@ def _shape_choice(
     pieces, finish = shaped.pieces, choice.finish_reason or shaped.finish_reason
     results, start, before = screen.safe_choice(api_version), 0, None
     if trip is not None or (screen.screens_completions and not refusal):
-        out = screen.completion(api_version, shaped.text, trip).apply(pieces, finish)
+        every = screen.async_every if request.stream else 0
+        out = screen.completion(api_version, shaped.text, trip).apply(pieces, finish, every)
         pieces, finish, results, start, before = out.pieces, out.finish_reason, out.results, out.start, out.before
     text = shaped.text if pieces is shaped.pieces else "".join(pieces)
+    if _plain(request, conv) or (request.stream and screen.async_every):
+        results = screen.default_annotated(api_version, results, text)
     if refusal:
         return ChoiceResult(index, None, pieces, finish, (), text, None, results, start, before), len(pieces)
     logprobs = None
@@ -169,15 +200,36 @@ def _shape_choice(
     return ChoiceResult(index, text, pieces, finish, (), None, logprobs, results, start, before), len(pieces)
 
 
-def usage_of(override: UsageOverride | None, prompt: int, completion: int, reasoning: int) -> Usage:
+def _thought_out(index: int, annotated: dict[str, Any] | None) -> ChoiceResult:
+    """A choice whose whole ``max_completion_tokens`` went on reasoning: ``content: ""``, ``finish_reason:
+    length`` and, nothing having been screened, ``content_filter_results: {}`` where the version annotates."""
+    return ChoiceResult(index, "", (), "length", filter_results={} if annotated is not None else None)
+
+
+def _plain(request: ChatRequest, conv: Conversation) -> bool:
+    """Whether Azure's default filter adds its protected-material annotations to this answer: a non-streamed
+    answer to a request without tools, ``logprobs`` or a ``json_schema`` response format [inferred: in
+    recordings/chat, net-ChatCompletion and net-ChatWithO1Works (plain requests) carry them, while
+    net-ChatCompletionWithHistoryAndLogProbabilities (logprobs), net-StructuredOutputsWork (json_schema) and
+    net-SimpleToolWorks-Required-2025#1 (tools) of the same eras do not, nor do default-mode streams
+    (net-ChatCompletionStreaming), while the asynchronous filter's streams do, in an annotation of their own
+    (net-AsyncContentFilterWorksStreaming); public captures of plain o1/o3 answers of thousands of characters carry
+    them, so the length of the answer does not decide]."""
+    if request.stream or conv.tools or request.logprobs:
+        return False
+    fmt = conv.response_format
+    return not (isinstance(fmt, Mapping) and fmt.get("type") == "json_schema")
+
+
+def usage_of(override: UsageOverride | None, prompt: int, completion: int, thought: int) -> Usage:
     """The counted tokens, or the figures a scripted reply states."""
     if override is None:
-        return Usage(prompt, completion, reasoning)
-    reasoning = reasoning if override.reasoning_tokens is None else override.reasoning_tokens
+        return Usage(prompt, completion, thought)
+    thought = thought if override.reasoning_tokens is None else override.reasoning_tokens
     return Usage(
         prompt if override.prompt_tokens is None else override.prompt_tokens,
         completion if override.completion_tokens is None else override.completion_tokens,
-        reasoning,
+        thought,
     )
 
 
@@ -199,10 +251,12 @@ def run_chat(
     tools = _tools(request, body)
     _check_tools(request, tools)
     check_stream_options(request.stream, request.stream_options)
-    budget, param = _max_tokens(request, deployment)
+    reasoning.check_parameters(deployment, request)
+    budget, param = _max_tokens(request)
+    thinking, visible = _spend(deployment, request, budget)
     messages = body["messages"]
     pictures = vision.image_tokens(messages, deployment.model) if _has_parts(messages) else 0
-    prompt_tokens = tokens.count_chat(messages, encoding, body.get("tools") or body.get("functions"), pictures)
+    prompt_tokens = tokens.count_chat_body(body, deployment.model, deployment.version, api_version, pictures)
     check_output_budget(deployment, prompt_tokens, budget, param)
     key = request_key(body)
     conv = Conversation(
@@ -210,7 +264,7 @@ def run_chat(
         messages=_messages(body["messages"]),
         seed=runtime.request_seed(deployment, key),
         n=request.n or 1,
-        max_tokens=budget,
+        max_tokens=visible,
         tools=tools,
         tool_choice=body.get("tool_choice", body.get("function_call")),
         response_format=body.get("response_format"),
@@ -223,17 +277,20 @@ def run_chat(
     choices, completion_tokens = [], 0
     for index in range(conv.n):
         choice = reply.choices[index % len(reply.choices)]
-        shaped, used = _shape_choice(index, choice, request, conv, encoding, budget, screen, api_version)
+        if visible == 0:  # the budget went on thinking [captured: recordings/chat/net-MaxOutputTokens-o3-mini]
+            shaped, used = _thought_out(index, screen.safe_choice(api_version)), 0
+        else:
+            shaped, used = _shape_choice(index, choice, request, conv, encoding, visible, screen, api_version)
         choices.append(shaped)
         completion_tokens += used
-    reasoning = _REASONING_TOKENS * conv.n if deployment.reasoning else 0
+    thought = thinking * conv.n
     return ChatResult(
         id=runtime.ids.object_id("chatcmpl-", key),
         created=runtime.clock.created(),
         model=deployment.response_model,
         system_fingerprint=deployment.system_fingerprint,
         choices=tuple(choices),
-        usage=usage_of(reply.usage, prompt_tokens, completion_tokens + reasoning, reasoning),
+        usage=usage_of(reply.usage, prompt_tokens, completion_tokens + thought, thought),
         prompt_filter_results=prompt_filter_results,
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
         filter_offsets_every=screen.async_every if prompt_filter_results is not None else 0,

@@ -22,6 +22,7 @@ from typing import Any
 
 from aoai_mock.behaviour.content_filter_rules import CompiledFilter, compile_filter
 from aoai_mock.behaviour.content_filter_table import (
+    NOT_DETECTED,
     SEVERITY_RANK,
     Hit,
     era_of,
@@ -95,13 +96,37 @@ class Verdict:
     flagged_from: int | None = None  # the first hit's position: stream chunks before it carry ``safe``
     safe: dict[str, Any] | None = None
 
-    def apply(self, pieces: tuple[str, ...], finish_reason: str) -> FilteredText:
-        """The shaped answer's pieces, cut where a filtered hit starts."""
+    def apply(self, pieces: tuple[str, ...], finish_reason: str, every: int = 0) -> FilteredText:
+        """The shaped answer's pieces, cut where a filtered hit starts.
+
+        ``every``: the asynchronous filter's window (characters; 0: the default, buffered mode). The text goes out
+        before it is checked, so a filtered hit stops the stream only when the window holding it is checked
+        before the text has ended, and then after that window; a text that ends first finishes as it would, the
+        hit reported in the annotation after the finish chunk [captured: recordings/chat/
+        net-AsyncContentFilterWorksStreaming, a blocklist match ``filtered: true`` with ``finish_reason: stop``]."""
         if self.flagged_from is None:
             return FilteredText(pieces, finish_reason, self.results)
-        if self.cut is not None:
+        if self.cut is not None and every:
+            kept = window_end(pieces, self.cut, every)
+            if kept is not None:
+                pieces, finish_reason = pieces[:kept], "content_filter"
+        elif self.cut is not None:
             pieces, finish_reason = cut_pieces(pieces, self.cut), "content_filter"
         return FilteredText(pieces, finish_reason, self.results, self.safe, piece_at(pieces, self.flagged_from))
+
+
+def window_end(pieces: tuple[str, ...], position: int, every: int) -> int | None:
+    """How many pieces go out before the asynchronous filter's window holding character ``position`` is checked
+    (windows close on a piece once they hold ``every`` characters, as :class:`aoai_mock.wire.chat.OffsetMarks`
+    counts); None when the text ends first."""
+    seen = start = 0
+    for index, piece in enumerate(pieces[:-1]):
+        seen += len(piece)
+        if seen - start >= every:
+            if position < seen:
+                return index + 1
+            start = seen
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +196,18 @@ class ContentFilter:
         self._choices[api_version] = value
         return value
 
+    def default_annotated(self, api_version: str, results: dict[str, Any] | None, text: str) -> dict[str, Any] | None:
+        """A choice's results with what Azure's default filter adds in the eras that show it (the era table's
+        ``choice_protected_material``): ``protected_material_code`` and ``protected_material_text``, not detected,
+        for the models the deployment's configuration does not name. The caller decides which answers get them
+        (:func:`aoai_mock.behaviour.chat.run_chat`: plain non-streamed text answers)."""
+        if not results or not text:
+            return results
+        missing = [k for k in self.compiled.default_choice if k not in results]
+        if not missing or not era_for(api_version).choice_protected_material:
+            return results
+        return dict(sorted({**results, **{k: dict(NOT_DETECTED) for k in missing}}.items()))
+
     # -- prompts ----------------------------------------------------------------------------------------------
 
     def chat_prompt(self, api_version: str, messages: Sequence[Any]) -> list[dict[str, Any]] | None:
@@ -206,7 +243,7 @@ class ContentFilter:
             if hits:
                 results = with_hits(era, results, hits, True)
                 if any(h.filtered for h in hits):
-                    raise PromptFiltered(results)
+                    raise PromptFiltered(results, era_for(api_version).prompt_filter_error)
             out.append({"prompt_index": index, "content_filter_results": results})
         return out
 

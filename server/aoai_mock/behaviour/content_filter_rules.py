@@ -155,6 +155,9 @@ class CompiledFilter:
     reported_prompt: frozenset[str]  # optional prompt-side keys the deployment reports (its models turned on)
     reported_choice: frozenset[str]
     blocklist_ids: tuple[str, ...]
+    # The protected-material models Azure's default filter annotates in the eras that show them, unless the
+    # configuration names them (then it decides): see ContentFilter.default_annotated.
+    default_choice: frozenset[str] = frozenset()
 
     def scan_messages(self, messages: Sequence[Any]) -> Sequence[Hit]:
         """Hits in a chat prompt (objects with ``role`` and ``text``)."""
@@ -247,4 +250,5 @@ def compile_filter(spec: ContentFilterSpec) -> CompiledFilter:
         reported_prompt=frozenset(on & {*_PROMPT_SHIELDS, "profanity"}),
         reported_choice=frozenset(on & {"profanity", *_COMPLETION_ONLY}),
         blocklist_ids=tuple(b.id for b in spec.blocklists),
+        default_choice=frozenset(c for c in _COMPLETION_ONLY if c not in spec.model_fields_set),
     )

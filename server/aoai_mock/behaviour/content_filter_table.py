@@ -140,7 +140,9 @@ def safe_results(era: Era, reported: Iterable[str], blocklists: tuple[str, ...],
         if key in _HARM:
             out[key] = dict(SAFE)
         elif key == "custom_blocklists":
-            out[key] = [] if era.blocklists == "list" else {"filtered": False, "details": []}
+            # No list matched: no ``details`` [captured: recordings/chat/net-AsyncContentFilterWorksStreaming,
+            # the prompt's ``"custom_blocklists": {"filtered": false}``].
+            out[key] = [] if era.blocklists == "list" else {"filtered": False}
         else:
             out[key] = _detected(era, False, False)
     return out

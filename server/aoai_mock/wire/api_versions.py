@@ -30,6 +30,14 @@ Modelling choices (read before relying on a set; those about single operations, 
   2022-06-01-preview in the specs.
 * 2023-11-01-preview exists in the spec repo only as a generated TypeSpec draft, not as a released
   version, so it is left out.
+* No dated data-plane inference version came after 2025-04-01-preview: the spec tree has no later
+  ``inference/preview/<version>`` folder, the lifecycle page moves everything newer to the v1 family (preview
+  from May 2025, GA opt-in from August 2025), and the .NET client's version table ends there too (Azure.AI.OpenAI's
+  ``ServiceVersion``: latest ``V2025_04_01_Preview``). Nothing public names a ``2025-05-01-preview`` or
+  ``2025-08-28`` inference version (searched: the docs, the specs and public code), so those stay unknown and
+  get Azure's "API version not supported". Preview features of the v1 family go behind a per-feature header
+  (``aoai-evals: preview`` for ``/openai/v1/evals`` while it was in preview) or an ``alpha`` path segment
+  [documented: api-version-lifecycle]; neither names an operation modelled here.
 * Previews are treated as cumulative: each carries everything the previous preview had. Evidence was found
   for every addition; the carry-over itself is an inference for versions whose full path list was not read.
 """
@@ -84,6 +92,9 @@ __all__ = [
     "LATEST_PREVIEW",
     "lookup",
     "is_at_least",
+    "offers_since",
+    "CHAT_ARGUMENTS_SINCE",
+    "JSON_SCHEMA_SINCE",
 ]
 
 # --- operation names: the registry's (wire/operations.py), re-exported here --------------------------
@@ -189,6 +200,32 @@ API_VERSIONS: dict[str, ApiVersion] = _build()
 
 LATEST_GA = "2024-10-21"  # newest dated GA (v1 family excluded)
 LATEST_PREVIEW = "2025-04-01-preview"  # newest dated preview (v1 family excluded)
+
+
+# --- chat completions arguments that came after the operation ------------------------------------------
+# (first preview, first GA) per request argument; a version before them does not know the argument and the
+# service refuses it as unrecognized. From the inference specs (the 2024-05-01-preview and 2024-10-21 copies in
+# /work/shared/azure-openai-spec; 2023-07-01-preview introduced functions, 2023-12-01-preview tools) and the
+# service's answers quoted in public issues ("Unrecognized request arguments supplied: tool_choice, tools").
+CHAT_ARGUMENTS_SINCE: dict[str, tuple[str, str]] = {
+    "functions": ("2023-07-01-preview", "2024-02-01"),
+    "function_call": ("2023-07-01-preview", "2024-02-01"),
+    "tools": ("2023-12-01-preview", "2024-02-01"),
+    "tool_choice": ("2023-12-01-preview", "2024-02-01"),
+}
+# ``response_format: {"type": "json_schema"}``: absent from the 2024-05-01-preview spec, present in 2024-10-21's;
+# the service names its first version itself ("response_format value as json_schema is enabled only for api
+# versions 2024-08-01-preview and later").
+JSON_SCHEMA_SINCE: tuple[str, str] = ("2024-08-01-preview", "2024-10-21")
+
+
+def offers_since(name: str, since: tuple[str, str]) -> bool:
+    """Whether a known api-version has something that came with ``since`` (first preview, first GA); the v1
+    family has everything."""
+    found = API_VERSIONS.get(name)
+    if found is None or found.v1_family:
+        return True
+    return is_at_least(name, since[0] if found.preview else since[1])
 
 
 def lookup(name: str) -> ApiVersion | None:

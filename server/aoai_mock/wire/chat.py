@@ -51,7 +51,10 @@ def _message(choice: ChoiceResult, era: Era) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": choice.content}
     if era.refusal or choice.refusal is not None:  # an era without the key still says a refusal it has
         message["refusal"] = choice.refusal
-    if choice.tool_calls:
+    if choice.function_call and choice.tool_calls:
+        call = choice.tool_calls[0]
+        message["function_call"] = {"name": call.name, "arguments": call.arguments}
+    elif choice.tool_calls:
         message["tool_calls"] = [_tool_call(c) for c in choice.tool_calls]
     return message
 
@@ -121,12 +124,15 @@ class OffsetMarks:
     def _window(self, check: int, start: int) -> dict[str, int]:
         return {"check_offset": check, "start_offset": start, "end_offset": self.position}
 
-    def advance(self, text: str, results: dict[str, Any] | None) -> tuple[Any, dict[str, int]] | None:
-        """After a chunk of ``text`` (annotated ``results``): an annotation when a window is full, else None."""
+    def advance(
+        self, text: str, results: dict[str, Any] | None, close: bool = True
+    ) -> tuple[Any, dict[str, int]] | None:
+        """After a chunk of ``text`` (annotated ``results``): an annotation when a window is full, else None.
+        ``close=False``: the window stays open (the chunk that a cut annotation follows)."""
         if results:
             self.results = results
         self.position += len(text)
-        if self.position - self.start < self.every:
+        if not close or self.position - self.start < self.every:
             return None
         window = self.results, self._window(self.start, self.start)
         self.start = self.position
@@ -137,8 +143,9 @@ class OffsetMarks:
         return _filtered_only(results or {}), self._window(self.start, self.start)
 
     def last(self, results: dict[str, Any] | None) -> tuple[Any, dict[str, int]]:
-        """The annotation after the finish chunk, for the whole text."""
-        return results, self._window(self.position, 0)
+        """The annotation after the finish chunk, for the whole text: ``check_offset`` = ``start_offset``
+        [captured: recordings/chat/net-AsyncContentFilterWorksStreaming, offsets 105 / 105 / 992]."""
+        return results, self._window(0, 0)
 
 
 def _filtered_only(results: dict[str, Any]) -> dict[str, Any]:
@@ -186,18 +193,40 @@ def chat_chunks(result: ChatResult) -> Iterator[dict[str, Any]]:
 
 
 def _async_choice(head: dict[str, Any], choice: ChoiceResult, every: int, era: Era) -> Iterator[dict[str, Any]]:
-    """The asynchronous filter: chunks without annotations, then annotation chunks with offsets [captured]."""
+    """The asynchronous filter: chunks without annotations, an annotation chunk with offsets whenever a window is
+    checked, and after the finish chunk the annotation of the whole text, then the protected-material models'
+    own [captured: recordings/chat/net-AsyncContentFilterWorksStreaming: finish chunk, the harm categories and
+    custom_blocklists, then protected_material_code and _text alone, both with the same offsets]. A hit the
+    filter blocks before the text ends stops the stream with a ``content_filter`` annotation instead."""
     marks = OffsetMarks(every, choice.filter_before or choice.filter_results)
-    for delta, filters, logprobs in _deltas(choice, era):
+    cut = choice.finish_reason == "content_filter"
+    deltas = list(_deltas(choice, era))
+    for position, (delta, filters, logprobs) in enumerate(deltas):
         yield head | {"choices": [_chunk_choice(choice.index, delta, None, None, logprobs, era)]}
-        window = marks.advance(delta.get("content") or delta.get("refusal") or "", filters)
+        text = delta.get("content") or delta.get("refusal") or ""
+        window = marks.advance(text, filters, close=not (cut and position == len(deltas) - 1))
         if window is not None:
-            yield offsets_chunk(choice.index, *window)
-    if choice.finish_reason == "content_filter":
+            yield offsets_chunk(choice.index, _apart(window[0])[0], window[1])
+    if cut:
         yield offsets_chunk(choice.index, *marks.cut(choice.filter_results), finish_reason="content_filter")
         return
     yield head | {"choices": [_chunk_choice(choice.index, {}, None, choice.finish_reason, None, era)]}
-    yield offsets_chunk(choice.index, *marks.last(choice.filter_results))
+    results, offsets = marks.last(choice.filter_results)
+    main, protected = _apart(results)
+    yield offsets_chunk(choice.index, main, offsets)
+    if protected:
+        yield offsets_chunk(choice.index, protected, offsets)
+
+
+_PROTECTED = ("protected_material_code", "protected_material_text")
+
+
+def _apart(results: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The results without the protected-material models, and theirs (they come in a chunk of their own)."""
+    if not results or not any(k in results for k in _PROTECTED):
+        return results, {}
+    rest = {k: v for k, v in results.items() if k not in _PROTECTED}
+    return rest, {k: results[k] for k in _PROTECTED if k in results}
 
 
 def _chunk_choice(
@@ -215,20 +244,43 @@ def _deltas(choice: ChoiceResult, era: Era) -> Iterator[tuple[dict[str, Any], di
     annotated = choice.filter_results is not None
     empty = {} if annotated else None
     before, start = choice.filter_before, choice.filter_from
-    if choice.tool_calls:
-        yield {"content": None, "role": "assistant"}, empty, None
-        for position, call in enumerate(choice.tool_calls):
-            header = {"index": position, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
-            yield {"tool_calls": [header]}, empty, None
-            for piece in call.argument_pieces:
-                yield {"tool_calls": [{"index": position, "function": {"arguments": piece}}]}, empty, None
-        return
     role: dict[str, Any] = {"content": "", "role": "assistant"}
     if era.refusal:
         role["refusal"] = None
+    if choice.function_call and choice.tool_calls:
+        yield from _function_call_deltas(choice.tool_calls[0], role, empty)
+        return
+    if choice.tool_calls:
+        yield from _tool_call_deltas(choice, role, empty)
+        return
     entries = choice.logprobs
     yield role, empty, _logprobs([], era) if entries is not None else None
     key = "refusal" if choice.refusal is not None else "content"
     for position, piece in enumerate(choice.pieces):
         logprobs = _logprobs([entries[position]], era) if entries is not None else None
         yield {key: piece}, before if position < start else choice.filter_results, logprobs
+
+
+def _tool_call_deltas(
+    choice: ChoiceResult, role: dict[str, Any], empty: dict[str, Any] | None
+) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, Any]]:
+    """The role chunk carries the first call's header; each later call's header comes in a chunk of its own,
+    and the argument chunks carry only ``index`` and ``arguments`` [captured: recordings/chat/
+    net-SimpleToolWorksStreaming-Required, the role chunk's ``tool_calls`` with id, type, name and ``""``]."""
+    for position, call in enumerate(choice.tool_calls):
+        function = {"name": call.name, "arguments": ""}
+        header = {"index": position, "id": call.id, "type": "function", "function": function}
+        first = role | {"content": None, "tool_calls": [header]}
+        yield (first if position == 0 else {"tool_calls": [header]}), empty, None
+        for piece in call.argument_pieces:
+            yield {"tool_calls": [{"index": position, "function": {"arguments": piece}}]}, empty, None
+
+
+def _function_call_deltas(
+    call: ToolCallOut, role: dict[str, Any], empty: dict[str, Any] | None
+) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, Any]]:
+    """Legacy ``functions``: the role chunk names the function (``arguments: ""``), then the arguments come in
+    pieces as ``delta.function_call.arguments`` (the shape tool calls took over, without index or id)."""
+    yield role | {"content": None, "function_call": {"name": call.name, "arguments": ""}}, empty, None
+    for piece in call.argument_pieces:
+        yield {"function_call": {"arguments": piece}}, empty, None

@@ -41,6 +41,7 @@ class ChoiceResult:
     filter_results: dict[str, Any] | None = None  # content_filter_results; with finish_reason content_filter, the cut
     filter_from: int = 0  # stream: pieces before this one carry ``filter_before`` (a hit comes later in the text)
     filter_before: dict[str, Any] | None = None
+    function_call: bool = False  # legacy ``functions``: the one call goes out as ``function_call``, not tool_calls
 
 
 @dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow

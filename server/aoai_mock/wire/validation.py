@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from aoai_mock.errors import InvalidJson, InvalidRequest
 from aoai_mock.wire.json_depth import too_deep
 
-__all__ = ["load_json", "validate", "error_from_validation"]
+__all__ = ["load_json", "validate", "error_from_validation", "unrecognized"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -101,11 +101,19 @@ def _supported(ctx: dict[str, Any]) -> str:
     return values[0] if values else ""
 
 
+def unrecognized(names: list[str]) -> InvalidRequest:
+    """The service's 400 for top-level arguments it does not know: one named, or several, sorted and
+    comma-separated [quoted in public issues: "Unrecognized request arguments supplied: tool_choice, tools"]."""
+    if len(names) == 1:
+        return InvalidRequest(f"Unrecognized request argument supplied: {names[0]}")
+    return InvalidRequest(f"Unrecognized request arguments supplied: {', '.join(sorted(names))}")
+
+
 def error_from_validation(exc: ValidationError, data: Any) -> InvalidRequest:
     errors = exc.errors(include_url=False)
     extra = [e for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1]
     if extra:
-        return InvalidRequest(f"Unrecognized request argument supplied: {extra[0]['loc'][-1]}")
+        return unrecognized(sorted({str(e["loc"][-1]) for e in extra}))
     # The deepest problem is the one that names the field best (a union reports every branch).
     located = [(e, *_param(e["loc"], data)) for e in errors]
     first, param, value = max(located, key=lambda item: len(item[1]))
