@@ -18,6 +18,7 @@ For every request on every route it:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,14 +30,31 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.config import Deployment
 from aoai_mock.errors import AzureError, ServerError
 from aoai_mock.state.journal import Journal
 from aoai_mock.state.metrics import Metrics
 from aoai_mock.state.record import BODY_LIMIT, CURRENT, Record
-from aoai_mock.wire.headers import CACHE_HEADER, DEPLOYMENT, JSON_HEADER, REQUEST_ID, family_headers, kept_headers
+from aoai_mock.wire.headers import (
+    CACHE_HEADER,
+    DEPLOYMENT,
+    ELAPSED_S,
+    JSON_HEADER,
+    LIMIT_REQUESTS,
+    LIMIT_TOKENS,
+    MODEL,
+    QUOTA,
+    REQUEST_ID,
+    Fact,
+    family_headers,
+    fast_kind,
+    kept_headers,
+)
 from aoai_mock.wire.operations import resolve
 
-__all__ = ["AzureFront", "Exchange", "JsonReply", "FastRoute", "error_reply", "add_response_headers", "record_of"]
+__all__ = [
+    "AzureFront", "Exchange", "JsonReply", "FastRoute", "error_reply", "add_response_headers", "answer_as", "record_of"
+]
 
 log = logging.getLogger("aoai_mock")
 requests_log = logging.getLogger("aoai_mock.requests")  # --log-format json: one line per request
@@ -60,6 +78,7 @@ class Exchange:
     origin: float = 0.0  # the runtime's monotonic clock at arrival: pacing counts from here
     body_read: bool = False  # whether the route consumed the body (then never read it again)
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    target: Deployment | None = None  # the deployment that answers, once found (its family headers read it)
 
     @property
     def request_id(self) -> str:
@@ -81,9 +100,27 @@ class JsonReply:
         self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        length = (b"content-length", str(len(self.body)).encode())
+        body = self.body
+        length = (b"content-length", str(len(body)).encode())
         await send({"type": "http.response.start", "status": self.status, "headers": [length, JSON_HEADER, *self.headers]})
-        await send({"type": "http.response.body", "body": self.body})
+        await send_body(send, body)
+
+
+_PIECE = 1 << 20
+
+
+async def send_body(send: Send, body: bytes) -> None:
+    """A whole body: in one message, or a large one (2048 embeddings are 80 MB) a piece per loop turn as the
+    socket takes it, so that no single write holds the loop while it is copied."""
+    if len(body) <= _PIECE:
+        await send({"type": "http.response.body", "body": body})
+        return
+    view = memoryview(body)
+    for start in range(0, len(body), _PIECE):
+        more = start + _PIECE < len(body)
+        await send({"type": "http.response.body", "body": bytes(view[start : start + _PIECE]), "more_body": more})
+        if more:
+            await asyncio.sleep(0)
 
 
 def error_reply(error: AzureError) -> JsonReply:
@@ -94,6 +131,16 @@ def error_reply(error: AzureError) -> JsonReply:
 def add_response_headers(scope: Scope, headers: dict[str, str]) -> None:
     """Headers a framework route wants on its response, whatever the response turns out to be."""
     scope.setdefault("state", {}).setdefault("azure_headers", {}).update(headers)
+
+
+Value = str | Callable[[], str]  # a per-request header value, or how to work it out should the answer carry it
+
+
+def answer_as(scope: Scope, kind: str = "", target: Deployment | None = None, **values: Value) -> None:
+    """Which of its family's answers a framework route gives (a kind of ``wire.headers``: CREATE, ...), the
+    deployment it spends, and the per-request values its family headers need (``audio_seconds``, ...); a
+    callable is called only when the answer's era carries the header."""
+    scope.setdefault("state", {})["answer_as"] = (kind, target, values)
 
 
 def record_of(scope: Scope) -> Record:
@@ -132,6 +179,7 @@ class AzureFront:
         self.log_json = runtime.settings.log_format == "json"
         self.ids = runtime.ids
         self.region = runtime.settings.region.encode()
+        self.region_slug = runtime.settings.region.lower().replace(" ", "").encode()  # Sweden Central: swedencentral
         self.fast_routes = fast_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -187,9 +235,9 @@ class AzureFront:
                 reply = error_reply(ServerError(request_id))
             added = exchange.response_headers
             if type(reply) is JsonReply:  # most answers: sent here, without a wrapped send
-                await _send_json(reply, send, extra, added, record)
+                await _send_json(reply, send, extra, added, record, self, exchange)
             else:
-                await reply(scope, receive, _wrapped_send(send, extra, added, record))
+                await reply(scope, receive, _wrapped_send(send, extra, added, record, self, exchange=exchange))
         finally:  # self._finish(record), written out: this is every answer's path
             end = record.end = time.monotonic()
             if record.first_byte is None and record.status is not None:  # a body sent in one piece
@@ -235,7 +283,7 @@ class AzureFront:
                 chunks.append(message.get("body", b""))
             return message
 
-        sender = _wrapped_send(send, extra, (), record, state)
+        sender = _wrapped_send(send, extra, (), record, self, state)
         reader: Receive = receive_and_keep
         try:
             early = None
@@ -247,8 +295,9 @@ class AzureFront:
 
 
 async def _send_json(
-    reply: JsonReply, send: Send, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]], record: Record
-) -> None:
+    reply: JsonReply, send: Send, extra: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]], record: Record,
+    front: AzureFront, exchange: Exchange,
+) -> None:  # fmt: skip
     own = reply.headers
     if own and added:  # a reply's own headers (a 429's quota figures, say) win over the route's
         names = {name for name, _ in own}
@@ -257,17 +306,21 @@ async def _send_json(
     status = record.status = reply.status
     headers = [(b"content-length", str(len(body)).encode()), JSON_HEADER, *own, *extra, *added, CACHE_HEADER]
     if status != 401:  # a refused key gets only the request id (and what any response has)
-        fixed, per_request = family_headers(record.operation, record.api_version, status >= 400)
+        target = exchange.target
+        kind = fast_kind(record.operation, target is not None and target.reasoning)
+        fixed, per_request, absent = family_headers(record.operation, record.api_version, status >= 400, kind)
+        if absent:
+            headers = [header for header in headers if header[0] not in absent]
         if fixed:
             headers.extend(fixed)
         if per_request:
-            _per_request(headers, record, per_request)
+            _per_request(headers, record, per_request, front, target, None)
     if status >= 400:
         record.response_headers = kept_headers(headers)
     record.response_size = len(body)
     record.response_body = body if len(body) <= BODY_LIMIT else body[:BODY_LIMIT]
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})  # its first byte: when the record is finished
+    await send_body(send, body)  # its first byte: when the record is finished
 
 
 def _wrapped_send(
@@ -275,7 +328,9 @@ def _wrapped_send(
     extra: list[tuple[bytes, bytes]],
     added: list[tuple[bytes, bytes]] | tuple[()],
     record: Record,
+    front: AzureFront,
     state: dict[str, Any] | None = None,
+    exchange: Exchange | None = None,
 ) -> Send:
     """``send``, with Azure's headers on the start message and what went out noted in the record."""
 
@@ -286,13 +341,15 @@ def _wrapped_send(
             more = added
             if state is not None and "azure_headers" in state:  # a framework route's own additions
                 more = [(k.encode(), v.encode()) for k, v in state["azure_headers"].items()]
+            own = message.get("headers", ())
+            stream = any(n == b"content-type" and v.startswith(b"text/event-stream") for n, v in own)
             message = _with_headers(message, extra, more)
             if status != 401:
-                _family(message["headers"], record, status)
+                _family(message["headers"], record, status, stream, front, state, exchange)
             if status >= 400:
                 record.response_headers = kept_headers(message["headers"])
             if not record.stream:
-                record.stream = any(n == b"content-type" and v.startswith(b"text/event-stream") for n, v in message["headers"])
+                record.stream = stream
         elif kind == "http.response.body":
             if record.first_byte is None:
                 record.first_byte = time.monotonic()
@@ -302,20 +359,83 @@ def _wrapped_send(
     return send_with_headers
 
 
-def _family(headers: list[tuple[bytes, bytes]], record: Record, status: int) -> None:
-    """Add the headers Azure's answers of this operation carry (``wire.headers.family_headers``)."""
-    fixed, per_request = family_headers(record.operation, record.api_version, status >= 400)
+_PLAIN: tuple[str, Deployment | None, dict[str, Value]] = ("", None, {})
+
+
+def _family(
+    headers: list[tuple[bytes, bytes]], record: Record, status: int, stream: bool, front: AzureFront,
+    state: dict[str, Any] | None, exchange: Exchange | None,
+) -> None:  # fmt: skip
+    """Add the headers Azure's answers of this operation carry (``wire.headers.family_headers``): of the kind
+    the answering route found (``Exchange.target``) or a framework route said (:func:`answer_as`)."""
+    if exchange is not None:
+        target, values = exchange.target, None
+        kind = fast_kind(record.operation, target is not None and target.reasoning)
+    else:
+        kind, target, values = state.get("answer_as", _PLAIN) if state is not None else _PLAIN
+    fixed, per_request, absent = family_headers(record.operation, record.api_version, status >= 400, kind, stream)
+    if absent:  # what the route added (the quota's figures) and this era's answers do not carry
+        headers[:] = [header for header in headers if header[0] not in absent]
     if fixed:
         headers.extend(fixed)
-    _per_request(headers, record, per_request)
+    if per_request:
+        _per_request(headers, record, per_request, front, target, values)
 
 
-def _per_request(headers: list[tuple[bytes, bytes]], record: Record, per_request: tuple[tuple[bytes, Any], ...]) -> None:
-    for name, value in per_request:
-        if value is REQUEST_ID:
+def _per_request(
+    headers: list[tuple[bytes, bytes]], record: Record, per_request: tuple[tuple[bytes, Fact], ...],
+    front: AzureFront, target: Deployment | None, values: dict[str, Value] | None,
+) -> None:  # fmt: skip
+    """Fill in each :class:`~aoai_mock.wire.headers.Fact`; one this request cannot know is left out. The
+    common ones first, without a prefix (a 2025 chat answer's: the deployment's name and quota)."""
+    for name, fact in per_request:
+        if fact is DEPLOYMENT:
+            if record.deployment:
+                headers.append((name, record.deployment.encode("latin-1")))
+        elif fact is LIMIT_REQUESTS or fact is LIMIT_TOKENS:
+            limits = _limits(target) if target is not None else None
+            if limits is not None:
+                headers.append((name, limits[0] if fact is LIMIT_REQUESTS else limits[1]))
+        elif fact is REQUEST_ID:
             headers.append((name, record.request_id.encode()))
-        elif value is DEPLOYMENT and record.deployment:
-            headers.append((name, record.deployment.encode("latin-1")))
+        elif fact is QUOTA:  # the figures of the deployment it spends, when nobody meters it
+            if target is not None and not target.rate_limit.enforce:
+                admitted = front.runtime.limiter.admit(target, 0, record.operation or "", record.api_version or "")
+                headers.extend(admitted.headers)
+        else:
+            value = _fact(fact, record, front, target, values)
+            if value is not None:
+                headers.append((name, fact.prefix + value.encode("latin-1") + fact.suffix))
+
+
+_LIMITS: dict[int, tuple[Deployment, tuple[bytes, bytes] | None]] = {}
+
+
+def _limits(target: Deployment) -> tuple[bytes, bytes] | None:
+    """A deployment's request and token quotas a minute, as header values; None when its quota's own figures
+    say them already (``rate_limit.limit_headers``). Kept per deployment object."""
+    found = _LIMITS.get(id(target))
+    if found is None or found[0] is not target:
+        limits = None
+        if not target.rate_limit.limit_headers:
+            limits = (str(target.requests_per_minute).encode(), str(target.tokens_per_minute).encode())
+        if len(_LIMITS) >= 1024:
+            _LIMITS.clear()
+        found = _LIMITS[id(target)] = (target, limits)
+    return found[1]
+
+
+def _fact(
+    fact: Fact, record: Record, front: AzureFront, target: Deployment | None, values: dict[str, Value] | None
+) -> str | None:
+    if fact is ELAPSED_S:
+        return f"{time.monotonic() - record.start:.3f}"
+    if fact.name == "cluster":
+        return front.region_slug.decode()
+    if fact is MODEL:
+        return target.model if target is not None else None
+    value = values.get(fact.name) if values else None
+    return value() if callable(value) else value
 
 
 async def _send_with_headers(send: Send, message: Message, extra: list[tuple[bytes, bytes]], state: dict) -> None:

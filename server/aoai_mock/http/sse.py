@@ -36,8 +36,7 @@ STREAM_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache, must-revalidate"),
     (b"connection", b"keep-alive"),
-    (b"x-accel-buffering", b"no"),
-)
+)  # x-accel-buffering: by family and era, as recorded (wire/headers.py)
 
 
 def _json(data: Mapping[str, Any] | str) -> bytes:

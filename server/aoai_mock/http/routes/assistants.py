@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from aoai_mock.behaviour.assistants import objects
 from aoai_mock.behaviour.assistants.requests import CreateAssistant, ModifyAssistant
+from aoai_mock.http.front import answer_as
 from aoai_mock.http.resource import azure_call
 from aoai_mock.http.routes.assistants_io import body_of, headers_of, paging, reply
 from aoai_mock.wire import api_versions as av
@@ -22,7 +23,10 @@ router = APIRouter()
 async def create_assistant(request: Request) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, CreateAssistant)
-    return reply(objects.create_assistant(call.runtime, body, headers_of(request).get(names.SCENARIO)))
+    scenario = headers_of(request).get(names.SCENARIO)
+    created = objects.create_assistant(call.runtime, body, scenario)
+    answer_as(request.scope, names.CREATE, call.runtime.deployment(body.model, scenario))  # it spends its quota
+    return reply(created)
 
 
 @router.get("/openai/assistants")

@@ -12,6 +12,7 @@ decoding are CPU work, done in a worker thread.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import anyio.to_thread
@@ -22,6 +23,7 @@ from starlette.responses import Response
 from aoai_mock.behaviour import speech, transcription
 from aoai_mock.errors import ContentTooLarge, InvalidRequest
 from aoai_mock.http.deps import json_body
+from aoai_mock.http.front import answer_as
 from aoai_mock.http.render import json_response
 from aoai_mock.http.resource import azure_call
 from aoai_mock.http.routes.images import deployment_of
@@ -81,6 +83,7 @@ async def _speech_to_text(request: Request, deployment: str, operation: str, tas
     transcript = await anyio.to_thread.run_sync(
         transcription.run_transcription, job, runtime.media, runtime.fixtures_dir
     )
+    answer_as(request.scope, audio_seconds=str(math.ceil(transcript.duration)))  # what whisper bills
     body = render_transcript(transcript, job.response_format, job.granularities)
     if isinstance(body, str):
         return Response(body, media_type="text/plain; charset=utf-8")

@@ -7,11 +7,17 @@ answers are ``application/json; charset=utf-8`` [captured: batches/net-CanCancel
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from aoai_mock.behaviour import files, tokens
 from aoai_mock.behaviour.batches import Batches
+from aoai_mock.behaviour.objects import parse_jsonl
+from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.http.front import answer_as
 from aoai_mock.http.resource import azure_call
 from aoai_mock.http.routes.resource_io import (
     JOBS_ERA,
@@ -23,6 +29,7 @@ from aoai_mock.http.routes.resource_io import (
     resource_json,
 )
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire import headers as names
 
 __all__ = ["router", "batches_of"]
 
@@ -46,7 +53,26 @@ async def create(request: Request) -> Response:
     call = azure_call(request, av.BATCHES)
     body = await json_body(request)
     doc = batches_of(request).create(body, call.api_version, mock_headers(request))
+    runtime, input_file_id = call.runtime, doc["input_file_id"]
+    answer_as(request.scope, names.CREATE, enqueued_tokens=lambda: str(_enqueued_tokens(runtime, input_file_id)))
     return resource_json(doc, call.api_version, since=JOBS_ERA)
+
+
+def _enqueued_tokens(runtime: Runtime, input_file_id: Any) -> int:
+    """What a new batch puts in its deployment's queue (``deployment-enqueued-tokens``): its lines' prompt
+    tokens (chat messages, a prompt, an embedding input) as the tokenizer counts them."""
+    total = 0
+    for line in parse_jsonl(files.content(runtime, str(input_file_id))):
+        body = line.value.get("body") if isinstance(line.value, dict) else None
+        if not isinstance(body, dict):
+            continue
+        encoding = tokens.encoding_name_for(str(body.get("model", "")))
+        messages = body.get("messages")
+        if isinstance(messages, list):
+            total += tokens.count_chat([m for m in messages if isinstance(m, dict)], encoding)
+        else:
+            total += tokens.count(str(body.get("prompt") or body.get("input") or ""), encoding)
+    return total
 
 
 @router.get("/openai/batches")

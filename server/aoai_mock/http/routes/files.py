@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aoai_mock.behaviour import files
+from aoai_mock.http.front import answer_as
 from aoai_mock.http.resource import azure_call
 from aoai_mock.http.routes.resource_io import (
     created,
@@ -21,6 +22,7 @@ from aoai_mock.http.routes.resource_io import (
     resource_json,
 )
 from aoai_mock.wire import api_versions as av
+from aoai_mock.wire import headers as names
 
 __all__ = ["router"]
 
@@ -33,7 +35,9 @@ async def upload(request: Request) -> Response:
     given = await read_upload(request, files.size_limit(call.runtime, None))
     doc = files.upload(call.runtime, given, call.api_version)
     if files.assistants_service(doc):
+        answer_as(request.scope, names.ASSISTANTS_FILES)
         return resource_json(doc, call.api_version, plain=True)
+    answer_as(request.scope, names.CREATE)
     return created(request, doc, f"/openai/files/{doc['id']}", api_version=call.api_version, versions_of=av.FILES)
 
 
@@ -47,13 +51,21 @@ async def list_files(request: Request) -> Response:
 @router.get("/openai/files/{file_id}")
 async def retrieve(request: Request, file_id: str) -> Response:
     call = azure_call(request, av.FILES)
+    _service(request, file_id)
     return _answer(files.retrieve(call.runtime, file_id), call.api_version)
 
 
 @router.delete("/openai/files/{file_id}")
 async def delete(request: Request, file_id: str) -> Response:
     call = azure_call(request, av.FILES)
+    _service(request, file_id)
     return _answer(files.delete(call.runtime, file_id, call.api_version), call.api_version)
+
+
+def _service(request: Request, file_id: str) -> None:
+    """An ``assistant-`` file's answers, its 404 too, are the assistants file service's (their headers)."""
+    if files.assistants_service(file_id):
+        answer_as(request.scope, names.ASSISTANTS_FILES)
 
 
 def _answer(body: dict[str, object], api_version: str) -> Response:
@@ -66,4 +78,5 @@ def _answer(body: dict[str, object], api_version: str) -> Response:
 @router.get("/openai/files/{file_id}/content")
 async def content(request: Request, file_id: str) -> Response:
     call = azure_call(request, av.FILES)
+    _service(request, file_id)
     return Response(files.content(call.runtime, file_id), media_type="application/octet-stream")
