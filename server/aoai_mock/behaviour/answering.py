@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aoai_mock.behaviour import tokens
-from aoai_mock.behaviour.chat import run_chat
+from aoai_mock.behaviour.chat import parse_request, run_chat
 from aoai_mock.behaviour.completions import prompts_of, run_completion
 from aoai_mock.behaviour.embeddings import EmbeddingResult, prompt_tokens, run_embeddings
 from aoai_mock.behaviour.inference import Answered, Call, Estimate, Family
@@ -32,9 +32,8 @@ def _run_chat(call: Call, parsed: ChatRequest, responder: Responder | None) -> A
 
 
 def _chat_estimate(call: Call, parsed: ChatRequest) -> Estimate:
-    body = call.body
-    encoding = tokens.encoding_name_for(call.deployment.model)
-    prompt = tokens.count_chat(body["messages"], encoding, body.get("tools") or body.get("functions"))
+    deployment = call.deployment
+    prompt = tokens.count_chat_body(call.body, deployment.model, deployment.version, call.api_version)
     asked = parsed.max_completion_tokens if parsed.max_completion_tokens is not None else parsed.max_tokens
     return Estimate(prompt, asked, parsed.n or 1)
 
@@ -67,9 +66,13 @@ def _embeddings_estimate(call: Call, parsed: EmbeddingRequest) -> Estimate:
     return Estimate(prompt_tokens(parsed.input, encoding), None, generates=False)
 
 
+def _parse_chat(call: Call) -> ChatRequest:
+    return parse_request(call.body, call.api_version)
+
+
 CHAT = Family(
     operation=av.CHAT,
-    parse=None,
+    parse=_parse_chat,
     model=ChatRequest,
     streams=True,
     estimate=_chat_estimate,
@@ -92,4 +95,5 @@ EMBEDDINGS = Family(
     streams=False,
     estimate=_embeddings_estimate,
     run=_run_embeddings,
+    offload_bytes=8 * 1024,  # every input is a vector of thousands of numbers to make and write
 )

@@ -1,21 +1,26 @@
 """Embeddings: deterministic unit vectors of the model's real size, derived from the text.
 
-A vector is the sum of one pseudo-random direction per word (cached), so texts that share words point
-the same way and cosine similarity means something in a RAG demo. ``dimensions`` shortens and
-renormalises, as text-embedding-3 does.
+A text's vector is the sum of one pseudo-random direction per word, so texts that share words point the same
+way and cosine similarity means something in a RAG demo. A word's direction is ``BASE`` small integers read from
+a hash of the word (SHAKE-128), carried to the model's size by one fixed random integer projection per size: a
+whole request is a few numpy operations, exact whatever the batch, and the projection keeps the angles between
+texts. ``dimensions`` shortens and
+renormalises, as text-embedding-3 does. Vectors are float32, written as Azure writes them.
+
+Nothing grows with the words seen: directions are hashed again each time (a microsecond), and only one
+projection per vector size is kept (3 MiB for 3072), which ``clear_caches`` (``/_mock/reset``) frees.
 """
 
 from __future__ import annotations
 
 import base64
-import math
-import random
+import hashlib
 import re
-from array import array
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from threading import Lock
+from typing import TYPE_CHECKING, Any
 
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.responders.base import (
@@ -29,35 +34,80 @@ from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.requests import EmbeddingRequest
 
-__all__ = ["EmbeddingResult", "run_embeddings", "vector", "prompt_tokens"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["EmbeddingResult", "run_embeddings", "vector", "vectors", "prompt_tokens", "clear_caches"]
 
 _MAX_INPUTS = 2048
 _WORD = re.compile(r"\w+", re.UNICODE)
+BASE = 128  # numbers per word direction, before the projection
+_projections: dict[int, np.ndarray] = {}
+_lock = Lock()  # requests are answered in worker threads too
 
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingResult:
     model: str
-    vectors: tuple[list[float] | str, ...]  # floats, or base64 of little-endian float32
+    vectors: tuple[Any, ...]  # float32 rows (numpy), lists of floats (a scenario's), or base64 text
     prompt_tokens: int
 
 
-@lru_cache(maxsize=8192)
-def _direction(word: str, dims: int) -> tuple[float, ...]:
-    rng = random.Random(f"{dims}:{word}")
-    return tuple(rng.gauss(0.0, 1.0) for _ in range(dims))
+def clear_caches() -> None:
+    """Forget the projections (they are made again, the same, when needed)."""
+    with _lock:
+        _projections.clear()
+
+
+def _projection(dims: int) -> np.ndarray:
+    import numpy as np
+
+    found = _projections.get(dims)
+    if found is None:
+        found = np.random.default_rng(dims).integers(-127, 128, (BASE, dims)).astype(np.float64)
+        with _lock:
+            _projections[dims] = found
+    return found
+
+
+def _bases(texts: Sequence[str]) -> np.ndarray:
+    """Each text's sum of word directions (rows of ``BASE`` numbers)."""
+    import numpy as np
+
+    counted = [Counter(_WORD.findall(text.lower()) or [text]) for text in texts]
+    index: dict[str, int] = {}
+    for words in counted:
+        for word in words:
+            index.setdefault(word, len(index))
+    hashed = b"".join(hashlib.shake_128(w.encode("utf-8", "surrogatepass")).digest(BASE) for w in index)
+    directions = np.frombuffer(hashed, dtype=np.int8).reshape(len(index), BASE).astype(np.int32)
+    bases = np.zeros((len(texts), BASE), dtype=np.int32)  # whole numbers: exact, in any order of addition
+    for row, words in enumerate(counted):
+        at = np.fromiter((index[w] for w in words), dtype=np.intp, count=len(words))
+        times = np.fromiter(words.values(), dtype=np.int32, count=len(words))
+        bases[row] = times @ directions[at]
+    return bases
+
+
+def vectors(texts: Sequence[str], dims: int, keep: int | None = None) -> np.ndarray:
+    """One unit float32 vector per text (rows), ``keep`` numbers long when given."""
+    import numpy as np
+
+    projection = _projection(dims)
+    if keep is not None:
+        projection = np.ascontiguousarray(projection[:, :keep])
+    # Whole numbers throughout (word directions and projection are small integers, so every product and sum
+    # is exact in float64): the same text gives the same float32 numbers alone or in a batch of 2048, however
+    # the matrix library orders its additions.
+    full = _bases(texts).astype(np.float64) @ projection
+    norms = np.sqrt(np.einsum("ij,ij->i", full, full))[:, None]
+    norms[norms == 0] = 1.0
+    return (full / norms).astype(np.float32)
 
 
 def vector(text: str, dims: int, keep: int | None = None) -> list[float]:
-    words = _WORD.findall(text.lower()) or [text]
-    total = [0.0] * dims
-    for word in words:
-        for i, value in enumerate(_direction(word, dims)):
-            total[i] += value
-    if keep is not None:
-        total = total[:keep]
-    norm = math.sqrt(sum(v * v for v in total)) or 1.0
-    return [v / norm for v in total]
+    """One text's unit vector as a list of floats."""
+    return [float(v) for v in vectors([text], dims, keep)[0]]
 
 
 def _texts(value: Any, encoding: str) -> list[tuple[str, int]]:
@@ -114,8 +164,11 @@ def _check(request: EmbeddingRequest, deployment: Deployment, texts: list[tuple[
             )
 
 
-def _encode(values: list[float]) -> str:
-    return base64.b64encode(array("f", values).tobytes()).decode()
+def _encode(row: Any) -> str:
+    """Base64 of the little-endian float32 numbers, as Azure sends ``encoding_format: base64``."""
+    import numpy as np
+
+    return base64.b64encode(np.asarray(row, dtype="<f4").tobytes()).decode()
 
 
 def _scripted(
@@ -140,11 +193,9 @@ def run_embeddings(
     _check(request, deployment, texts)
     as_base64 = request.encoding_format == "base64"
     scripted = _scripted(responder, ctx, texts, body) if responder is not None and ctx is not None else None
-    vectors = []
-    for index, (text, _) in enumerate(texts):
-        if scripted:
-            values = list(scripted[index % len(scripted)])[: request.dimensions or None]
-        else:
-            values = vector(text, deployment.dimensions, request.dimensions)
-        vectors.append(_encode(values) if as_base64 else values)
-    return EmbeddingResult(deployment.response_model, tuple(vectors), sum(n for _, n in texts))
+    if scripted:
+        rows: Sequence[Any] = [list(scripted[i % len(scripted)])[: request.dimensions or None] for i in range(len(texts))]
+    else:
+        rows = vectors([text for text, _ in texts], deployment.dimensions, request.dimensions)
+    found = tuple(_encode(row) for row in rows) if as_base64 else tuple(rows)
+    return EmbeddingResult(deployment.response_model, found, sum(n for _, n in texts))

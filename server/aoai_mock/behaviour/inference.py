@@ -114,6 +114,9 @@ class Family:
     run: Callable[[Call, Any, Responder | None], Answer]
     view: Callable[[Call, Any], RequestView] | None = None  # how scenario rules see it (default: as sent)
     model: type[Any] | None = None  # the request model the body is validated as, when ``parse`` is None
+    # A body at least this large is answered in a worker thread, so that no single request holds the event
+    # loop (the seam's state is locked: faults, quotas, scenarios and stores are shared with threads).
+    offload_bytes: int = 64 * 1024
 
 
 @dataclass(slots=True)

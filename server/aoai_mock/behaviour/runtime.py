@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from aoai_mock.behaviour import responders
+from aoai_mock.behaviour import embeddings, responders, shaping, tokens
 from aoai_mock.behaviour.faults import FaultBook
 from aoai_mock.behaviour.ids import Clock, IdFactory
 from aoai_mock.behaviour.media_store import MediaStore
@@ -78,10 +78,13 @@ class Runtime:
         self.sync_scenario_faults()
 
     def reset(self) -> None:
-        """Scenario counters, fault counters and log, and quotas all start again."""
+        """Scenario counters, fault counters and log, and quotas all start again; caches are emptied."""
         self.book.reset()
         self.faults.reset()
         self.limiter.reset()
+        embeddings.clear_caches()
+        tokens.clear_caches()
+        shaping.clear_caches()
 
     def deployment(self, name: str, scenario: str | None = None) -> Deployment | None:
         """The deployment the active (or named) scenario declares, else the configured one, else an extra one."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from aoai_mock.behaviour import tokens
 
-__all__ = ["Shaped", "shape_text", "cut_pieces", "piece_at", "chat_logprobs", "completion_logprobs"]
+__all__ = ["Shaped", "shape_text", "cut_pieces", "piece_at", "chat_logprobs", "completion_logprobs", "clear_caches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +116,6 @@ def completion_logprobs(pieces: Sequence[str], top: int, offset: int, rng: rando
     }
 
 
+def clear_caches() -> None:
+    """Forget remembered shapes (``/_mock/reset``)."""
+    _shape_cached.cache_clear()

@@ -138,16 +138,21 @@ async def receive_body(receive: Receive, limit: int) -> bytes:
     """The whole body, refused as soon as it grows past ``limit``."""
     message = await receive()
     body = message.get("body", b"")
+    if not message.get("more_body", False):  # most bodies: one message
+        if len(body) > limit:
+            raise RequestTooLarge(limit)
+        return body
+    pieces, size = [body], len(body)
     while message.get("more_body", False):
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        body += message.get("body", b"")
-        if len(body) > limit:
+        piece = message.get("body", b"")
+        pieces.append(piece)
+        size += len(piece)
+        if size > limit:
             raise RequestTooLarge(limit)
-    if len(body) > limit:
-        raise RequestTooLarge(limit)
-    return body
+    return b"".join(pieces)
 
 
 def replayed(body: bytes, then: Receive) -> Receive:

@@ -110,14 +110,17 @@ class MemoryStore:
     _blobs: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
+    # Copies are made outside the lock (a stored doc is replaced, never changed in place), so a large document
+    # being stored in a worker thread never holds up the event loop's own small reads and writes.
     def put(self, kind: str, doc: Doc) -> None:
+        kept = copy.deepcopy(doc)
         with self._lock:
-            self._docs.setdefault(kind, {})[doc["id"]] = copy.deepcopy(doc)
+            self._docs.setdefault(kind, {})[doc["id"]] = kept
 
     def get(self, kind: str, id: str) -> Doc | None:
         with self._lock:
             found = self._docs.get(kind, {}).get(id)
-            return copy.deepcopy(found) if found is not None else None
+        return copy.deepcopy(found) if found is not None else None
 
     def delete(self, kind: str, id: str) -> bool:
         with self._lock:
@@ -125,7 +128,8 @@ class MemoryStore:
 
     def all(self, kind: str) -> list[Doc]:
         with self._lock:
-            return [copy.deepcopy(doc) for doc in self._docs.get(kind, {}).values()]
+            found = list(self._docs.get(kind, {}).values())
+        return [copy.deepcopy(doc) for doc in found]
 
     def put_blob(self, id: str, data: bytes) -> None:
         with self._lock:

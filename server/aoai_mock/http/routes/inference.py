@@ -10,10 +10,11 @@ Each one: check the key, api-version and deployment in the service's order, read
 
 from __future__ import annotations
 
+import anyio.to_thread
 from starlette.types import ASGIApp
 
 from aoai_mock.behaviour import answering
-from aoai_mock.behaviour.inference import Call, Family, answer
+from aoai_mock.behaviour.inference import Call, Family, Outcome, answer
 from aoai_mock.behaviour.responses.family import RESPONSES as RESPONSES_FAMILY
 from aoai_mock.errors import (
     ApiVersionNotSupported,
@@ -32,7 +33,7 @@ from aoai_mock.http.deps import (
     receive_body,
 )
 from aoai_mock.http.front import Exchange, FastRoute, JsonReply
-from aoai_mock.http.render import json_bytes
+from aoai_mock.http.render import json_bytes, json_bytes_in_pieces
 from aoai_mock.http.sse import CHAT, RESPONSES, Framing
 from aoai_mock.state.record import BODY_LIMIT
 from aoai_mock.wire import api_versions as av
@@ -58,7 +59,7 @@ async def _call(exchange: Exchange, operation: str) -> Call:
     version = record.api_version = api_version(exchange.scope["query_string"], operation)
     headers = exchange.headers
     scenario = _text(headers.get(names.SCENARIO_B))
-    found = deployment_for(runtime, exchange.deployment, operation, version, scenario)
+    found = exchange.target = deployment_for(runtime, exchange.deployment, operation, version, scenario)
     if not found.rate_limit.enforce:  # rate_headers_early, inlined: the full quota on every answer
         exchange.response_headers.extend(runtime.limiter.admit(found, 0, operation, version).headers)
     body = await _json_body(exchange)
@@ -90,7 +91,7 @@ async def _call_by_model(exchange: Exchange, operation: str) -> Call:
         raise InvalidRequest("you must provide a model parameter", param="model")
     exchange.deployment = record.deployment = name
     scenario = exchange.header(names.SCENARIO_B)
-    found = deployment_for(runtime, name, operation, version, scenario)
+    found = exchange.target = deployment_for(runtime, name, operation, version, scenario)
     rate_headers_early(runtime, found, operation, version, exchange.response_headers)
     return Call(runtime, record, operation, found, version, body, exchange.headers, exchange.origin,
                 exchange.response_headers, exchange.header(names.RESPONDER_B), scenario)
@@ -114,11 +115,30 @@ async def _json_body(exchange: Exchange) -> dict:
     return load_json(raw)
 
 
+def _answered(call: Call, family: Family) -> tuple[Outcome, bytes | None]:
+    """The outcome, and the bytes of a whole answer sent as it is (most answers)."""
+    outcome = answer(call, family)
+    if outcome.plan is None and not outcome.stream:
+        return outcome, json_bytes(outcome.answer.body())  # type: ignore[union-attr]
+    return outcome, None
+
+
+def _answered_in_thread(call: Call, family: Family) -> tuple[Outcome, bytes | None]:
+    outcome = answer(call, family)
+    if outcome.plan is None and not outcome.stream:
+        return outcome, json_bytes_in_pieces(outcome.answer.body())  # type: ignore[union-attr]
+    return outcome, None
+
+
 def _route(family: Family, framing: Framing) -> FastRoute:
     async def serve(exchange: Exchange) -> ASGIApp:
-        outcome = answer(await _call(exchange, family.operation), family)
-        if outcome.plan is None and not outcome.stream:  # most answers: as they are
-            return JsonReply(json_bytes(outcome.answer.body()))  # type: ignore[union-attr]
+        call = await _call(exchange, family.operation)
+        if exchange.record.body_size < family.offload_bytes:
+            outcome, whole = _answered(call, family)
+        else:  # a large request: worked out in a thread while the loop serves others
+            outcome, whole = await anyio.to_thread.run_sync(_answered_in_thread, call, family)
+        if whole is not None:
+            return JsonReply(whole)
         return await deliver(exchange, outcome, framing)
 
     serve.__name__ = family.operation.replace(".", "_")
