@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         app.include_router(family.router)
     for family in _FAMILIES:  # under /openai/v1/ too, where the operation registry says v1 serves them
         app.include_router(v1_routes(family.router))
-    app.state.metrics = measured = Metrics(lambda name: runtime.settings.config.deployment(name))
+    app.state.metrics = measured = Metrics(runtime.deployment)  # scenario and fine-tuned deployments count too
     app.state.metrics_registry = metrics.registry_for(measured)
     app.include_router(metrics.router)
     framework = super(_App, app).__call__

@@ -38,15 +38,19 @@ def parse_request(body: dict[str, Any], api_version: str) -> ChatRequest:
     """The body as the api-version's service reads it: arguments the version does not have yet are
     unrecognized, and ``json_schema`` response formats need 2024-08-01-preview (the table is
     :mod:`aoai_mock.wire.api_versions`)."""
-    late = [k for k, since in av.CHAT_ARGUMENTS_SINCE.items() if k in body and not av.offers_since(api_version, since)]
-    if late:
-        raise unrecognized(sorted({*late, *(k for k in body if k not in ChatRequest.model_fields)}))
+    if not _LATE_ARGUMENTS.isdisjoint(body):
+        late = [k for k, since in av.CHAT_ARGUMENTS_SINCE.items() if k in body and not av.offers_since(api_version, since)]
+        if late:
+            raise unrecognized(sorted({*late, *(k for k in body if k not in ChatRequest.model_fields)}))
     fmt = body.get("response_format")
-    if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema" and not av.offers_since(
+    if fmt is not None and isinstance(fmt, Mapping) and fmt.get("type") == "json_schema" and not av.offers_since(
         api_version, av.JSON_SCHEMA_SINCE
     ):
         raise FeatureNeedsNewerApiVersion("response_format value as json_schema", av.JSON_SCHEMA_SINCE[0])
     return validate(ChatRequest, body)
+
+
+_LATE_ARGUMENTS = frozenset(av.CHAT_ARGUMENTS_SINCE)
 
 
 def _text(content: Any) -> str:
@@ -218,7 +222,7 @@ def _plain(request: ChatRequest, conv: Conversation) -> bool:
     if request.stream or conv.tools or request.logprobs:
         return False
     fmt = conv.response_format
-    return not (isinstance(fmt, Mapping) and fmt.get("type") == "json_schema")
+    return fmt is None or not (isinstance(fmt, Mapping) and fmt.get("type") == "json_schema")
 
 
 def usage_of(override: UsageOverride | None, prompt: int, completion: int, thought: int) -> Usage:
@@ -251,12 +255,23 @@ def run_chat(
     tools = _tools(request, body)
     _check_tools(request, tools)
     check_stream_options(request.stream, request.stream_options)
-    reasoning.check_parameters(deployment, request)
     budget, param = _max_tokens(request)
-    thinking, visible = _spend(deployment, request, budget)
+    if deployment.reasoning:
+        reasoning.check_parameters(deployment, request)
+        thinking, visible = _spend(deployment, request, budget)
+    else:
+        thinking, visible = 0, budget
     messages = body["messages"]
     pictures = vision.image_tokens(messages, deployment.model) if _has_parts(messages) else 0
-    prompt_tokens = tokens.count_chat_body(body, deployment.model, deployment.version, api_version, pictures)
+    prompt_tokens = tokens.count_chat(
+        messages,
+        encoding,
+        body.get("tools") or body.get("functions"),
+        pictures,
+        tool_choice=body.get("tool_choice", body.get("function_call")),
+        response_format=body.get("response_format"),
+        frame=tokens.frame_for(deployment.model, deployment.version, api_version),
+    )
     check_output_budget(deployment, prompt_tokens, budget, param)
     key = request_key(body)
     conv = Conversation(

@@ -156,6 +156,7 @@ class ContentFilter:
         self._prompts: dict[tuple[str, int, bool], list[dict[str, Any]] | None] = {}
         self._chat: dict[str, list[dict[str, Any]] | None] = {}  # chat's one prompt, the hot path
         self._choices: dict[str, dict[str, Any] | None] = {}
+        self._annotated: dict[str, dict[str, Any] | None] = {}  # safe results with the default filter's keys
         self._images: dict[str, tuple[dict[str, Any], dict[str, Any]] | None] = {}
 
     # -- the all-safe results ---------------------------------------------------------------------------------
@@ -203,10 +204,19 @@ class ContentFilter:
         (:func:`aoai_mock.behaviour.chat.run_chat`: plain non-streamed text answers)."""
         if not results or not text:
             return results
+        safe = results is self._choices.get(api_version)  # the all-safe results: their annotated form is kept
+        if safe:
+            found = self._annotated.get(api_version)
+            if found is not None:
+                return found
         missing = [k for k in self.compiled.default_choice if k not in results]
         if not missing or not era_for(api_version).choice_protected_material:
-            return results
-        return dict(sorted({**results, **{k: dict(NOT_DETECTED) for k in missing}}.items()))
+            annotated = results
+        else:
+            annotated = dict(sorted({**results, **{k: dict(NOT_DETECTED) for k in missing}}.items()))
+        if safe:
+            self._annotated[api_version] = annotated
+        return annotated
 
     # -- prompts ----------------------------------------------------------------------------------------------
 

@@ -292,6 +292,7 @@ def sections_tokens(
 
 
 _CACHED_SECTIONS = 64 * 1024
+_RESULT_ROLES = frozenset(("tool", "function"))
 
 
 def clear_caches() -> None:
@@ -319,10 +320,14 @@ def count_chat(
     recordings/responses/net-FunctionCall-2025-04-01-preview #0 (74, none)].
     """
     total = frame.reply_priming + image_tokens
-    called = _called(messages) if any(m.get("role") in ("tool", "function") for m in messages) else {}
+    called: dict[str, str] = {}
+    for message in messages:  # tool results are counted with the name of the call they answer
+        if message.get("role") in _RESULT_ROLES:
+            called = _called(messages)
+            break
     for message in messages:
         total += _message_tokens(message, encoding_name, frame, called)
-    sections = sections_tokens(tools, response_format, encoding_name)
+    sections = sections_tokens(tools, response_format, encoding_name) if tools or response_format else 0
     if sections:
         first = messages[0].get("role") if messages else None
         total += sections + (1 if first in ("system", "developer") else 0)

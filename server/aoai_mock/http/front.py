@@ -307,8 +307,10 @@ async def _send_json(
     headers = [(b"content-length", str(len(body)).encode()), JSON_HEADER, *own, *extra, *added, CACHE_HEADER]
     if status != 401:  # a refused key gets only the request id (and what any response has)
         target = exchange.target
-        kind = fast_kind(record.operation, target is not None and target.reasoning)
-        fixed, per_request, absent = family_headers(record.operation, record.api_version, status >= 400, kind)
+        operation = record.operation
+        reasoning = target is not None and target.reasoning
+        kind = fast_kind(operation, reasoning) if reasoning or operation == "responses" else ""  # else always ""
+        fixed, per_request, absent = family_headers(operation, record.api_version, status >= 400, kind)
         if absent:
             headers = [header for header in headers if header[0] not in absent]
         if fixed:
@@ -320,7 +322,10 @@ async def _send_json(
     record.response_size = len(body)
     record.response_body = body if len(body) <= BODY_LIMIT else body[:BODY_LIMIT]
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send_body(send, body)  # its first byte: when the record is finished
+    if len(body) <= _PIECE:
+        await send({"type": "http.response.body", "body": body})  # its first byte: when the record is finished
+    else:
+        await send_body(send, body)
 
 
 def _wrapped_send(
@@ -370,7 +375,8 @@ def _family(
     the answering route found (``Exchange.target``) or a framework route said (:func:`answer_as`)."""
     if exchange is not None:
         target, values = exchange.target, None
-        kind = fast_kind(record.operation, target is not None and target.reasoning)
+        operation = record.operation
+        kind = fast_kind(operation, target.reasoning) if target is not None and (target.reasoning or operation == "responses") else ""
     else:
         kind, target, values = state.get("answer_as", _PLAIN) if state is not None else _PLAIN
     fixed, per_request, absent = family_headers(record.operation, record.api_version, status >= 400, kind, stream)

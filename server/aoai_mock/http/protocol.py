@@ -8,7 +8,7 @@ by chunk, since its chunks are written in separate turns.
 
 Limits (uvicorn has none of these for httptools): a request whose headers or body stop arriving for
 ``read_timeout`` seconds has its connection closed (a connection that never sends a byte included); headers
-past ``max_header_bytes`` get a 431; connections past ``max_connections`` get a 503 and are closed at once;
+past ``max_header_bytes`` after the first read (128 KiB in all at most) get a 431; connections past ``max_connections`` get a 503 and are closed at once;
 bytes that are not HTTP get a JSON 400 instead of uvicorn's plain text. Idle keep-alive connections are
 closed by uvicorn's own ``timeout_keep_alive``.
 """
@@ -93,10 +93,6 @@ _TOO_MANY = _raw_response(
 )
 
 
-class _HeadersTooLarge(Exception):
-    pass
-
-
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
     read_timeout: float = 30.0  # seconds a request's headers or body may stall
@@ -121,7 +117,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._last_read = self.loop.time()
         self._reading = True  # owed a request (or the rest of one) by the client
         self._header_bytes = 0
-        self._too_large = False
+        self._in_headers = self._refused = False
         if len(self.connections) > limits.max_connections:
             transport.write(_TOO_MANY)
             transport.close()
@@ -146,38 +142,49 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self._last_read = self.loop.time()
+        if self._in_headers:  # headers arriving in several reads: bounded (the first read is at most 64 KiB)
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_header_bytes:
+                self._refuse(_HEADERS_TOO_LARGE)
+        if self._refused:
+            return  # what the client still sends after a refusal is read and dropped
         super().data_received(data)
+
+    def _refuse(self, answer: bytes) -> None:
+        """Answer and close without reading the request: the answer, then our end shut, then whatever the client
+        still sends dropped until it closes (at most a second), so that closing does not reset the connection
+        under the answer before the client has read it."""
+        self._refused = True
+        self._in_headers = self._reading = False
+        self.transport.write(answer)
+        self.transport.flush()  # type: ignore[attr-defined]
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(1.0, self.transport.close)
+
+    def eof_received(self) -> None:
+        if self._refused:
+            self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._reading = True
+        self._reading = self._in_headers = True
         self._header_bytes = 0
         if self._read_timer is None:
             self._read_timer = self.loop.call_later(self.read_timeout, self._read_timed_out)
         # The connection itself, for faults that close or reset it (see drop_connection).
         self.scope.setdefault("extensions", {})[CONNECTION] = self.transport  # type: ignore[typeddict-item]
 
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value) + 4)
-        super().on_header(name, value)
-
-    def _count(self, size: int) -> None:
-        self._header_bytes += size
-        if self._header_bytes > self.max_header_bytes:
-            self._too_large = True
-            raise _HeadersTooLarge  # httptools raises it on as a parser error: send_400_response below
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self._reading = False
         super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
-        self.transport.write(_HEADERS_TOO_LARGE if self._too_large else _NOT_HTTP)
-        self.transport.close()
+        self._refuse(_NOT_HTTP)
 
 
 def drop_connection(scope: dict[str, Any], reset: bool = False) -> bool:

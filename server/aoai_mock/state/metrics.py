@@ -46,6 +46,7 @@ class Metrics:
     def __init__(self, deployment: Callable[[str], Any] | None = None) -> None:
         """``deployment(name)`` is the configured deployment of that name or None (None: every name counts)."""
         self._deployment = deployment
+        self._known: set[str] = set()  # names found to be deployments (as many as there are deployments)
         # (deployment, operation, status) -> [requests, seconds, prompt tokens, completion tokens, *buckets]
         self._records: dict[tuple[str | None, str | None, int | str], list[float]] = {}
         self._faults: dict[str, int] = {}
@@ -54,8 +55,11 @@ class Metrics:
         """Count one finished request from its record (its status, or its transport outcome when none was sent)."""
         status = record.status
         name = record.deployment
-        if name is not None and self._deployment is not None and self._deployment(name) is None:
-            name = UNKNOWN
+        if name is not None and name not in self._known and self._deployment is not None:
+            if self._deployment(name) is None:
+                name = UNKNOWN
+            else:
+                self._known.add(name)
         key = (name, record.operation, status if status is not None else record.outcome)
         found = self._records.get(key)
         if found is None:

@@ -12,7 +12,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from aoai_mock.errors import InvalidJson, InvalidRequest
-from aoai_mock.wire.json_depth import too_deep
+from aoai_mock.wire.json_depth import MAX_DEPTH, too_deep
 
 __all__ = ["load_json", "validate", "error_from_validation", "unrecognized"]
 
@@ -38,7 +38,7 @@ def load_json(raw: bytes) -> dict[str, Any]:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise InvalidJson() from None
-    if too_deep(raw, data):
+    if len(raw) > 2 * MAX_DEPTH and too_deep(raw, data):  # nesting past the limit takes that many bytes
         raise InvalidJson()
     if not isinstance(data, dict):
         raise InvalidRequest(

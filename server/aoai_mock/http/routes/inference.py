@@ -115,15 +115,8 @@ async def _json_body(exchange: Exchange) -> dict:
     return load_json(raw)
 
 
-def _answered(call: Call, family: Family) -> tuple[Outcome, bytes | None]:
-    """The outcome, and the bytes of a whole answer sent as it is (most answers)."""
-    outcome = answer(call, family)
-    if outcome.plan is None and not outcome.stream:
-        return outcome, json_bytes(outcome.answer.body())  # type: ignore[union-attr]
-    return outcome, None
-
-
 def _answered_in_thread(call: Call, family: Family) -> tuple[Outcome, bytes | None]:
+    """The outcome, and the bytes of a whole answer sent as it is: for a large request, in a worker thread."""
     outcome = answer(call, family)
     if outcome.plan is None and not outcome.stream:
         return outcome, json_bytes_in_pieces(outcome.answer.body())  # type: ignore[union-attr]
@@ -134,11 +127,13 @@ def _route(family: Family, framing: Framing) -> FastRoute:
     async def serve(exchange: Exchange) -> ASGIApp:
         call = await _call(exchange, family.operation)
         if exchange.record.body_size < family.offload_bytes:
-            outcome, whole = _answered(call, family)
+            outcome = answer(call, family)
+            if outcome.plan is None and not outcome.stream:  # most answers: as they are
+                return JsonReply(json_bytes(outcome.answer.body()))  # type: ignore[union-attr]
         else:  # a large request: worked out in a thread while the loop serves others
             outcome, whole = await anyio.to_thread.run_sync(_answered_in_thread, call, family)
-        if whole is not None:
-            return JsonReply(whole)
+            if whole is not None:
+                return JsonReply(whole)
         return await deliver(exchange, outcome, framing)
 
     serve.__name__ = family.operation.replace(".", "_")
