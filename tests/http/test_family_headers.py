@@ -259,3 +259,17 @@ def test_an_image_answer_says_only_its_remaining_requests(http: httpx.Client) ->
     assert response.status_code == 200, response.text
     assert "x-ratelimit-remaining-requests" in response.headers
     assert "x-ratelimit-remaining-tokens" not in response.headers
+
+
+def test_only_the_models_own_answers_name_its_session(http: httpx.Client) -> None:
+    answer = chat(http, "2024-10-21")
+    assert answer.headers["azureml-model-session"] == "d" + answer.headers["apim-request-id"][:8]
+    embedded = http.post("/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21",
+                         json={"input": "hi"})
+    assert "azureml-model-session" in embedded.headers
+    refused = http.post(chat_path("gpt-4o", "2024-10-21"), json={"messages": HI, "temperature": 9})
+    assert refused.status_code == 400 and "azureml-model-session" not in refused.headers
+    for other in (http.get("/openai/files?api-version=2024-10-21"),
+                  http.get("/openai/assistants?api-version=2024-05-01-preview"),
+                  http.post("/openai/v1/responses", json={"model": "gpt-4o", "input": "hi"})):
+        assert other.status_code == 200 and "azureml-model-session" not in other.headers, other.request.url

@@ -12,6 +12,7 @@ from aoai_mock.wire.headers import (
     LIMIT_REQUESTS,
     LIMIT_TOKENS,
     MODEL,
+    MODEL_SESSION,
     QUOTA,
     REASONING,
     REQUEST_ID,
@@ -28,8 +29,25 @@ BATCH_SERVICE = {b"mise-correlation-id", b"request-context", b"vary", b"x-aml-cl
 
 def names(operation: str | None, api_version: str | None, failed: bool = False, kind: str = "",
           stream: bool = False) -> set[bytes]:
+    """The names an answer carries beyond the common ones (the model session, tested on its own, aside)."""
     fixed, per_request, _ = family_headers(operation, api_version, failed, kind, stream)
-    return {name for name, _ in (*fixed, *per_request)}
+    return {name for name, _ in (*fixed, *per_request)} - {SESSION}
+
+
+SESSION = b"azureml-model-session"
+
+
+def test_the_model_names_its_session_on_its_own_answers_only() -> None:
+    for operation in ("chat.completions", "completions", "embeddings", "audio.transcriptions", "audio.translations"):
+        for version in ("2023-08-01-preview", "2024-10-21", "2025-04-01-preview"):
+            fixed, per_request, _ = family_headers(operation, version, False)
+            assert (SESSION, MODEL_SESSION) in per_request, (operation, version)
+            assert SESSION not in {n for n, _ in family_headers(operation, version, True)[1]}
+    assert (SESSION, MODEL_SESSION) in family_headers("chat.completions", "2025-03-01-preview", False, REASONING)[1]
+    for operation, kind in (("images.generations", ""), ("responses", CREATE), ("assistants", ""), ("files", ""),
+                            ("batches", ""), ("fine_tuning", "")):
+        fixed, per_request, _ = family_headers(operation, "2025-04-01-preview", False, kind)
+        assert SESSION not in {n for n, _ in (*fixed, *per_request)}, operation
 
 
 def absent(operation: str, api_version: str, failed: bool = False, kind: str = "", stream: bool = False) -> set[bytes]:
@@ -74,14 +92,15 @@ def test_the_2023_previews_answer_without_the_quotas_remaining_figures() -> None
 def test_per_request_values_are_marked() -> None:
     fixed, per_request, _ = family_headers("chat.completions", "2025-04-01-preview", False)
     assert (b"x-ms-rai-invoked", b"true") in fixed
-    assert per_request == ((b"x-ms-deployment-name", DEPLOYMENT), (b"x-ratelimit-limit-requests", LIMIT_REQUESTS),
-                           (b"x-ratelimit-limit-tokens", LIMIT_TOKENS))
+    assert per_request == ((b"azureml-model-session", MODEL_SESSION), (b"x-ms-deployment-name", DEPLOYMENT),
+                           (b"x-ratelimit-limit-requests", LIMIT_REQUESTS), (b"x-ratelimit-limit-tokens", LIMIT_TOKENS))
     assert (b"openai-model", MODEL) in family_headers("completions", "2023-08-01-preview", False)[1]
     _, assistants, _ = family_headers("assistants", "2024-05-01-preview", False)
     assert assistants == ((b"x-ms-middleware-request-id", REQUEST_ID),)
     _, created, _ = family_headers("assistants", "2024-05-01-preview", False, CREATE)
     assert created == ((b"x-ms-middleware-request-id", REQUEST_ID), (b"x-ratelimit-remaining-*", QUOTA))
-    assert family_headers("audio.transcriptions", "2024-10-21", False)[1] == ((b"csp-billing-usage", AUDIO_SECONDS),)
+    assert family_headers("audio.transcriptions", "2024-10-21", False)[1] == (
+        (b"csp-billing-usage", AUDIO_SECONDS), (b"azureml-model-session", MODEL_SESSION))
     assert (b"deployment-enqueued-tokens", ENQUEUED_TOKENS) in family_headers(
         "batches", "2025-04-01-preview", False, CREATE)[1]
 

@@ -43,6 +43,7 @@ from aoai_mock.wire.headers import (
     LIMIT_REQUESTS,
     LIMIT_TOKENS,
     MODEL,
+    MODEL_SESSION,
     QUOTA,
     REQUEST_ID,
     Fact,
@@ -198,7 +199,6 @@ class AzureFront:
             (b"x-request-id", rid),
             (b"x-ms-client-request-id", headers.get(b"x-ms-client-request-id") or rid),
             (b"x-ms-region", self.region),
-            (b"azureml-model-session", b"d" + rid[:8]),
             *_STATIC,
         ]
         if path.startswith(_OWN):
@@ -304,8 +304,12 @@ async def _send_json(
         added = [header for header in added if header[0] not in names]
     body = reply.body
     status = record.status = reply.status
-    headers = [(b"content-length", str(len(body)).encode()), JSON_HEADER, *own, *extra, *added, CACHE_HEADER]
-    if status != 401:  # a refused key gets only the request id (and what any response has)
+    if status == 401:  # a refused key: the gateway's request id and the content's headers, nothing more [captured:
+        # recordings/errors/net-ChatCompletionBadKey-401, net-ImageBadKey-401]
+        headers = [(b"content-length", str(len(body)).encode()), JSON_HEADER, extra[0]]
+    else:
+        headers = [(b"content-length", str(len(body)).encode()), JSON_HEADER, *own, *extra, *added, CACHE_HEADER]
+    if status != 401:
         target = exchange.target
         operation = record.operation
         reasoning = target is not None and target.reasoning
@@ -348,8 +352,10 @@ def _wrapped_send(
                 more = [(k.encode(), v.encode()) for k, v in state["azure_headers"].items()]
             own = message.get("headers", ())
             stream = any(n == b"content-type" and v.startswith(b"text/event-stream") for n, v in own)
-            message = _with_headers(message, extra, more)
-            if status != 401:
+            if status == 401:  # a refused key: the request id and the content's headers only (as in _send_json)
+                message["headers"] = [*message.get("headers", ()), extra[0]]
+            else:
+                message = _with_headers(message, extra, more)
                 _family(message["headers"], record, status, stream, front, state, exchange)
             if status >= 400:
                 record.response_headers = kept_headers(message["headers"])
@@ -404,6 +410,8 @@ def _per_request(
                 headers.append((name, limits[0] if fact is LIMIT_REQUESTS else limits[1]))
         elif fact is REQUEST_ID:
             headers.append((name, record.request_id.encode()))
+        elif fact is MODEL_SESSION:
+            headers.append((name, b"d" + record.request_id[:8].encode()))
         elif fact is QUOTA:  # the figures of the deployment it spends, when nobody meters it
             if target is not None and not target.rate_limit.enforce:
                 admitted = front.runtime.limiter.admit(target, 0, record.operation or "", record.api_version or "")

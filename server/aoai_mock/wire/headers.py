@@ -30,6 +30,7 @@ __all__ = [
     "Rule",
     "RULES",
     "REQUEST_ID",
+    "MODEL_SESSION",
     "DEPLOYMENT",
     "MODEL",
     "LIMIT_REQUESTS",
@@ -92,6 +93,7 @@ class Fact:
 
 
 REQUEST_ID = Fact("request_id")  # the request's id (apim-request-id)
+MODEL_SESSION = Fact("model_session")  # the model session that answered: "d" and the request id's first 8 chars
 DEPLOYMENT = Fact("deployment")  # the deployment's name, as the request named it
 MODEL = Fact("model")  # the deployment's model
 LIMIT_REQUESTS = Fact("limit_requests")  # the deployment's request quota a minute (omitted when its
@@ -119,6 +121,10 @@ _DEPLOYMENT_NAME = (b"x-ms-deployment-name", DEPLOYMENT)
 _CMP = (b"cmp-upstream-response-duration", b"1")
 _MODEL_TIME = (b"ms-azureml-model-time", b"1")
 _LIMITS = ((b"x-ratelimit-limit-requests", LIMIT_REQUESTS), (b"x-ratelimit-limit-tokens", LIMIT_TOKENS))
+# The model's own answers say which session served them; errors, and the other services' answers, do not
+# [captured: recordings/chat, completions, embeddings, audio (200s) against chat and completions 400s, images,
+# Responses, assistants, files, batches and fine-tuning].
+_SESSION = (b"azureml-model-session", MODEL_SESSION)
 _MODEL_GROUP = (b"azureml-model-group", b"online")
 _OPENAI_MODEL = (b"openai-model", MODEL)
 _ORGANIZATION = (b"openai-organization", b"5b1c0de8a0e94f2d9c6a7e3f41d2b8a6")  # one 32-hex id, as recorded
@@ -176,6 +182,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     # stream says its upstream time; the 2025 previews name their deployment and quota, with the model times.
     "chat.completions": (
         Rule(absent=_REMAINING, until="2023-12-01"),  # no quota figures on a 2023-08 answer (on a 2023-12 429: some)
+        Rule((_SESSION,), kinds=_BOTH),
         Rule((_ANY_ORIGIN, _ACCEL), until="2024-10-21"),
         Rule((_PROCESSING, _MODEL_GROUP, _OPENAI_MODEL), until="2024-04-01"),
         Rule((_RAI,), kinds=_BOTH, since="2024-04-01"),
@@ -193,19 +200,20 @@ RULES: dict[str, tuple[Rule, ...]] = {
     # [captured: completions/js-CompletionsAcrossModels-2023-08-01-preview]: as chat's 2023 answers.
     "completions": (
         Rule(absent=_REMAINING, until="2023-12-01"),
-        Rule((_ANY_ORIGIN,)),
+        Rule((_ANY_ORIGIN, _SESSION)),
         Rule((_PROCESSING, _MODEL_GROUP, _OPENAI_MODEL, _ACCEL), until="2024-04-01"),
         Rule((_PROCESSING,), answers=False, errors=True),
     ),
-    "embeddings": (Rule((_ANY_ORIGIN,)),),  # [captured: embeddings/, 2024-03-01-preview and 2024-10-21]
+    "embeddings": (Rule((_ANY_ORIGIN, _SESSION)),),  # [captured: embeddings/, 2024-03-01-preview and 2024-10-21]
     # DALL-E's quota is of requests: no remaining tokens [captured: images/net-ImageCanGetContentFilterResults].
     "images.generations": (Rule((_UPSTREAM, (b"x-ms-request-id", REQUEST_ID)), absent=_REMAINING[1:]),),
     "images.edits": (Rule((_UPSTREAM, (b"x-ms-request-id", REQUEST_ID))),),
     # Whisper bills the audio's seconds, rounded up (3.07 s: 4)
     # [captured: audio/net-TranscriptionVerboseJson-2024-10-21].
     # Its quota is of requests: no remaining tokens.
-    "audio.transcriptions": (Rule(((b"csp-billing-usage", AUDIO_SECONDS),), absent=_REMAINING[1:]),),
-    "audio.translations": (Rule(((b"csp-billing-usage", AUDIO_SECONDS),), absent=_REMAINING[1:]),),
+    "audio.transcriptions": (Rule(((b"csp-billing-usage", AUDIO_SECONDS), _SESSION), absent=_REMAINING[1:]),),
+    "audio.translations": (Rule(((b"csp-billing-usage", AUDIO_SECONDS), _SESSION), absent=_REMAINING[1:]),),
+    "audio.speech": (Rule((_SESSION,)),),  # a model's answer too [inferred: no recording of speech]
     # Every answer names the middleware's request; an assistant's creation spends its model's quota and says
     # what is left; a 404 carries neither [captured: assistants/net-BasicAssistantOperationsWork-2024-05-01-preview].
     "assistants": (
