@@ -257,3 +257,22 @@ def test_a_seed_past_64_bits_is_out_of_range_not_a_decimal(http: httpx.Client, s
     error = answer.json()["error"]
     assert error["message"] == f"Invalid 'seed': {says}" and error["param"] == "seed"
     assert error["code"] == ("integer_below_min_value" if seed.startswith(b"-") else "integer_above_max_value")
+
+
+def test_more_than_2048_messages_is_azures_400(http: httpx.Client) -> None:
+    messages = [{"role": "user", "content": "hi"}] * 2049
+    answer = http.post(chat_path(), json={"messages": messages})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["message"] == "'$.messages' is too long. Maximum length is 2048, but got 2049 items."
+    assert error["param"] == "messages"
+    assert http.post(chat_path(), json={"messages": messages[:2048]}).status_code == 200
+
+
+def test_more_than_128_functions_is_refused_as_tools_are(http: httpx.Client) -> None:
+    functions = [{"name": f"f{i}", "parameters": {"type": "object", "properties": {}}} for i in range(129)]
+    answer = http.post(chat_path(), json={"messages": MESSAGES, "functions": functions})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "array_above_max_length" and error["param"] == "functions"
+    assert "maximum length 128, but got an array with length 129" in error["message"]

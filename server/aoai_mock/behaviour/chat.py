@@ -38,6 +38,12 @@ def parse_request(body: dict[str, Any], api_version: str) -> ChatRequest:
     """The body as the api-version's service reads it: arguments the version does not have yet are
     unrecognized, and ``json_schema`` response formats need 2024-08-01-preview (the table is
     :mod:`aoai_mock.wire.api_versions`)."""
+    messages = body.get("messages")
+    if type(messages) is list and len(messages) > MAX_MESSAGES:
+        raise InvalidRequest(
+            f"'$.messages' is too long. Maximum length is {MAX_MESSAGES}, but got {len(messages)} items.",
+            param="messages",
+        )
     if not _LATE_ARGUMENTS.isdisjoint(body):
         late = [k for k, since in av.CHAT_ARGUMENTS_SINCE.items() if k in body and not av.offers_since(api_version, since)]
         if late:
@@ -51,6 +57,9 @@ def parse_request(body: dict[str, Any], api_version: str) -> ChatRequest:
 
 
 _LATE_ARGUMENTS = frozenset(av.CHAT_ARGUMENTS_SINCE)
+# Azure's documented limit on a chat request's messages, and the wording of its refusal [documented: Azure
+# OpenAI quotas and limits, "Max number of /chat/completions messages: 2048"; the message as users quote it].
+MAX_MESSAGES = 2048
 
 
 def _text(content: Any) -> str:

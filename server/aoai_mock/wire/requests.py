@@ -225,7 +225,7 @@ class ChatRequest(_Strict):
     tools: Annotated[list[Tool], Field(max_length=128)] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
-    functions: list[FunctionDef] | None = None
+    functions: Annotated[list[FunctionDef], Field(max_length=128)] | None = None  # Azure documents 128, as tools
     function_call: Literal["none", "auto"] | NamedFunction | None = None
     response_format: ResponseFormat | None = None
     store: bool | None = None
