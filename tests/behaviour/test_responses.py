@@ -10,9 +10,6 @@ import pytest
 from aoai_mock.behaviour import responses, tokens
 from aoai_mock.behaviour.responders.base import (
     Choice,
-    Context,
-    Conversation,
-    Reply,
     ToolCall,
 )
 from aoai_mock.behaviour.responses import items
@@ -24,6 +21,8 @@ from aoai_mock.errors import AzureError, InvalidRequest
 from aoai_mock.settings import resolve
 from aoai_mock.wire import api_versions as av
 
+from tests.behaviour.scripted import Scripted
+
 VERSION = "v1"  # the newest shape; the older api-versions' shapes: test_responses_eras.py
 WEATHER = {
     "type": "function",
@@ -31,18 +30,6 @@ WEATHER = {
     "description": "The weather in a city",
     "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]},
 }
-
-
-class Scripted:
-    """A responder that says what it is told and remembers what it saw."""
-
-    def __init__(self, *choices: Choice) -> None:
-        self.choices = list(choices)
-        self.seen: list[Conversation] = []
-
-    def respond(self, conversation: Conversation, ctx: Context) -> Reply:
-        self.seen.append(conversation)
-        return Reply((self.choices.pop(0) if self.choices else Choice(content="done"),))
 
 
 @pytest.fixture()

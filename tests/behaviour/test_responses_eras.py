@@ -8,29 +8,19 @@ from typing import Any
 
 import pytest
 from aoai_mock.behaviour import responses, tokens
-from aoai_mock.behaviour.responders.base import Choice, Context, Conversation, Reply, ToolCall
+from aoai_mock.behaviour.responders.base import Choice, ToolCall
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.settings import resolve
+
+from tests.behaviour.scripted import Scripted
 
 MAR_2025 = "2025-03-01-preview"
 AUG_2025 = "2025-04-01-preview"
 WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
 LIFECYCLE = ("background", "max_tool_calls", "service_tier", "tool_choice")
 AZURE_NULLS = ("content_filters", "prompt_cache_key", "safety_identifier")
-
-
-class Scripted:
-    """A responder that answers with the given choices in turn and remembers what it saw."""
-
-    def __init__(self, *choices: Choice) -> None:
-        self.choices = list(choices)
-        self.seen: list[Conversation] = []
-
-    def respond(self, conversation: Conversation, ctx: Context) -> Reply:
-        self.seen.append(conversation)
-        return Reply((self.choices.pop(0) if self.choices else Choice(content="done"),))
 
 
 @pytest.fixture()
