@@ -115,3 +115,19 @@ def test_the_docs_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_my_app=example)
     result = pytester.runpytest_subprocess("-q")
     result.assert_outcomes(passed=3)
+
+
+def test_loading_the_plugin_imports_nothing_heavy() -> None:
+    """pytest loads the plugin in every session of an environment with aoai-mock installed: a session that never
+    starts a mock must not import the app, the tokenizers or the SDK (that took about two seconds)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pytest, aoai_mock.testing.plugin, aoai_mock.testing; "
+        "print(sorted(m for m in ('aoai_mock.app', 'aoai_mock.behaviour', 'tiktoken', 'openai', 'fastapi', "
+        "'numpy', 'PIL') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
