@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from threading import Lock
@@ -71,21 +70,17 @@ def _projection(dims: int) -> np.ndarray:
 
 
 def _bases(texts: Sequence[str]) -> np.ndarray:
-    """Each text's sum of word directions (rows of ``BASE`` numbers)."""
+    """Each text's sum of word directions (rows of ``BASE`` whole numbers)."""
     import numpy as np
 
-    counted = [Counter(_WORD.findall(text.lower()) or [text]) for text in texts]
     index: dict[str, int] = {}
-    for words in counted:
-        for word in words:
-            index.setdefault(word, len(index))
+    named = index.setdefault
+    ids = [[named(w, len(index)) for w in (_WORD.findall(text.lower()) or [text])] for text in texts]
     hashed = b"".join(hashlib.shake_128(w.encode("utf-8", "surrogatepass")).digest(BASE) for w in index)
     directions = np.frombuffer(hashed, dtype=np.int8).reshape(len(index), BASE).astype(np.int32)
-    bases = np.zeros((len(texts), BASE), dtype=np.int32)  # whole numbers: exact, in any order of addition
-    for row, words in enumerate(counted):
-        at = np.fromiter((index[w] for w in words), dtype=np.intp, count=len(words))
-        times = np.fromiter(words.values(), dtype=np.int32, count=len(words))
-        bases[row] = times @ directions[at]
+    bases = np.empty((len(texts), BASE), dtype=np.int32)  # whole numbers: exact, in any order of addition
+    for row, found in enumerate(ids):
+        bases[row] = directions[found].sum(axis=0)
     return bases
 
 
