@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aoai_mock.behaviour.lifecycle import Lifecycle, State, until
-from aoai_mock.behaviour.objects import Doc, ListQuery, mint_hex, mint_uuid, parse_jsonl, public
+from aoai_mock.behaviour.objects import Doc, ListQuery, each_shown, mint_hex, mint_uuid, parse_jsonl, public
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import (
     FileTooLarge,
@@ -263,7 +263,7 @@ def delete(runtime: Runtime, file_id: str, api_version: str = av.LATEST_GA) -> D
 def list_files(runtime: Runtime, query: ListQuery, purpose: str | None = None) -> Page:
     if purpose is not None and purpose not in ALL_PURPOSES:
         raise InvalidResourceRequest("Invalid value for purpose.")
-    docs = [_advance(runtime, doc) for doc in runtime.store.all(KIND)]
+    docs = each_shown(runtime.store.all(KIND), lambda doc: _advance(runtime, doc))
     if purpose is not None:
         docs = [doc for doc in docs if doc.get("purpose") == purpose]
     return query.page(docs)

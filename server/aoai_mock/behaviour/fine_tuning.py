@@ -38,6 +38,7 @@ from aoai_mock.behaviour.lifecycle import Entry, Lifecycle, State, until
 from aoai_mock.behaviour.objects import (
     Doc,
     ListQuery,
+    each_shown,
     elapsed,
     mint_hex,
     offset_time,
@@ -79,10 +80,11 @@ def create(runtime: Runtime, body: Mapping[str, Any], api_version: str = av.LATE
     problem = _problem(checked.problem, "training_file")
     if validation is not None and problem is None:
         problem = _problem(run.check_training(validation, base.model, minimum=1).problem, "validation_file")
-    job_hex = mint_hex(runtime, "ftjob")
     asked = _asked_hyperparameters(body)
     hyper = _hyperparameters(asked, checked.examples)
-    doc = _new(runtime, job_hex, model, training_file, validation_file, suffix, hyper, body.get("seed"))
+    seed = _seed(body.get("seed"))
+    job_hex = mint_hex(runtime, "ftjob")  # once every check passed: a refused job uses up no id
+    doc = _new(runtime, job_hex, model, training_file, validation_file, suffix, hyper, seed)
     root = model.split(".ft-", 1)[0]
     doc.update(
         _examples=max(1, checked.examples), _tokens=checked.tokens, _problem=problem, _hyper=hyper,
@@ -101,7 +103,7 @@ def retrieve(runtime: Runtime, job_id: str) -> Doc:
 
 
 def list_jobs(runtime: Runtime, query: ListQuery) -> Page:
-    return query.page([_advance(runtime, doc) for doc in runtime.store.all(KIND)])
+    return query.page(each_shown(runtime.store.all(KIND), lambda doc: _advance(runtime, doc)))
 
 
 def cancel(runtime: Runtime, job_id: str) -> Doc:
@@ -245,10 +247,8 @@ def _register(runtime: Runtime, doc: Mapping[str, Any]) -> int:
 
 def _new(
     runtime: Runtime, job_hex: str, model: str, training: str, validation: str | None, suffix: str | None,
-    hyper: dict[str, Any], seed: Any,
+    hyper: dict[str, Any], seed: int | None,
 ) -> Doc:  # fmt: skip
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**31):
-        raise InvalidResourceRequest("seed must be a whole number from 0 to 2147483647.")
     return {
         "id": f"ftjob-{job_hex}",
         "object": "fine_tuning.job",
@@ -267,6 +267,12 @@ def _new(
         "suffix": suffix,
         "seed": seed if seed is not None else int(job_hex[:8], 16) % 2**31,
     }
+
+
+def _seed(seed: Any) -> int | None:
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**31):
+        raise InvalidResourceRequest("seed must be a whole number from 0 to 2147483647.")
+    return seed  # type: ignore[no-any-return]
 
 
 def _file_data(runtime: Runtime, file_id: Any, param: str) -> bytes:

@@ -47,6 +47,8 @@ __all__ = [
     "generation_job",
     "edit_job",
     "run_images",
+    "answer_images",
+    "ImagesAnswer",
     "stored_image",
 ]
 
@@ -326,8 +328,22 @@ def _gpt_extra(job: ImageJob) -> dict[str, Any]:
     }
 
 
-def run_images(job: ImageJob, media: MediaStore, created: int, url_prefix: str) -> dict[str, Any]:
-    """Render the job's images and build the response body. ``url_prefix`` + a recipe's name is its ``url``.
+@dataclass(frozen=True, slots=True)
+class ImagesAnswer:
+    """An images answer, and the recipes its ``url``s name: kept (:meth:`keep`) once the answer is sent."""
+
+    body: dict[str, Any]
+    recipes: tuple[ImageRecipe, ...] = ()
+
+    def keep(self, media: MediaStore) -> None:
+        """Remember the images the ``url``s name, so ``GET /_mock/files/images/{name}`` serves them."""
+        for recipe in self.recipes:
+            media.image_recipes.put(recipe.name, recipe)
+
+
+def answer_images(job: ImageJob, media: MediaStore, created: int, url_prefix: str) -> ImagesAnswer:
+    """Render the job's images and build the response body. ``url_prefix`` + a recipe's name is its ``url``;
+    nothing is remembered for it until :meth:`ImagesAnswer.keep` (a failed answer keeps nothing).
 
     CPU-bound (Pillow): the HTTP layer runs it in a worker thread."""
     # CONTENT-FILTER HOOK, the one call site for both operations: prompt screening (which raises Azure's
@@ -336,14 +352,23 @@ def run_images(job: ImageJob, media: MediaStore, created: int, url_prefix: str) 
     content_side, prompt_side = screened.content_filter_results, screened.prompt_filter_results
     revised = None if job.rules.gpt_image else revised_prompt(job.recipe.prompt, job.recipe.style, job.recipe.quality)
     items = []
+    named: list[ImageRecipe] = []
     for index in range(job.n):
         recipe = replace(job.recipe, index=index)
         url = b64 = None
         if job.response_format == "url" and job.edit is None:
-            media.image_recipes.put(recipe.name, recipe)
+            named.append(recipe)
             url = url_prefix + recipe.name
         else:
             image = _edited(job, recipe) if job.edit is not None else stored_image(media, recipe)
             b64 = base64.b64encode(image.data).decode("ascii")
         items.append(ImageItem(url, b64, revised, content_side, prompt_side))
-    return images_body(created, items, _gpt_extra(job) if job.rules.gpt_image else None)
+    body = images_body(created, items, _gpt_extra(job) if job.rules.gpt_image else None)
+    return ImagesAnswer(body, tuple(named))
+
+
+def run_images(job: ImageJob, media: MediaStore, created: int, url_prefix: str) -> dict[str, Any]:
+    """:func:`answer_images`, its images kept at once: the response body."""
+    answered = answer_images(job, media, created, url_prefix)
+    answered.keep(media)
+    return answered.body

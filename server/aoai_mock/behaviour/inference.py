@@ -117,6 +117,9 @@ class Family:
     # A body at least this large is answered in a worker thread, so that no single request holds the event
     # loop (the seam's state is locked: faults, quotas, scenarios and stores are shared with threads).
     offload_bytes: int = 64 * 1024
+    # It writes to the store (Responses keeps what it answers): the route holds the writes in a transaction
+    # and commits them once the answer is rendered, so a request that fails stores nothing.
+    stores: bool = False
 
 
 @dataclass(slots=True)

@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -35,12 +36,15 @@ __all__ = [
     "elapsed",
     "offset_time",
     "parse_jsonl",
+    "each_shown",
     "MAX_LIMIT",
 ]
 
 MAX_LIMIT = 100
 SERIAL_KIND = "serial"
 Doc = dict[str, Any]
+T = TypeVar("T")
+log = logging.getLogger("aoai_mock")
 
 
 def _next_serial(store: Store, family: str) -> int:
@@ -68,6 +72,20 @@ def mint_uuid(runtime: Runtime, family: str) -> str:
 def derived_hex(parent: str, what: str, length: int = 32) -> str:
     """Hex digits for a child object: the same parent and name always give the same id."""
     return hashlib.blake2b(f"{parent}/{what}".encode(), digest_size=(length + 1) // 2).hexdigest()[:length]
+
+
+def each_shown(docs: Iterable[Doc], show: Callable[[Doc], T]) -> list[T]:
+    """``show`` of every doc, for a list answer. A doc it fails on (a stored object this mock cannot read: kept
+    by another version in a ``--state`` file, or broken) is left out, and logged: one bad object never takes
+    a whole list down."""
+    shown: list[T] = []
+    for doc in docs:
+        try:
+            shown.append(show(doc))
+        except Exception as exc:  # noqa: BLE001 -- whatever it is, the rest of the list is still answered
+            what, found = doc.get("object"), doc.get("id")
+            log.error("left out of a list: the stored %s %r cannot be shown", what, found, exc_info=exc)
+    return shown
 
 
 def public(doc: Mapping[str, Any]) -> Doc:

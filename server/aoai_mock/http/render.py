@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
-__all__ = ["json_bytes", "json_bytes_in_pieces", "json_response"]
+__all__ = ["json_bytes", "json_bytes_in_pieces", "json_response", "list_bytes"]
 
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY  # embeddings are float32 rows
+log = logging.getLogger("aoai_mock")
 
 
 def json_bytes(body: Mapping[str, Any]) -> bytes:
@@ -36,3 +38,30 @@ def json_bytes_in_pieces(body: Mapping[str, Any]) -> bytes:
 
 def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body, option=_SORTED), status_code=status, media_type="application/json")
+
+
+def list_bytes(body: Mapping[str, Any]) -> bytes:
+    """``json_bytes`` of a list of stored objects (``{"object": "list", "data": [...], "first_id", "last_id",
+    ...}``): an object that cannot be written (nested past what the serialiser writes, say) is left out, and
+    logged, so that one bad object never makes the whole list a 500."""
+    try:
+        return json_bytes(body)
+    except TypeError:  # orjson.JSONEncodeError
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise
+    kept = []
+    for item in data:
+        try:
+            json_bytes(item)
+        except TypeError as exc:
+            found = item.get("id") if isinstance(item, Mapping) else None
+            log.error("left out of a list: the stored object %r cannot be written (%s)", found, exc)
+            continue
+        kept.append(item)
+    fixed = dict(body, data=kept)
+    if "first_id" in body:
+        fixed["first_id"] = kept[0].get("id") if kept else None
+    if "last_id" in body:
+        fixed["last_id"] = kept[-1].get("id") if kept else None
+    return json_bytes(fixed)

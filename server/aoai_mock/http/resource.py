@@ -11,23 +11,31 @@ resource families are ordinary FastAPI routes and start with :func:`azure_call`:
 It authenticates (``api-key`` or Bearer), checks the ``api-version`` against what the version offers for
 the operation family, and notes the operation for the journal. Errors are AzureErrors, rendered by the
 application's handlers.
+
+Their routers are ``APIRouter(route_class=StoreRoute)``: a route's store writes are held
+(:func:`aoai_mock.state.store.transaction`) and land together once its answer is built and rendered, with a
+status below 400; an error, raised or answered, leaves the store as it was.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.requests import Request
+from starlette.responses import Response
 
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import ApiVersionNotSupported
 from aoai_mock.http.deps import api_version, authenticate
+from aoai_mock.state.store import transaction
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.operations import resolve
 
-__all__ = ["AzureCall", "azure_call", "v1_routes", "V1_PREFIX"]
+__all__ = ["AzureCall", "azure_call", "v1_routes", "V1_PREFIX", "StoreRoute"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,24 @@ class AzureCall:
 
 
 V1_PREFIX = "/openai/v1/"
+
+
+class StoreRoute(APIRoute):
+    """A route whose store writes land together, in one step, once its answer is ready (the response built,
+    its body rendered) and is not an error; a route that raises, or answers 400 and up, stores nothing. A
+    stream's body is made later, as it is sent: what it writes (a streamed run going on) goes straight in."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def held(request: Request) -> Response:
+            with transaction(request.app.state.runtime.store) as writes:
+                response = await handler(request)
+                if response.status_code < 400:
+                    writes.commit()
+            return response
+
+        return held
 
 
 def azure_call(request: Request, operation: str, version_required: bool = True) -> AzureCall:
@@ -63,7 +89,7 @@ def v1_routes(router: APIRouter) -> APIRouter:
     """The same routes under ``/openai/v1/...``, for the operations the registry serves there (files,
     fine-tuning, vector stores, ...) and that ``router`` does not declare there itself (models and responses
     have their own v1 routes); their handlers call :func:`azure_call`, which applies the v1 rules."""
-    copy = APIRouter()
+    copy = APIRouter(route_class=StoreRoute)
     declared = {route.path for route in router.routes if isinstance(route, APIRoute)}
     for route in router.routes:
         if not isinstance(route, APIRoute) or not route.path.startswith("/openai/"):
@@ -71,5 +97,7 @@ def v1_routes(router: APIRouter) -> APIRouter:
         path = V1_PREFIX + route.path[len("/openai/") :]
         methods = [m for m in sorted(route.methods or ()) if resolve(m, path) is not None]
         if methods and path not in declared:
-            copy.add_api_route(path, route.endpoint, methods=methods, status_code=route.status_code)
+            copy.add_api_route(
+                path, route.endpoint, methods=methods, status_code=route.status_code, route_class_override=type(route)
+            )
     return copy

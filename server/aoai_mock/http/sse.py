@@ -141,6 +141,17 @@ async def _each(events: Events) -> AsyncIterator[Any]:
             yield event
 
 
+async def _close_events(events: Events) -> None:
+    """End an event source a stream stopped reading (a cut, an error event, the client gone) now, so that what
+    it does when it ends (a streamed run handed back to polls) happens at once, not when it is collected."""
+    close = getattr(events, "aclose", None)
+    if close is not None:
+        with anyio.CancelScope(shield=True):
+            await close()
+    elif hasattr(events, "close"):
+        events.close()
+
+
 class SseReply:
     """An event stream under a delivery plan; what happened goes into the request's record.
 
@@ -189,7 +200,10 @@ class SseReply:
                 tasks.cancel_scope.cancel()
 
             tasks.start_soon(watch)
-            await self._stream(send)
+            try:
+                await self._stream(send)
+            finally:
+                await _close_events(self.events)
             tasks.cancel_scope.cancel()
         if closed and not self.done and record.outcome == SENT:  # a fault's own outcome stands
             record.outcome = CLIENT_CLOSED

@@ -14,7 +14,9 @@ such a file: a file that is not SQLite at all, another program's database, a new
 (``PRAGMA quick_check``). An empty or missing file becomes a new state file.
 
 Every write commits at once (WAL journal, ``synchronous=NORMAL``): a clean stop, or even a killed process,
-loses nothing that a response already reported. Safe to share between threads.
+loses nothing that a response already reported. The writes of a transaction
+(:func:`~aoai_mock.state.store.transaction`: one request's) commit together, in one SQLite transaction. Safe to
+share between threads.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from aoai_mock.state.store import Transactional
 
 __all__ = ["SqliteStore", "StateFileError", "APPLICATION_ID", "SCHEMA_VERSION"]
 
@@ -44,6 +47,7 @@ _PUT = (
     "INSERT INTO docs (kind, id, seq, json) VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM docs), ?) "
     "ON CONFLICT (kind, id) DO UPDATE SET json = excluded.json"
 )
+_PUT_BLOB = "INSERT INTO blobs (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data"
 Doc = dict[str, Any]
 
 
@@ -56,7 +60,7 @@ class StateFileError(Exception):
         self.reason = reason
 
 
-class SqliteStore:
+class SqliteStore(Transactional):
     """Documents and blobs in one SQLite file; see the module docstring for the layout."""
 
     def __init__(self, path: Path | str) -> None:
@@ -65,43 +69,40 @@ class SqliteStore:
         self._db = _open(self.path)
         self._finalizer = weakref.finalize(self, _close, self._db)
 
-    # -- the Store protocol ----------------------------------------------------------------------------------
-    def put(self, kind: str, doc: Doc) -> None:
-        text = orjson.dumps(doc).decode("utf-8")
+    # -- the primitives of the Store protocol (transactions: state.store.Transactional) ----------------------
+    def _put(self, kind: str, doc: Doc) -> None:
+        text = self._encode(doc)
         with self._lock:
             self._db.execute(_PUT, (kind, doc["id"], text))
 
-    def get(self, kind: str, id: str) -> Doc | None:
+    def _get(self, kind: str, id: str) -> Doc | None:
         with self._lock:
             row = self._db.execute("SELECT json FROM docs WHERE kind = ? AND id = ?", (kind, id)).fetchone()
         return orjson.loads(row[0]) if row is not None else None
 
-    def delete(self, kind: str, id: str) -> bool:
+    def _delete(self, kind: str, id: str) -> bool:
         with self._lock:
             return self._db.execute("DELETE FROM docs WHERE kind = ? AND id = ?", (kind, id)).rowcount > 0
 
-    def all(self, kind: str) -> list[Doc]:
+    def _all(self, kind: str) -> list[Doc]:
         with self._lock:
             rows = self._db.execute("SELECT json FROM docs WHERE kind = ? ORDER BY seq", (kind,)).fetchall()
         return [orjson.loads(text) for (text,) in rows]
 
-    def put_blob(self, id: str, data: bytes) -> None:
+    def _put_blob(self, id: str, data: bytes) -> None:
         with self._lock:
-            self._db.execute(
-                "INSERT INTO blobs (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                (id, bytes(data)),
-            )
+            self._db.execute(_PUT_BLOB, (id, bytes(data)))
 
-    def get_blob(self, id: str) -> bytes | None:
+    def _get_blob(self, id: str) -> bytes | None:
         with self._lock:
             row = self._db.execute("SELECT data FROM blobs WHERE id = ?", (id,)).fetchone()
         return bytes(row[0]) if row is not None else None
 
-    def delete_blob(self, id: str) -> bool:
+    def _delete_blob(self, id: str) -> bool:
         with self._lock:
             return self._db.execute("DELETE FROM blobs WHERE id = ?", (id,)).rowcount > 0
 
-    def reset(self) -> None:
+    def _reset(self) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -112,14 +113,36 @@ class SqliteStore:
                 raise
             self._db.execute("COMMIT")
 
-    # -- what MemoryStore offers besides ---------------------------------------------------------------------
-    def kinds(self) -> Iterator[str]:
+    def _kinds(self) -> list[str]:
         with self._lock:
             rows = self._db.execute("SELECT DISTINCT kind FROM docs ORDER BY kind").fetchall()
-        return iter([kind for (kind,) in rows])
+        return [kind for (kind,) in rows]
 
-    def where(self, kind: str, test: Callable[[Doc], bool]) -> list[Doc]:
-        return [doc for doc in self.all(kind) if test(doc)]
+    def _encode(self, doc: Doc) -> str:
+        return orjson.dumps(doc).decode("utf-8")
+
+    def _decode(self, kept: Any) -> Doc:
+        return orjson.loads(kept)  # type: ignore[no-any-return]
+
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
+        """A transaction's writes in one SQLite transaction: all of them, or (on any error) none."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for op in ops:
+                    if op[0] == "put":
+                        db.execute(_PUT, op[1:])
+                    elif op[0] == "delete":
+                        db.execute("DELETE FROM docs WHERE kind = ? AND id = ?", op[1:])
+                    elif op[0] == "put_blob":
+                        db.execute(_PUT_BLOB, op[1:])
+                    else:
+                        db.execute("DELETE FROM blobs WHERE id = ?", op[1:])
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def close(self) -> None:
         """Checkpoint the journal into the file and close it (also done when the store is collected)."""

@@ -11,6 +11,12 @@ pages: ``limit``, ``order`` (by ``created_at``, then insertion), ``after`` / ``b
 
 Callers get copies: changing a returned dict never changes the store; ``put`` stores a copy.
 
+**Transactions.** Inside :func:`transaction` (every request that may write: ``http/resource.py``'s routes, the
+Responses create), writes are held back: the request reads its own writes, nobody else sees them, and they
+reach the store together, in one step, when the request commits, once its answer is built and rendered. A
+request that fails (an error raised or answered) commits nothing, so a create that fails stores nothing, in
+every store. Id counters (kind ``"serial"``) are the exception: written at once, so that ids stay unique.
+
 Contracts between the API families (keep them: other families read these objects):
 
 * **Files.** An uploaded or generated file is the doc ``store.get("file", file_id)``: exactly the wire object
@@ -31,10 +37,15 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-__all__ = ["Store", "MemoryStore", "Page", "paginate", "Order"]
+__all__ = [
+    "Store", "MemoryStore", "Page", "paginate", "Order", "Transactional", "Transaction", "transaction",
+    "no_transaction", "UNHELD_KINDS",
+]  # fmt: skip
 
 Order = Literal["asc", "desc"]
 Doc = dict[str, Any]
@@ -102,8 +113,222 @@ def paginate(
     )
 
 
+class _Pending:
+    """The writes of one transaction: replayed in order at its commit, and seen by its own reads meanwhile."""
+
+    __slots__ = ("store", "ops", "docs", "moved", "blobs")
+
+    def __init__(self, store: Transactional) -> None:
+        self.store: Transactional | None = store  # None once committed or ended: later writes go straight in
+        self.ops: list[tuple[Any, ...]] = []
+        self.docs: dict[tuple[str, str], Any] = {}  # (kind, id) -> the encoded doc, or _GONE; in first-write order
+        self.moved: set[tuple[str, str]] = set()  # deleted, then written again: now last in insertion order
+        self.blobs: dict[str, bytes | None] = {}  # None: deleted
+
+
+_PENDING: ContextVar[_Pending | None] = ContextVar("aoai_mock_store_transaction", default=None)
+_GONE = object()
+# Id counters are written at once, even inside a transaction: two requests that interleave must never mint the
+# same id (a failed request may use up a number; the ids stay unique).
+UNHELD_KINDS = frozenset({"serial"})
+
+
+class Transactional:
+    """The :class:`Store` protocol over a few primitives (``_put``, ``_get``, ...), with transactions: inside
+    :func:`transaction`, writes are held in the transaction (its own reads see them) and reach the store
+    together, in one step, at its commit; never, if it does not commit."""
+
+    # -- what a store implements ---------------------------------------------------------------------------
+    def _put(self, kind: str, doc: Doc) -> None:
+        raise NotImplementedError
+
+    def _get(self, kind: str, id: str) -> Doc | None:
+        raise NotImplementedError
+
+    def _delete(self, kind: str, id: str) -> bool:
+        raise NotImplementedError
+
+    def _all(self, kind: str) -> list[Doc]:
+        raise NotImplementedError
+
+    def _put_blob(self, id: str, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _get_blob(self, id: str) -> bytes | None:
+        raise NotImplementedError
+
+    def _delete_blob(self, id: str) -> bool:
+        raise NotImplementedError
+
+    def _reset(self) -> None:
+        raise NotImplementedError
+
+    def _kinds(self) -> list[str]:
+        raise NotImplementedError
+
+    def _encode(self, doc: Doc) -> Any:
+        """A doc as the store will keep it (a private copy; the JSON text): a doc it cannot keep fails here."""
+        raise NotImplementedError
+
+    def _decode(self, kept: Any) -> Doc:
+        raise NotImplementedError
+
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
+        """Carry out a transaction's writes (``_encode``d), in order, all or none."""
+        raise NotImplementedError
+
+    # -- the Store protocol ----------------------------------------------------------------------------------
+    def _held(self) -> _Pending | None:
+        pending = _PENDING.get()
+        return pending if pending is not None and pending.store is self else None
+
+    def put(self, kind: str, doc: Doc) -> None:
+        pending = self._held()
+        if pending is None or kind in UNHELD_KINDS:
+            self._put(kind, doc)
+            return
+        key = (kind, doc["id"])
+        kept = self._encode(doc)
+        if pending.docs.get(key) is _GONE:
+            del pending.docs[key]
+            pending.moved.add(key)
+        pending.docs[key] = kept
+        pending.ops.append(("put", kind, doc["id"], kept))
+
+    def get(self, kind: str, id: str) -> Doc | None:
+        pending = self._held()
+        if pending is not None and (kind, id) in pending.docs:
+            kept = pending.docs[(kind, id)]
+            return None if kept is _GONE else self._decode(kept)
+        return self._get(kind, id)
+
+    def delete(self, kind: str, id: str) -> bool:
+        pending = self._held()
+        if pending is None or kind in UNHELD_KINDS:
+            return self._delete(kind, id)
+        key = (kind, id)
+        existed = pending.docs[key] is not _GONE if key in pending.docs else self._get(kind, id) is not None
+        pending.docs.pop(key, None)
+        pending.docs[key] = _GONE
+        pending.ops.append(("delete", kind, id))
+        return existed
+
+    def all(self, kind: str) -> list[Doc]:  # in insertion order
+        found = self._all(kind)
+        pending = self._held()
+        if pending is None or not pending.docs:
+            return found
+        changed = {id: kept for (k, id), kept in pending.docs.items() if k == kind}
+        if not changed:
+            return found
+        out: list[Doc] = []
+        for doc in found:
+            if doc["id"] not in changed:
+                out.append(doc)
+                continue
+            kept = changed[doc["id"]]
+            if kept is not _GONE and (kind, doc["id"]) not in pending.moved:
+                out.append(self._decode(changed.pop(doc["id"])))  # changed in place
+        known = {doc["id"] for doc in found}
+        out += [
+            self._decode(kept)
+            for id, kept in changed.items()
+            if kept is not _GONE and (id not in known or (kind, id) in pending.moved)
+        ]
+        return out
+
+    def put_blob(self, id: str, data: bytes) -> None:
+        pending = self._held()
+        if pending is None:
+            self._put_blob(id, data)
+            return
+        pending.blobs[id] = bytes(data)
+        pending.ops.append(("put_blob", id, pending.blobs[id]))
+
+    def get_blob(self, id: str) -> bytes | None:
+        pending = self._held()
+        if pending is not None and id in pending.blobs:
+            return pending.blobs[id]
+        return self._get_blob(id)
+
+    def delete_blob(self, id: str) -> bool:
+        pending = self._held()
+        if pending is None:
+            return self._delete_blob(id)
+        existed = pending.blobs[id] is not None if id in pending.blobs else self._get_blob(id) is not None
+        pending.blobs[id] = None
+        pending.ops.append(("delete_blob", id))
+        return existed
+
+    def reset(self) -> None:
+        pending = self._held()
+        if pending is not None:
+            pending.ops.clear()
+            pending.docs.clear()
+            pending.moved.clear()
+            pending.blobs.clear()
+        self._reset()
+
+    def kinds(self) -> Iterator[str]:
+        found = self._kinds()
+        pending = self._held()
+        if pending is not None:
+            found += [kind for (kind, _), kept in pending.docs.items() if kept is not _GONE and kind not in found]
+        return iter(dict.fromkeys(found))
+
+    def where(self, kind: str, test: Callable[[Doc], bool]) -> list[Doc]:
+        return [doc for doc in self.all(kind) if test(doc)]
+
+
+@dataclass(slots=True)
+class Transaction:
+    """What :func:`transaction` yields: :meth:`commit` writes what the transaction holds, in one step."""
+
+    _pending: _Pending | None  # None: the writes are not held (joined an open transaction, or a plain store)
+
+    def commit(self) -> None:
+        """Write everything held, all or nothing; writes after this go straight to the store."""
+        pending = self._pending
+        if pending is None or pending.store is None:
+            return
+        store, ops = pending.store, pending.ops
+        pending.store = None
+        if ops:
+            store._apply(ops)
+
+
+@contextmanager
+def transaction(store: Store) -> Iterator[Transaction]:
+    """Hold this context's writes to ``store`` until :meth:`Transaction.commit`; leaving without a commit (an
+    error) forgets them, so a request that fails stores nothing. Reads in the context see its own writes; other
+    requests see none of them until the commit. Inside a transaction already open on ``store`` this one joins
+    it (the outer one commits). A store without transactions (not :class:`Transactional`) is written at once."""
+    outer = _PENDING.get()
+    if not isinstance(store, Transactional) or (outer is not None and outer.store is store):
+        yield Transaction(None)
+        return
+    pending = _Pending(store)
+    token = _PENDING.set(pending)
+    try:
+        yield Transaction(pending)
+    finally:
+        pending.store = None  # a task started inside and still running writes straight to the store
+        _PENDING.reset(token)
+
+
+@contextmanager
+def no_transaction() -> Iterator[None]:
+    """Writes in this context go straight to the store, whatever transaction the context was started in (a
+    batch's lines, run in a task of their own, are kept whatever becomes of the request that set them off)."""
+    token = _PENDING.set(None)
+    try:
+        yield
+    finally:
+        _PENDING.reset(token)
+
+
 @dataclass
-class MemoryStore:
+class MemoryStore(Transactional):
     """Everything in dicts, lost when the process ends. Safe to share between threads."""
 
     _docs: dict[str, dict[str, Doc]] = field(default_factory=dict)
@@ -112,44 +337,60 @@ class MemoryStore:
 
     # Copies are made outside the lock (a stored doc is replaced, never changed in place), so a large document
     # being stored in a worker thread never holds up the event loop's own small reads and writes.
-    def put(self, kind: str, doc: Doc) -> None:
+    def _put(self, kind: str, doc: Doc) -> None:
         kept = copy.deepcopy(doc)
         with self._lock:
             self._docs.setdefault(kind, {})[doc["id"]] = kept
 
-    def get(self, kind: str, id: str) -> Doc | None:
+    def _get(self, kind: str, id: str) -> Doc | None:
         with self._lock:
             found = self._docs.get(kind, {}).get(id)
         return copy.deepcopy(found) if found is not None else None
 
-    def delete(self, kind: str, id: str) -> bool:
+    def _delete(self, kind: str, id: str) -> bool:
         with self._lock:
             return self._docs.get(kind, {}).pop(id, None) is not None
 
-    def all(self, kind: str) -> list[Doc]:
+    def _all(self, kind: str) -> list[Doc]:
         with self._lock:
             found = list(self._docs.get(kind, {}).values())
         return [copy.deepcopy(doc) for doc in found]
 
-    def put_blob(self, id: str, data: bytes) -> None:
+    def _put_blob(self, id: str, data: bytes) -> None:
         with self._lock:
             self._blobs[id] = bytes(data)
 
-    def get_blob(self, id: str) -> bytes | None:
+    def _get_blob(self, id: str) -> bytes | None:
         with self._lock:
             return self._blobs.get(id)
 
-    def delete_blob(self, id: str) -> bool:
+    def _delete_blob(self, id: str) -> bool:
         with self._lock:
             return self._blobs.pop(id, None) is not None
 
-    def reset(self) -> None:
+    def _reset(self) -> None:
         with self._lock:
             self._docs.clear()
             self._blobs.clear()
 
-    def kinds(self) -> Iterator[str]:
-        return iter(list(self._docs))
+    def _kinds(self) -> list[str]:
+        with self._lock:
+            return list(self._docs)
 
-    def where(self, kind: str, test: Callable[[Doc], bool]) -> list[Doc]:
-        return [doc for doc in self.all(kind) if test(doc)]
+    def _encode(self, doc: Doc) -> Any:
+        return copy.deepcopy(doc)
+
+    def _decode(self, kept: Any) -> Doc:
+        return copy.deepcopy(kept)  # type: ignore[no-any-return]
+
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
+        with self._lock:
+            for op in ops:
+                if op[0] == "put":
+                    self._docs.setdefault(op[1], {})[op[2]] = op[3]
+                elif op[0] == "delete":
+                    self._docs.get(op[1], {}).pop(op[2], None)
+                elif op[0] == "put_blob":
+                    self._blobs[op[1]] = op[2]
+                else:
+                    self._blobs.pop(op[1], None)

@@ -12,6 +12,7 @@ states and moves are declared in :mod:`.run_lifecycle`, the wire shapes built in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from aoai_mock.behaviour.assistants.common import (
@@ -52,6 +53,7 @@ from aoai_mock.behaviour.assistants.threads import (
     add_message,
     create_thread,
 )
+from aoai_mock.behaviour.objects import each_shown
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenarios.runs_schema import RunSchedule
 from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
@@ -63,6 +65,7 @@ __all__ = [
     "create_thread_and_run",
     "advance",
     "advance_thread",
+    "fail_broken",
     "retrieve_run",
     "list_runs",
     "modify_run",
@@ -74,6 +77,7 @@ __all__ = [
     "poll_after_ms",
 ]
 
+log = logging.getLogger("aoai_mock")
 EXPIRES_AFTER = 600  # seconds a run may wait (for tool outputs) before it expires
 _PRIVATE_HEADERS = ("api-key", "authorization", "content-length", "cookie")
 
@@ -236,8 +240,32 @@ def create_thread_and_run(
 def advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit = ignore) -> Doc:
     """The run as it is now: counted as a poll or not, moved on as far as its lifecycle lets it.
 
-    A streamed run is left to its stream (:mod:`.streaming`), which drives it itself.
+    A streamed run is left to its stream (:mod:`.streaming`), which drives it itself. A run the mock cannot
+    move on (a bug, or a run kept by another version in a ``--state`` file) fails, with a ``server_error``, as
+    a run of the service does: it never keeps its thread busy, nor breaks the thread's lists.
     """
+    try:
+        return _advance(runtime, run, polled, emit)
+    except Exception as exc:  # noqa: BLE001 -- logged; the run ends, its thread goes on
+        return fail_broken(runtime, run, exc)
+
+
+def fail_broken(runtime: Runtime, run: Doc, exc: Exception) -> Doc:
+    """A run that could not be moved on: logged, and ``failed`` with a ``server_error`` (saved)."""
+    log.error("run %r of thread %r cannot go on: it fails", run.get("id"), run.get("thread_id"), exc_info=exc)
+    if run.get("status") in TERMINAL:
+        return run
+    clock = runtime.clock.now()
+    error = {"code": "server_error", "message": "Sorry, something went wrong."}
+    run.update(status="failed", failed_at=now(runtime), expires_at=None, required_action=None, last_error=error)
+    run.setdefault("_states", []).append(["failed", RUN_LIFECYCLE.age(run, clock)])
+    if isinstance(run.get("_mock"), dict):
+        run["_mock"]["streaming"] = False
+    runtime.store.put(RUN, run)
+    return run
+
+
+def _advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit) -> Doc:
     status, mock = run["status"], run["_mock"]
     if status in TERMINAL or mock.get("streaming"):
         return run
@@ -253,13 +281,13 @@ def advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit = ignore) -> Do
 
 
 def _thread_runs(runtime: Runtime, thread_id: str) -> list[Doc]:
-    return [r for r in runtime.store.all(RUN) if r["thread_id"] == thread_id]
+    return [r for r in runtime.store.all(RUN) if r.get("thread_id") == thread_id]
 
 
 def advance_thread(runtime: Runtime, thread_id: str) -> None:
     """Every run of the thread as it is now (a look, not a poll)."""
     for run in _thread_runs(runtime, thread_id):
-        if run["status"] not in TERMINAL:
+        if run.get("status") not in TERMINAL:
             advance(runtime, run, polled=False)
 
 
@@ -270,7 +298,7 @@ def retrieve_run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
 def list_runs(runtime: Runtime, thread_id: str, query: ListQuery, api_version: str | None = None) -> Doc:
     require(runtime, THREAD, thread_id, "thread")
     advance_thread(runtime, thread_id)
-    return list_body([render(r, api_version) for r in _thread_runs(runtime, thread_id)], query)
+    return list_body(each_shown(_thread_runs(runtime, thread_id), lambda r: render(r, api_version)), query)
 
 
 def modify_run(runtime: Runtime, thread_id: str, run_id: str, request: ModifyRun) -> Doc:
@@ -338,8 +366,8 @@ def list_steps(
     runtime: Runtime, thread_id: str, run_id: str, query: ListQuery, include: Sequence[str] = ()
 ) -> Doc:
     run = advance(runtime, _run(runtime, thread_id, run_id), polled=False)
-    found = [render_step(s, run, include) for s in runtime.store.all(STEP) if s["run_id"] == run["id"]]
-    return list_body(found, query)
+    steps = [s for s in runtime.store.all(STEP) if s.get("run_id") == run["id"]]
+    return list_body(each_shown(steps, lambda s: render_step(s, run, include)), query)
 
 
 def retrieve_step(

@@ -36,6 +36,7 @@ from aoai_mock.behaviour.assistants.requests import (
 )
 from aoai_mock.behaviour.assistants.shapes import message_wire
 from aoai_mock.behaviour.assistants.vector_stores import attach, create_store
+from aoai_mock.behaviour.objects import each_shown
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
 
@@ -145,10 +146,8 @@ def delete_thread(runtime: Runtime, thread_id: str) -> Doc:
 
 
 def _active_run(runtime: Runtime, thread_id: str) -> Doc | None:
-    return next(
-        (r for r in runtime.store.all(RUN) if r["thread_id"] == thread_id and r["status"] in ACTIVE_RUN_STATUSES),
-        None,
-    )
+    runs = runtime.store.all(RUN)
+    return next((r for r in runs if r.get("thread_id") == thread_id and r.get("status") in ACTIVE_RUN_STATUSES), None)
 
 
 def create_message(runtime: Runtime, thread_id: str, request: CreateMessage) -> Doc:
@@ -233,10 +232,10 @@ def delete_message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
 
 def thread_messages(runtime: Runtime, thread_id: str) -> list[Doc]:
     """The thread's messages in the order they were made."""
-    return [m for m in runtime.store.all(MESSAGE) if m["thread_id"] == thread_id]
+    return [m for m in runtime.store.all(MESSAGE) if m.get("thread_id") == thread_id]
 
 
 def list_messages(runtime: Runtime, thread_id: str, query: ListQuery, run_id: str | None = None) -> Doc:
     require(runtime, THREAD, thread_id, "thread")
-    found = [message_wire(m) for m in thread_messages(runtime, thread_id) if run_id is None or m["run_id"] == run_id]
-    return list_body(found, query)
+    wanted = [m for m in thread_messages(runtime, thread_id) if run_id is None or m.get("run_id") == run_id]
+    return list_body(each_shown(wanted, message_wire), query)

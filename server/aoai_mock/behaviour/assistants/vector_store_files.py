@@ -33,6 +33,7 @@ from aoai_mock.behaviour.assistants.vector_stores import (
     settle,
     store_files,
 )
+from aoai_mock.behaviour.objects import each_shown
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import AssistantsObjectNotFound, InvalidRequest
 
@@ -124,11 +125,11 @@ def list_files(
     check_status_filter(status)
     settle(runtime, vs_id)
     files = [
-        render_file(f)
+        f
         for f in store_files(runtime, vs_id)
-        if (status is None or f["status"] == status) and (batch_id is None or f.get("_batch_id") == batch_id)
+        if (status is None or f.get("status") == status) and (batch_id is None or f.get("_batch_id") == batch_id)
     ]
-    return list_body(files, query)
+    return list_body(each_shown(files, render_file), query)
 
 
 # -- batches ----------------------------------------------------------------------------------------

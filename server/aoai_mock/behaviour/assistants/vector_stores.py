@@ -10,6 +10,7 @@ by ``get_blob``), chunked, embedded and ``completed`` (or ``failed`` with ``last
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from aoai_mock.behaviour.assistants.requests import (
     UpdateVectorStore,
 )
 from aoai_mock.behaviour.lifecycle import Lifecycle, Move, State
+from aoai_mock.behaviour.objects import each_shown
 from aoai_mock.behaviour.runtime import Runtime
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "render_file",
 ]
 
+log = logging.getLogger("aoai_mock")
 STORE = "vector_store"
 FILE = "vector_store.file"  # doc id "<vector store id>/<file id>"
 CHUNKS = "vector_store.chunks"  # same doc id: {"chunks": [{"text", "vector"}]}
@@ -80,7 +83,7 @@ def file_counts(files: Iterable[Doc]) -> Doc:
 
 
 def store_files(runtime: Runtime, vs_id: str) -> list[Doc]:
-    return [d for d in runtime.store.all(FILE) if d["vector_store_id"] == vs_id]
+    return [d for d in runtime.store.all(FILE) if d.get("vector_store_id") == vs_id]
 
 
 def attach(
@@ -170,10 +173,11 @@ def delete_store(runtime: Runtime, vs_id: str) -> Doc:
 
 
 def list_stores(runtime: Runtime, query: ListQuery) -> Doc:
-    docs = runtime.store.all(STORE)
-    for doc in docs:
+    def looked(doc: Doc) -> Doc:
         settle(runtime, doc["id"])
-    return list_body([_render(runtime, d) for d in docs], query)
+        return _render(runtime, doc)
+
+    return list_body(each_shown(runtime.store.all(STORE), looked), query)
 
 
 # -- processing -------------------------------------------------------------------------------------
@@ -187,7 +191,16 @@ def settle(runtime: Runtime, vs_id: str) -> None:
 
 
 def _process(runtime: Runtime, f: Doc) -> Move:
-    """Read, chunk and embed the file (its chunks stored): ``completed``, or ``failed`` with ``last_error``."""
+    """Read, chunk and embed the file (its chunks stored): ``completed``, or ``failed`` with ``last_error``
+    (``server_error`` when the mock itself could not: the file never stays ``in_progress`` for good)."""
+    try:
+        return _processed(runtime, f)
+    except Exception as exc:  # noqa: BLE001 -- logged; the file fails, its store goes on
+        log.error("vector store file %r cannot be processed: it fails", f.get("id"), exc_info=exc)
+        return Move("failed", {"last_error": {"code": "server_error", "message": "The file could not be processed."}})
+
+
+def _processed(runtime: Runtime, f: Doc) -> Move:
     file_id = f["_file_id"]
     data = runtime.store.get_blob(file_id)
     problem = None

@@ -28,11 +28,16 @@ def _run(call: Call, prepared: Prepared, responder: Responder | None) -> Answere
     created = create(call.runtime, prepared, responder)
     usage = created.response.get("usage") or {}
     tokens_in, tokens_out = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
-    return Answered(created, tokens_in, tokens_out, _body, Created.events)
+    return Answered(created, tokens_in, tokens_out, _body, _events)
 
 
 def _body(created: Created) -> Mapping[str, Any]:
     return created.response
+
+
+def _events(created: Created) -> list[dict[str, Any]]:
+    """Every event of the stream, made before the first is sent (and before the response is stored)."""
+    return list(created.events())
 
 
 def _view(call: Call, prepared: Prepared) -> RequestView:
@@ -46,4 +51,5 @@ RESPONSES = Family(
     estimate=lambda call, prepared: quota_estimate(prepared),
     run=_run,
     view=_view,
+    stores=True,
 )

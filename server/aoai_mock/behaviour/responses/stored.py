@@ -72,5 +72,6 @@ def list_input_items(
         raise InvalidRequest(
             f"Invalid value: '{chosen}'. Supported values are: 'asc' and 'desc'.", param="order", code="invalid_value"
         )
-    page = paginate(kept["items"], _limit(limit), chosen, after, before)  # type: ignore[arg-type]
+    items = [item for item in kept["items"] if isinstance(item, dict) and isinstance(item.get("id"), str)]
+    page = paginate(items, _limit(limit), chosen, after, before)  # type: ignore[arg-type]
     return page.body()

@@ -9,14 +9,14 @@ from starlette.responses import Response
 from aoai_mock.behaviour.assistants import objects
 from aoai_mock.behaviour.assistants.requests import CreateAssistant, ModifyAssistant
 from aoai_mock.http.front import answer_as
-from aoai_mock.http.resource import azure_call
+from aoai_mock.http.resource import StoreRoute, azure_call
 from aoai_mock.http.routes.assistants_io import body_of, headers_of, paging, reply
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire import headers as names
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=StoreRoute)
 
 
 @router.post("/openai/assistants")

@@ -19,7 +19,7 @@ from aoai_mock.errors import ResourceNotFound
 from aoai_mock.http.deps import json_body
 from aoai_mock.http.front import record_of
 from aoai_mock.http.protocol import drop_connection
-from aoai_mock.http.render import json_response
+from aoai_mock.http.render import json_response, list_bytes
 from aoai_mock.http.resource import AzureCall
 from aoai_mock.http.resource_faults import stream_plan_of
 from aoai_mock.http.sse import ASSISTANTS, SseReply, SseResponse
@@ -63,7 +63,11 @@ def headers_of(request: Request) -> dict[str, str]:
 
 
 def reply(body: Mapping[str, Any], poll_after_ms: int | None = None) -> Response:
-    response = json_response(body)
+    """A JSON answer; a list leaves out an object it cannot write (:func:`~aoai_mock.http.render.list_bytes`)."""
+    if body.get("object") == "list":
+        response = Response(list_bytes(body), media_type="application/json")
+    else:
+        response = json_response(body)
     if poll_after_ms is not None:
         response.headers["openai-poll-after-ms"] = str(poll_after_ms)
     return response

@@ -18,7 +18,7 @@ from aoai_mock.behaviour.batches import Batches
 from aoai_mock.behaviour.objects import parse_jsonl
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.http.front import answer_as
-from aoai_mock.http.resource import azure_call
+from aoai_mock.http.resource import StoreRoute, azure_call
 from aoai_mock.http.routes.resource_io import (
     JOBS_ERA,
     engine_sender,
@@ -33,7 +33,7 @@ from aoai_mock.wire import headers as names
 
 __all__ = ["router", "batches_of"]
 
-router = APIRouter()
+router = APIRouter(route_class=StoreRoute)
 _BATCH_KEY = "aoai-mock-batch"
 
 
@@ -60,7 +60,9 @@ async def create(request: Request) -> Response:
 
 def _enqueued_tokens(runtime: Runtime, input_file_id: Any) -> int:
     """What a new batch puts in its deployment's queue (``deployment-enqueued-tokens``): its lines' prompt
-    tokens (chat messages, a prompt, an embedding input) as the tokenizer counts them."""
+    tokens (chat messages, a prompt, an embedding input) as the tokenizer counts them. The lines are not
+    checked until the batch runs: one the tokenizer cannot read (a message whose ``content`` is a number)
+    counts nothing, so the header, worked out as the answer is sent, never fails it."""
     total = 0
     for line in parse_jsonl(files.content(runtime, str(input_file_id))):
         body = line.value.get("body") if isinstance(line.value, dict) else None
@@ -68,10 +70,13 @@ def _enqueued_tokens(runtime: Runtime, input_file_id: Any) -> int:
             continue
         encoding = tokens.encoding_name_for(str(body.get("model", "")))
         messages = body.get("messages")
-        if isinstance(messages, list):
-            total += tokens.count_chat([m for m in messages if isinstance(m, dict)], encoding)
-        else:
-            total += tokens.count(str(body.get("prompt") or body.get("input") or ""), encoding)
+        try:
+            if isinstance(messages, list):
+                total += tokens.count_chat([m for m in messages if isinstance(m, dict)], encoding)
+            else:
+                total += tokens.count(str(body.get("prompt") or body.get("input") or ""), encoding)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue
     return total
 
 

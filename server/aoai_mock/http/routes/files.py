@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from aoai_mock.behaviour import files
 from aoai_mock.http.front import answer_as
-from aoai_mock.http.resource import azure_call
+from aoai_mock.http.resource import StoreRoute, azure_call
 from aoai_mock.http.routes.resource_io import (
     created,
     list_query,
@@ -26,7 +26,7 @@ from aoai_mock.wire import headers as names
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=StoreRoute)
 
 
 @router.post("/openai/files")

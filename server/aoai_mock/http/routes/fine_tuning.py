@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from aoai_mock.behaviour import fine_tuning
 from aoai_mock.errors import ResourceNotFound
-from aoai_mock.http.resource import azure_call
+from aoai_mock.http.resource import StoreRoute, azure_call
 from aoai_mock.http.routes.resource_io import (
     JOBS_ERA,
     created,
@@ -26,7 +26,7 @@ from aoai_mock.wire import api_versions as av
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=StoreRoute)
 _JOBS = "/openai/fine_tuning/jobs"
 
 

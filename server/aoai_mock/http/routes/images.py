@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aoai_mock.behaviour import images
+from aoai_mock.behaviour.media_store import MediaStore
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest, RequestTooLarge
 from aoai_mock.http.deps import deployment_for, json_body
@@ -65,8 +66,9 @@ async def generations(request: Request, deployment: str) -> Response:
     parsed = validate(ImageGenerationRequest, given)
     job = images.generation_job(parsed, found, call.api_version, settings.seed or 0)
     created = call.runtime.clock.created()
-    body = await anyio.to_thread.run_sync(images.run_images, job, call.runtime.media, created, _url_prefix(request))
-    return _answered(request, body)
+    media, prefix = call.runtime.media, _url_prefix(request)
+    answered = await anyio.to_thread.run_sync(images.answer_images, job, media, created, prefix)
+    return _answered(request, answered, media)
 
 
 def _typed_fields(form: Form) -> dict[str, Any]:
@@ -104,20 +106,26 @@ async def edits(request: Request, deployment: str) -> Response:
     seed = call.runtime.settings.seed or 0
     created = call.runtime.clock.created()
 
-    def work() -> dict[str, Any]:  # decoding the uploads is CPU work too
+    media = call.runtime.media
+
+    def work() -> images.ImagesAnswer:  # decoding the uploads is CPU work too
         job = images.edit_job(_typed_fields(form), upload, found, call.api_version, seed)
-        return images.run_images(job, call.runtime.media, created, _url_prefix(request))
+        return images.answer_images(job, media, created, _url_prefix(request))
 
-    return _answered(request, await anyio.to_thread.run_sync(work))
+    return _answered(request, await anyio.to_thread.run_sync(work), media)
 
 
-def _answered(request: Request, body: dict[str, Any]) -> Response:
-    """The answer, its usage (gpt-image-1 reports one) in the request's record for the journal and metrics."""
+def _answered(request: Request, answered: images.ImagesAnswer, media: MediaStore) -> Response:
+    """The answer, its usage (gpt-image-1 reports one) in the request's record for the journal and metrics;
+    the images its ``url``s name are kept once it is rendered."""
+    body = answered.body
     usage = body.get("usage")
     if usage:
         record = record_of(request.scope)
         record.tokens_in, record.tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
-    return json_response(body)
+    response = json_response(body)
+    answered.keep(media)
+    return response
 
 
 @router.api_route(FILES_PATH + "{name}", methods=["GET", "HEAD"])

@@ -36,6 +36,7 @@ from aoai_mock.http.front import Exchange, FastRoute, JsonReply
 from aoai_mock.http.render import json_bytes, json_bytes_in_pieces
 from aoai_mock.http.sse import CHAT, RESPONSES, Framing
 from aoai_mock.state.record import BODY_LIMIT
+from aoai_mock.state.store import transaction
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire import headers as names
 from aoai_mock.wire.operations import OPERATIONS
@@ -136,8 +137,23 @@ def _route(family: Family, framing: Framing) -> FastRoute:
                 return JsonReply(whole)
         return await deliver(exchange, outcome, framing)
 
+    if family.stores:
+        serve = _held(serve)
     serve.__name__ = family.operation.replace(".", "_")
     return serve
+
+
+def _held(serve: FastRoute) -> FastRoute:
+    """A route whose store writes (a stored response, its items) land once its reply is built: the JSON
+    rendered, or the stream's events made (its family makes them all up front); an error stores nothing."""
+
+    async def held(exchange: Exchange) -> ASGIApp:
+        with transaction(exchange.runtime.store) as writes:
+            reply = await serve(exchange)
+            writes.commit()
+        return reply
+
+    return held
 
 
 chat_completions = _route(answering.CHAT, CHAT)

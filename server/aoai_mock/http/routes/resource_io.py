@@ -22,7 +22,7 @@ from aoai_mock.behaviour.batches import LineReply, Send
 from aoai_mock.behaviour.files import Upload
 from aoai_mock.behaviour.objects import ListQuery
 from aoai_mock.errors import FileTooLarge, InvalidResourceRequest, RequestTooLarge
-from aoai_mock.http.render import json_bytes
+from aoai_mock.http.render import json_bytes, list_bytes
 from aoai_mock.state.store import Order, Page
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.headers import FORWARDED
@@ -124,12 +124,12 @@ def supported_versions(operation: str) -> str:
 
 def resource_json(
     body: Mapping[str, Any] | None, api_version: str, *, status: int = 200, versions_of: str | None = None,
-    plain: bool = False, headers: Mapping[str, str] | None = None, since: str = FILES_ERA,
+    plain: bool = False, headers: Mapping[str, str] | None = None, since: str = FILES_ERA, listed: bool = False,
 ) -> Response:  # fmt: skip
     """A files / batches / fine-tuning answer. From the family's recording (``since``) on: ``content-type:
     application/json; charset=utf-8`` (``plain``: the assistants file service's ``application/json``) and,
     for the Files and fine-tuning services (``versions_of``), ``api-supported-versions``. ``body`` None: no
-    body at all (a 204)."""
+    body at all (a 204). ``listed``: a list, which leaves out an object it cannot write."""
     newer = _recorded_era(api_version, since)
     sent = dict(headers or {})
     if newer and versions_of is not None:
@@ -137,11 +137,12 @@ def resource_json(
     if body is None:
         return Response(status_code=status, headers=sent)
     media = CHARSET_JSON if newer and not plain else _PLAIN_JSON
-    return Response(json_bytes(body), status_code=status, media_type=media, headers=sent)
+    written = list_bytes(body) if listed else json_bytes(body)
+    return Response(written, status_code=status, media_type=media, headers=sent)
 
 
 def page_response(page: Page, api_version: str = "", since: str = FILES_ERA) -> Response:
-    return resource_json(page.body(), api_version, since=since)
+    return resource_json(page.body(), api_version, since=since, listed=True)
 
 
 def created(

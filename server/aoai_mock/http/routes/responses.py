@@ -18,13 +18,13 @@ from starlette.responses import Response
 
 from aoai_mock.behaviour import responses
 from aoai_mock.errors import ApiVersionNotSupported, InvalidRequest
-from aoai_mock.http.render import json_response
-from aoai_mock.http.resource import AzureCall, azure_call
+from aoai_mock.http.render import json_response, list_bytes
+from aoai_mock.http.resource import AzureCall, StoreRoute, azure_call
 from aoai_mock.wire import api_versions as av
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=StoreRoute)
 
 
 def _preview_call(request: Request) -> AzureCall:
@@ -57,7 +57,7 @@ def _input_items(request: Request, call: AzureCall, response_id: str, default_or
         before=query.get("before"),
         default_order=default_order,
     )
-    return json_response(page)
+    return Response(list_bytes(page), media_type="application/json")
 
 
 # -- /openai/responses (dated previews) --------------------------------------------------------------

@@ -22,7 +22,7 @@ from aoai_mock.behaviour.assistants.requests import (
 )
 from aoai_mock.behaviour.assistants.streaming import run_events
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.http.resource import azure_call
+from aoai_mock.http.resource import StoreRoute, azure_call
 from aoai_mock.http.routes.assistants_io import (
     body_of,
     event_stream,
@@ -35,7 +35,7 @@ from aoai_mock.wire import api_versions as av
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=StoreRoute)
 _RUN = "/openai/threads/{thread_id}/runs/{run_id}"
 
 

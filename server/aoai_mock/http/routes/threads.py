@@ -17,13 +17,13 @@ from aoai_mock.behaviour.assistants.requests import (
     ModifyMessage,
     ModifyThread,
 )
-from aoai_mock.http.resource import azure_call
+from aoai_mock.http.resource import StoreRoute, azure_call
 from aoai_mock.http.routes.assistants_io import body_of, paging, reply
 from aoai_mock.wire import api_versions as av
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=StoreRoute)
 
 
 @router.post("/openai/threads")

@@ -16,13 +16,13 @@ from aoai_mock.behaviour.assistants.requests import (
     UpdateVectorStore,
     UpdateVectorStoreFile,
 )
-from aoai_mock.http.resource import azure_call
+from aoai_mock.http.resource import StoreRoute, azure_call
 from aoai_mock.http.routes.assistants_io import body_of, paging, reply, require_version
 from aoai_mock.wire import api_versions as av
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=StoreRoute)
 _STORE = "/openai/vector_stores/{vs_id}"
 _SEARCH_SINCE = "2025-03-01-preview"  # the first spec with /search and /files/{id}/content
 
