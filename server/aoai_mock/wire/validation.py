@@ -121,7 +121,8 @@ def error_from_validation(exc: ValidationError, data: Any) -> InvalidRequest:
     kind = first["type"]
     ctx = first.get("ctx") or {}
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        param = f"{param}.{str(ctx.get('discriminator', '')).strip(chr(39))}"
+        if isinstance(value, dict):  # not a bare string a validator made into an object ("xml": {"type": "xml"})
+            param = f"{param}.{str(ctx.get('discriminator', '')).strip(chr(39))}"
         value = ctx.get("tag")
         kind = "missing" if kind == "union_tag_not_found" else kind
     if kind == "extra_forbidden":

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from aoai_mock.wire.requests import JsonObjectFormat, JsonSchemaResponseFormat, TextFormat
+
 __all__ = [
     "Strict",
     "choice_wire",
@@ -109,16 +111,20 @@ def _named(value: Any) -> Any:
 
 def choice_wire(value: BaseModel) -> Any:
     """A response format or tool choice as the API shows it: ``"auto"``, ``"none"``, ``"required"`` as strings."""
-    data = value.model_dump(exclude_none=True)
+    data = value.model_dump(exclude_none=True, by_alias=True)  # json_schema's `schema`, not `schema_`
     return data["type"] if set(data) == {"type"} and data["type"] in _BARE else data
 
 
-class ResponseFormatObject(Strict):
-    type: Literal["auto", "text", "json_object", "json_schema"]
-    json_schema: dict[str, Any] | None = None
+class AutoFormat(Strict):
+    type: Literal["auto"]
 
 
-ResponseFormat = Annotated[ResponseFormatObject, BeforeValidator(_named)]
+# chat's text, json_object and json_schema formats (json_schema needs its `json_schema`, named, schema an object)
+ResponseFormat = Annotated[
+    AutoFormat | TextFormat | JsonObjectFormat | JsonSchemaResponseFormat,
+    Field(discriminator="type"),
+    BeforeValidator(_named),
+]
 
 
 class NamedFunction(Strict):
