@@ -290,6 +290,11 @@ class AzureFront:
             if self.resource_faults is not None and resolved is not None:
                 early, reader = await self.resource_faults(self.runtime, scope, reader, headers, record)
             await (early or self.app)(scope, reader, sender)
+        except Exception as exc:  # noqa: BLE001 - a bug of ours, already answered with the service's 500
+            if record.status is None:  # (the framework answers, logs, then raises it on): answer it here if not
+                log.exception("unexpected error while serving %s %s: %r", scope["method"], record.path, exc)
+                await error_reply(ServerError(record.request_id))(scope, reader, sender)
+            # Not raised further: the server would close the client's keep-alive connection under it.
         finally:
             record.keep_body(b"".join(chunks))
 
