@@ -2,7 +2,7 @@
 stream, and cold start.  Run from the project root:
 
     .venv/bin/python bench/run.py [--duration 10] [--connections 64]
-        [--only throughput|stream|pacing|startup] [--strict] [--json]
+        [--only throughput|stream|pacing|startup|embeddings] [--strict] [--json]
 
 All traffic goes to 127.0.0.1; every server started is killed on exit.
 See bench/README.md.
@@ -256,6 +256,82 @@ def bench_pacing(ctx: Ctx) -> None:
                              "configured": {"ttft_ms": PACED_TTFT_S * 1000, "tokens_per_s": PACED_TPS}}
 
 
+# -------------------------------------------------------------- embeddings
+
+EMBED_PATH = "/openai/deployments/text-embedding-3-large/embeddings?api-version=2024-10-21"
+EMBED_INPUTS, EMBED_WORDS = 2048, 100
+TARGET_EMBED_FLOAT_S, TARGET_EMBED_BASE64_S, TARGET_PROBE_MS, TARGET_RSS_MIB = 1.0, 0.5, 50.0, 50.0
+# The large request comes from another process, so that reading its 80 MB answer does not slow the probes here.
+_EMBED_SENDER = """
+import sys, time, httpx
+body = open(sys.argv[2], "rb").read()
+with httpx.Client(timeout=300) as client:
+    started = time.perf_counter()
+    with client.stream("POST", sys.argv[1], content=body,
+                       headers={"api-key": "bench", "content-type": "application/json"}) as answer:
+        size = sum(len(chunk) for chunk in answer.iter_raw())
+    print(answer.status_code, size, time.perf_counter() - started)
+"""
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _one_embedding(srv: Server, body_file: Path) -> tuple[float, float]:
+    """Seconds to the last byte of one large request; the slowest health check meanwhile, in ms."""
+    import subprocess
+
+    slowest = 0.0
+    with httpx.Client(base_url=srv.base, timeout=30) as probe:
+        probe.get("/_mock/health")
+        sender = subprocess.Popen([sys.executable, "-c", _EMBED_SENDER, srv.base + EMBED_PATH, str(body_file)],
+                                  stdout=subprocess.PIPE, text=True)
+        while sender.poll() is None:
+            started = time.perf_counter()
+            probe.get("/_mock/health")
+            slowest = max(slowest, time.perf_counter() - started)
+            time.sleep(0.01)
+    status, size, took = sender.communicate()[0].split()
+    if status != "200" or int(size) == 0:
+        raise RuntimeError(f"embeddings answered {status} ({size} bytes)")
+    return float(took), slowest * 1000
+
+
+def bench_embeddings(ctx: Ctx) -> None:
+    import random
+    import tempfile
+
+    rng = random.Random(1)
+    inputs = [" ".join(f"word{rng.randrange(50_000)}" for _ in range(EMBED_WORDS)) for _ in range(EMBED_INPUTS)]
+    figures: dict[str, Any] = {}
+    with ctx.server("aoai-mock", ctx.target_cmd) as srv, tempfile.TemporaryDirectory() as tmp:
+        srv.wait_healthy(ctx.args.health_path)
+        httpx.post(srv.base + EMBED_PATH, headers=HEADERS, json={"input": "warm up"}, timeout=30)
+        before = _rss_mib(srv.proc.pid)  # type: ignore[union-attr]
+        for fmt, target in (("float", TARGET_EMBED_FLOAT_S), ("base64", TARGET_EMBED_BASE64_S)):
+            body_file = Path(tmp) / f"{fmt}.json"
+            body_file.write_text(json.dumps({"input": inputs, "encoding_format": fmt}))
+            runs = [_one_embedding(srv, body_file) for _ in range(3)]
+            took = statistics.median(r[0] for r in runs)
+            probe = max(r[1] for r in runs)
+            ctx.row(f"embeddings {EMBED_INPUTS} x {EMBED_WORDS} words, {fmt} (median of 3)", f"{took:.2f} s",
+                    f"< {target:g} s", took < target)
+            ctx.row(f"  slowest health check meanwhile ({fmt})", f"{probe:.0f} ms", f"< {TARGET_PROBE_MS:g} ms",
+                    probe < TARGET_PROBE_MS)
+            figures[fmt] = {"seconds": took, "slowest_probe_ms": probe}
+        time.sleep(1.0)
+        after = _rss_mib(srv.proc.pid)  # type: ignore[union-attr]
+    grown = after - before
+    ctx.row("  RSS after them, over before", f"{grown:+.0f} MiB ({before:.0f} -> {after:.0f})",
+            f"< {TARGET_RSS_MIB:g} MiB", grown < TARGET_RSS_MIB)
+    figures["rss_mib"] = {"before": before, "after": after}
+    ctx.figures["embeddings"] = figures
+
+
 # ---------------------------------------------------------------- startup
 
 def _poll_first_chat(srv: Server, deadline_s: float = 30.0) -> float:
@@ -306,7 +382,7 @@ def _run_scenarios(ctx: Ctx) -> bool:
     """Run the selected scenarios; a failing one is reported and the rest still run."""
     scenarios: dict[str, Callable[[Ctx], None]] = {
         "throughput": bench_throughput, "stream": bench_stream, "pacing": bench_pacing,
-        "startup": bench_startup}
+        "startup": bench_startup, "embeddings": bench_embeddings}
     ok = True
     for name, fn in scenarios.items():
         if ctx.args.only not in (None, name):
@@ -329,7 +405,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=5, help="throughput rounds (baseline, then aoai-mock)")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
     p.add_argument("--connections", type=int, default=64)
-    p.add_argument("--only", choices=["throughput", "stream", "pacing", "startup"])
+    p.add_argument("--only", choices=["throughput", "stream", "pacing", "startup", "embeddings"])
     p.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
     p.add_argument("--json", action="store_true", help="also print figures as JSON")
     p.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
