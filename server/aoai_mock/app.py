@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +13,6 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.fine_tuning import restore_deployments
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenarios.engine import ScenarioBook
@@ -99,14 +97,10 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        # The tokenizers take a few hundred milliseconds to build: the current one before the first
-        # request is served, the older one in the background.
-        await anyio.to_thread.run_sync(tokens.preload, ("o200k_base",))
         # What start-up made lives as long as the server: out of the collector's way, so that its full
-        # collections (which the journal's turnover sets off) walk only what requests leave behind.
+        # collections (which the journal's turnover sets off) walk only what requests leave behind. The
+        # tokenizers are not built here: each the first time a request needs it (tens of MiB each).
         gc.freeze()
-        background = threading.Thread(target=tokens.preload, args=(("cl100k_base",),), daemon=True)
-        background.start()
         async with anyio.create_task_group() as tasks:
             if settings.watch and settings.scenarios:
                 tasks.start_soon(watch, settings.scenarios, runtime.load_scenarios)

@@ -1,5 +1,10 @@
 """Token counts match the figures the service reports: in the quickstarts and in the recordings."""
 
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+
 import pytest
 from aoai_mock.behaviour import tokens, tool_text
 
@@ -265,3 +270,58 @@ def test_completions_route_counts_the_prompt_with_cl100k(http):
                   json={"prompt": ["This is a test"], "max_tokens": 1})
     assert r.status_code == 200, r.text
     assert r.json()["usage"]["prompt_tokens"] == 4
+
+
+SHARED_TOKENIZERS = Path(__file__).resolve().parents[3] / "shared" / "tokenizers"
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_the_bundled_ranks_are_the_published_file_prepared(name):
+    published = SHARED_TOKENIZERS / f"{name}.tiktoken"
+    if not published.is_file():
+        pytest.skip(f"{published} is not here (a plain clone): the published rank files come with ../shared")
+    from tiktoken.load import load_tiktoken_bpe
+
+    spec = tokens.RANK_FILES[name]
+    bundled = (files("aoai_mock") / "data" / "tokenizers" / spec.file).read_bytes()
+    assert tokens.prepare(published.read_bytes()) == bundled
+    official = load_tiktoken_bpe(str(published), expected_hash=spec.official_hash)  # tiktoken's own check
+    assert tokens.read_ranks(name) == official
+    assert tokens.encoding(name)._mergeable_ranks == official
+
+
+def test_building_an_encoding_leaves_tiktoken_as_it_was():
+    from tiktoken_ext import openai_public
+
+    before = openai_public.load_tiktoken_bpe
+    tokens._build("cl100k_base")
+    assert openai_public.load_tiktoken_bpe is before
+
+
+def test_a_damaged_rank_file_is_refused(monkeypatch):
+    damaged = tokens.RankFile(tokens.RANK_FILES["cl100k_base"].file, "", "0" * 64)
+    monkeypatch.setitem(tokens.RANK_FILES, "cl100k_base", damaged)
+    with pytest.raises(ValueError, match="damaged"):
+        tokens.read_ranks("cl100k_base")
+
+
+_SERVED = """
+from fastapi.testclient import TestClient
+from aoai_mock.app import create_app
+from aoai_mock.behaviour import tokens
+from aoai_mock.settings import resolve
+
+with TestClient(create_app(resolve({"port": 0}, env={}))) as client:
+    assert client.get("/_mock/health").status_code == 200
+    print(",".join(tokens.loaded()))
+    answer = client.post("/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+                         headers={"api-key": "k"}, json={"messages": [{"role": "user", "content": "hi"}]})
+    assert answer.status_code == 200, answer.text
+    print(",".join(tokens.loaded()))
+"""
+
+
+def test_an_encoding_is_built_when_a_request_needs_it_not_at_start():
+    run = subprocess.run([sys.executable, "-c", _SERVED], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["", "o200k_base"]

@@ -26,14 +26,16 @@ import wave
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import av
 from pydantic import BaseModel, ConfigDict
 
 from aoai_mock.behaviour.media_store import MediaStore
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire.validation import validate
+
+if TYPE_CHECKING:
+    import av  # loaded with the first audio file the server writes (tens of milliseconds at start-up otherwise)
 
 __all__ = [
     "RATE",
@@ -216,12 +218,16 @@ def espeak_pcm(text: str, voice: str = "alloy", speed: float = 1.0, binary: str 
 def _resampled(pcm: bytes, rate: int) -> bytes:
     if rate == RATE:
         return pcm
+    import av
+
     resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
     frames = resampler.resample(_frame(pcm, rate)) + resampler.resample(None)
     return b"".join(bytes(frame.planes[0])[: frame.samples * 2] for frame in frames)
 
 
 def _frame(pcm: bytes, rate: int) -> av.AudioFrame:
+    import av
+
     frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
     frame.sample_rate = rate
     frame.planes[0].update(pcm[: (len(pcm) // 2) * 2])
@@ -235,6 +241,8 @@ def encode(pcm: bytes, response_format: str, text: str | None = None) -> bytes:
     """24 kHz mono s16le samples as a file of ``response_format``, tagged with ``text`` where it fits."""
     if response_format == "pcm":
         return pcm
+    import av
+
     muxer, codec, bit_rate = _CONTAINERS[response_format]
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=muxer, options={"fflags": "+bitexact"}) as container:

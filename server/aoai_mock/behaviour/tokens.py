@@ -8,7 +8,9 @@ The frame depends on the model (gpt-35-turbo 0301, the o-series) and, for a forc
 
 from __future__ import annotations
 
-import os
+import base64
+import hashlib
+import marshal
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,14 +38,44 @@ __all__ = [
     "encoding",
     "encoding_name_for",
     "frame_for",
+    "loaded",
+    "prepare",
+    "read_ranks",
     "pieces",
     "preload",
     "sections_text",
     "sections_tokens",
 ]
 
-_RANKS_DIR = str(files("aoai_mock") / "data" / "tokenizers")
-_env_lock = threading.Lock()  # guards the build and the TIKTOKEN_CACHE_DIR it sets
+_RANKS_DIR = files("aoai_mock") / "data" / "tokenizers"
+_lock = threading.Lock()  # one build of each encoding
+
+
+@dataclass(frozen=True, slots=True)
+class RankFile:
+    """A bundled encoding: its tokens in rank order, prepared from OpenAI's published rank file.
+
+    ``official_hash`` is the sha256 of the published file (tiktoken's ``expected_hash``), ``sha256`` that of
+    the prepared file here; :func:`prepare` makes the one from the other.
+    """
+
+    file: str
+    official_hash: str
+    sha256: str
+
+
+RANK_FILES = {
+    "o200k_base": RankFile(
+        "o200k_base.tokens",
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        "815c4e3e4416d5b9f9d301ddfa151a2a741026c83732b27af78f5dc0a3f1270a",
+    ),
+    "cl100k_base": RankFile(
+        "cl100k_base.tokens",
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        "6185d85fa22149d9299fa2220051e8e10571e2f3e11b82bebdd21fdcd5d57b60",
+    ),
+}
 
 
 def encoding_name_for(model: str) -> str:
@@ -58,28 +90,57 @@ _built: dict[str, tiktoken.Encoding] = {}
 
 
 def encoding(name: str) -> tiktoken.Encoding:
-    """The named encoding, built once from the bundled rank files; never touches the network."""
+    """The named encoding, built once from the bundled rank files on first use; never touches the network."""
     found = _built.get(name)
     if found is not None:
         return found
-    with _env_lock:
+    with _lock:
         if name not in _built:
             _built[name] = _build(name)
         return _built[name]
 
 
+def loaded() -> tuple[str, ...]:
+    """The encodings built so far (each costs tens of MiB, so none is built before it is needed)."""
+    return tuple(_built)
+
+
+def prepare(official: bytes) -> bytes:
+    """The prepared form of a published rank file (``base64(token) rank`` lines): its tokens in rank order,
+    marshalled. Reading it back is a tenth of the work of parsing the published text."""
+    ranks = {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in official.splitlines())}
+    tokens = sorted(ranks, key=ranks.__getitem__)
+    if [ranks[token] for token in tokens] != list(range(len(tokens))):
+        raise ValueError("the ranks are not 0 .. n-1")
+    return marshal.dumps(tokens)
+
+
+def read_ranks(name: str) -> dict[bytes, int]:
+    """The bundled ranks of an encoding, checked against the hash of the prepared file."""
+    spec = RANK_FILES[name]
+    raw = (_RANKS_DIR / spec.file).read_bytes()
+    if hashlib.sha256(raw).hexdigest() != spec.sha256:
+        raise ValueError(f"{spec.file}: the bundled rank file is damaged (its sha256 is not the one recorded)")
+    tokens = marshal.loads(raw)
+    return dict(zip(tokens, range(len(tokens))))
+
+
 def _build(name: str) -> tiktoken.Encoding:
-    # tiktoken reads its rank files from TIKTOKEN_CACHE_DIR when they are there (checking their hash),
-    # which is where the bundled copies live under tiktoken's own file names.
-    previous = os.environ.get("TIKTOKEN_CACHE_DIR")
-    os.environ["TIKTOKEN_CACHE_DIR"] = _RANKS_DIR
+    # tiktoken's own constructor gives the encoding's pattern and special tokens; it asks for the ranks by the
+    # published file's hash, and gets the bundled ones for that hash (anything else goes to tiktoken as usual).
+    from tiktoken_ext import openai_public
+
+    spec, ranks = RANK_FILES[name], read_ranks(name)
+    fetch = openai_public.load_tiktoken_bpe
+
+    def bundled(location: str, expected_hash: str | None = None) -> dict[bytes, int]:
+        return ranks if expected_hash == spec.official_hash else fetch(location, expected_hash=expected_hash)
+
+    openai_public.load_tiktoken_bpe = bundled
     try:
-        return tiktoken.get_encoding(name)
+        return tiktoken.Encoding(**openai_public.ENCODING_CONSTRUCTORS[name]())
     finally:
-        if previous is None:
-            del os.environ["TIKTOKEN_CACHE_DIR"]
-        else:
-            os.environ["TIKTOKEN_CACHE_DIR"] = previous
+        openai_public.load_tiktoken_bpe = fetch
 
 
 def preload(names: Iterable[str] = ("o200k_base", "cl100k_base")) -> None:

@@ -28,8 +28,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import av
-
 from aoai_mock.behaviour import tokens
 from aoai_mock.behaviour.media_store import MediaStore
 from aoai_mock.behaviour.speech import TRANSCRIPT_TAG
@@ -153,6 +151,8 @@ def transcription_job(
 
 def probe(audio: bytes) -> Probe:
     """Decode the whole file: its duration and tag, or whisper's 400 for a file that is not audio."""
+    import av  # loaded with the first audio file (tens of milliseconds at start-up otherwise)
+
     try:
         with av.open(io.BytesIO(audio), "r") as container:
             stream = container.streams.audio[0]
