@@ -26,13 +26,13 @@ Seed = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # a 64-bit signed integ
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 class _Loose(BaseModel):
     """Nested objects whose extra keys the service passes over."""
 
-    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True, defer_build=True)
 
 
 # -- message content parts -------------------------------------------------------------------------

@@ -41,7 +41,7 @@ __all__ = [
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as JSON has them: "1" is not 1
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)  # JSON types as JSON has them: "1" is not 1
 
 
 Metadata = dict[str, Any] | None  # checked by objects.check_metadata, in the service's words

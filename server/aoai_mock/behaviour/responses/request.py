@@ -33,13 +33,13 @@ Status = Literal["in_progress", "completed", "incomplete"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class _Loose(BaseModel):
     """Objects the SDK hands back as they came (output parts, reasoning items): extra keys pass."""
 
-    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True, defer_build=True)
 
 
 # -- content parts ------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ WHERE = re.compile(r"^(last_user|last|system|any|role:[a-z_]+|index:-?\d+)$")
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 def _scalar_text(value: Any) -> Any:
