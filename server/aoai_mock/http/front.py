@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
 from aoai_mock.errors import AzureError, ServerError
+from aoai_mock.http.protocol import ARRIVED
 from aoai_mock.state.journal import Journal
 from aoai_mock.state.metrics import Metrics
 from aoai_mock.state.record import BODY_LIMIT, CURRENT, Record
@@ -226,7 +227,8 @@ class AzureFront:
             state["request_id"] = request_id
             await self.app(scope, receive, lambda m: _send_with_headers(send, m, extra, state))
             return
-        record = Record(request_id, scope["method"], path, scope["query_string"], scope["headers"], time.monotonic())
+        arrived = scope.get("extensions", _NO_EXTENSIONS).get(ARRIVED) or time.monotonic()  # set by our protocol
+        record = Record(request_id, scope["method"], path, scope["query_string"], scope["headers"], arrived)
         found = self.fast_routes(scope["method"], path)
         if found is None:
             token = CURRENT.set(record)  # the request being served, for behaviour deep inside it
@@ -398,6 +400,7 @@ def _wrapped_send(
 
 
 _PLAIN: tuple[str, Deployment | None, dict[str, Value]] = ("", None, {})
+_NO_EXTENSIONS: dict[str, Any] = {}
 
 
 def _family(

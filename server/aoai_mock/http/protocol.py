@@ -19,6 +19,7 @@ import asyncio
 import resource
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 __all__ = [
     "CoalescingHttpToolsProtocol",
     "UVICORN_OPTIONS",
+    "ARRIVED",
     "CONNECTION",
     "drop_connection",
     "connection_cap",
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 CONNECTION = "aoai_mock.connection"  # scope["extensions"] key of the request's transport
+ARRIVED = "aoai_mock.arrived"  # scope["extensions"] key of time.monotonic() when the request began to arrive
 
 
 class _CoalescingTransport:
@@ -172,8 +175,11 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         if self._read_timer is None:
             self._read_timer = self.loop.call_later(self.read_timeout, self._read_timed_out)
-        # The connection itself, for faults that close or reset it (see drop_connection).
-        self.scope.setdefault("extensions", {})[CONNECTION] = self.transport  # type: ignore[typeddict-item]
+        # The connection itself, for faults that close or reset it (see drop_connection), and when the request
+        # came: a burst's last request may wait for the others before its task runs, and pacing counts from here.
+        extensions = self.scope.setdefault("extensions", {})
+        extensions[CONNECTION] = self.transport  # type: ignore[typeddict-item]
+        extensions[ARRIVED] = time.monotonic()  # type: ignore[typeddict-item]
 
     def on_headers_complete(self) -> None:
         self._in_headers = False

@@ -130,6 +130,8 @@ ASSISTANTS = Framing(
 
 
 Events = Iterable[Any] | AsyncIterable[Any]
+# An unpaced stream whose events are all ready goes out in writes of about this size; a paced one, an event a write.
+_BATCH_BYTES = 16 * 1024
 
 
 async def _each(events: Events) -> AsyncIterator[Any]:
@@ -217,10 +219,27 @@ class SseReply:
 
     async def _plain(self, send: Send) -> None:
         encode, record, sent = self.framing.encode, self.record, 0
-        async for event in _each(self.events):
-            chunk = encode(event, sent)
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            sent += 1
+        events = self.events
+        if isinstance(events, AsyncIterable):  # each event when its source has it
+            async for event in events:
+                await self._body(send, encode(event, sent))
+                sent += 1
+        else:  # all ready at once: the same events, a few writes instead of one each
+            batch: list[bytes] = []
+            size = 0
+            for event in events:
+                chunk = encode(event, sent)
+                batch.append(chunk)
+                sent += 1
+                size += len(chunk)
+                if size >= _BATCH_BYTES or sent == 1:  # the first event leaves at once
+                    record.events = sent
+                    await self._body(send, b"".join(batch))
+                    batch.clear()
+                    size = 0
+            if batch:
+                record.events = sent
+                await self._body(send, b"".join(batch))
         record.events = sent
         self.done = self.framing.end is None
         await self._close(send, self.framing.end)
