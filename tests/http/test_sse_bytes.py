@@ -183,3 +183,44 @@ def test_completions_stream(http: httpx.Client, prompt: str) -> None:
     assert (final["choices"][0]["text"], final["choices"][0]["finish_reason"]) == ("", "stop")
     whole = http.post(INSTRUCT, json=body).json()["choices"][0]["text"]
     assert "".join(c["choices"][0]["text"] for c in pieces) == whole == prompt
+
+
+# -- writes ------------------------------------------------------------------------------------------------
+
+
+def _written(events: Any) -> list[bytes]:
+    """The body pieces an SseReply hands the server for ``events``, with no delivery plan."""
+    import asyncio
+
+    from aoai_mock.http.sse import CHAT, SseReply
+    from aoai_mock.state.record import Record
+
+    pieces: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            pieces.append(message["body"])
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # the client never leaves
+        return {"type": "http.disconnect"}
+
+    record = Record("r", "POST", "/", b"", [], 0.0)
+    asyncio.run(SseReply(events, CHAT, record)({"type": "http"}, receive, send))
+    assert record.events == 2000
+    return pieces
+
+
+def test_ready_events_leave_in_a_few_writes_the_first_at_once_and_the_bytes_are_the_same():
+    sent = [{"choices": [{"delta": {"content": f"token {i} "}, "index": 0}], "id": "chatcmpl-1"} for i in range(2000)]
+    expected = b"".join(encode_event(chunk) for chunk in sent) + b"data: [DONE]\n\n"
+
+    async def one_by_one() -> Any:
+        for chunk in sent:
+            yield chunk
+
+    batched, each = _written(iter(sent)), _written(one_by_one())
+    assert b"".join(batched) == b"".join(each) == expected
+    assert batched[0] == encode_event(sent[0])  # the first token is not held back
+    assert len(each) == 2001 and len(batched) < 20
+    assert all(len(piece) < 17 * 1024 for piece in batched)
