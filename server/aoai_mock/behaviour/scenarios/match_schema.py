@@ -11,7 +11,6 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from jsonpath_ng.ext import parse as parse_json_path
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -75,7 +74,7 @@ def _regex(pattern: str) -> str:
 
 def _json_path(path: str) -> str:
     try:
-        parse_json_path(path)
+        _json_path(path)
     except Exception as exc:  # jsonpath-ng raises several kinds, some of them plain Exception
         raise ValueError(f"invalid JSON path {path!r}: {exc}") from None
     return path
@@ -276,3 +275,10 @@ class Match(StrictModel):
     @classmethod
     def _lower(cls, value: dict[str, ValueMatch] | None) -> dict[str, ValueMatch] | None:
         return {k.lower(): v for k, v in value.items()} if value else value
+
+
+def _json_path(path: str) -> Any:
+    """A parsed JSONPath (jsonpath-ng, imported with the first rule that has one)."""
+    from jsonpath_ng.ext import parse
+
+    return parse(path)

@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from jsonpath_ng.ext import parse as parse_json_path
-
 from aoai_mock.behaviour.scenarios import schema
 from aoai_mock.behaviour.scenarios.request_facts import (
     RequestFacts,
@@ -324,6 +322,13 @@ def compile_match(spec: schema.Match) -> RuleMatcher:
         tests.append(Tools(spec.tools))
     if spec.tool_result is not None:
         tests.append(ToolResultTest(spec.tool_result))
-    tests += [BodyPath(path, ValueTest(test), parse_json_path(path)) for path, test in (spec.body or {}).items()]
+    tests += [BodyPath(path, ValueTest(test), _json_path(path)) for path, test in (spec.body or {}).items()]
     tests += [Text(test) for test in spec.message or ()]
     return RuleMatcher(tuple(tests))
+
+
+def _json_path(path: str) -> Any:
+    """A parsed JSONPath (jsonpath-ng, imported with the first rule that has one)."""
+    from jsonpath_ng.ext import parse
+
+    return parse(path)

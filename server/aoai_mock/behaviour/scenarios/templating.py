@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
-from jinja2 import ChainableUndefined, TemplateError, meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from aoai_mock.errors import AzureError
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = [
     "VARIABLES",
@@ -86,17 +88,25 @@ def _from_json(value: Any) -> Any:
         return value
 
 
-def _environment() -> ImmutableSandboxedEnvironment:
+class _Jinja(NamedTuple):
+    env: ImmutableSandboxedEnvironment
+    known: frozenset[str]  # the names a template may use
+    error: type[Exception]  # jinja2.TemplateError
+    meta: Any  # jinja2.meta
+
+
+@cache
+def _jinja() -> _Jinja:
+    """The sandbox templates run in, made with the first template (Jinja takes a while to import)."""
+    from jinja2 import ChainableUndefined, TemplateError, meta
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     env = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
     env.filters.pop("random", None)  # draws from the global RNG: not deterministic
     env.globals.pop("lipsum", None)  # likewise
     env.filters.update(regex_search=_regex_search, regex_findall=_regex_findall, regex_replace=_regex_replace)
     env.filters.update({"json": _json, "from_json": _from_json})
-    return env
-
-
-_ENV = _environment()
-_KNOWN = frozenset(VARIABLES) | frozenset(_ENV.globals)
+    return _Jinja(env, frozenset(VARIABLES) | frozenset(env.globals), TemplateError, meta)
 
 
 def _is_template(source: str) -> bool:
@@ -104,9 +114,10 @@ def _is_template(source: str) -> bool:
 
 
 def _check_names(source: str) -> None:
+    jinja = _jinja()
     try:
-        unknown = sorted(meta.find_undeclared_variables(_ENV.parse(source)) - _KNOWN)
-    except TemplateError as exc:
+        unknown = sorted(jinja.meta.find_undeclared_variables(jinja.env.parse(source)) - jinja.known)
+    except jinja.error as exc:
         raise TemplateProblem(f"template error: {exc}") from None
     if unknown:
         raise TemplateProblem(
@@ -124,9 +135,10 @@ class Text:
         self._template = None
         if _is_template(source):
             _check_names(source)
+            jinja = _jinja()
             try:
-                self._template = _ENV.from_string(source)
-            except TemplateError as exc:
+                self._template = jinja.env.from_string(source)
+            except jinja.error as exc:
                 raise TemplateProblem(f"template error: {exc}") from None
 
     def render(self, variables: Mapping[str, Any]) -> str:
@@ -167,9 +179,10 @@ def _compile(value: Any) -> Any:
 
 def _expression(source: str, expr: str) -> Any:
     _check_names(source)
+    jinja = _jinja()
     try:
-        compiled = _ENV.compile_expression(expr, undefined_to_none=True)
-    except TemplateError as exc:
+        compiled = jinja.env.compile_expression(expr, undefined_to_none=True)
+    except jinja.error as exc:
         raise TemplateProblem(f"template error: {exc}") from None
 
     def build(variables: Mapping[str, Any]) -> Any:
