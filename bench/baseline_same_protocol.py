@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 
 import uvicorn
-
 from aoai_mock.http.protocol import UVICORN_OPTIONS
 from baseline_app import app
 

@@ -1,8 +1,8 @@
-"""aoai-mock benchmark: throughput vs a bare Starlette baseline, a 1000-token
-stream, and cold start.  Run from the project root:
+"""aoai-mock benchmark: every figure against a bare Starlette/uvicorn baseline, in alternating rounds of
+one run. Run from the project root:
 
-    .venv/bin/python bench/run.py [--duration 10] [--connections 64]
-        [--only throughput|stream|pacing|startup|embeddings] [--strict] [--json]
+    .venv/bin/python bench/run.py [--only embeddings|pacing|stream|concurrent|throughput|startup|import]
+        [--compare-src DIR] [--strict] [--json]
 
 All traffic goes to 127.0.0.1; every server started is killed on exit.
 See bench/README.md.
@@ -14,47 +14,27 @@ import argparse
 import json
 import math
 import os
+import random
 import signal
-import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
+from common import BASELINE, COMPARED, ERRORS, HEADERS, MESSAGES, MOCK, Ctx, chat_path, median, replay_env
 from loadgen import WRK_INSTALL_HINT, LoadResult, LoadSpec, run_python, run_wrk, wrk_path
-from servers import AOAI_CMD, BASELINE_CMD, HOST, SAME_PROTOCOL_BASELINE_CMD, Server, can_pin, cpu_split, stop_all
+from servers import AOAI_CMD, HOST, ROOT, SAME_PROTOCOL_BASELINE_CMD, Server, rss_mib, stop_all
+from streaming import bench_concurrent, bench_pacing, bench_stream
 
-CHAT_PATH = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
-HEADERS = {"api-key": "bench", "Content-Type": "application/json"}
-MESSAGES = [{"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "When was Microsoft founded?"}]
+CHAT_PATH = chat_path("gpt-4o")
 CHAT_BODY = json.dumps({"messages": MESSAGES}, separators=(",", ":")).encode()
-STREAM_BODY = {"messages": MESSAGES, "stream": True, "max_tokens": 1000}
-STREAM_PATH = "/openai/deployments/bench-stream/chat/completions?api-version=2024-10-21"  # bench/config.yaml
-STREAM_EXTRA_HEADERS: dict[str, str] = {}
 
-TARGET_RATIO, TARGET_STREAM_MS, TARGET_STARTUP_S = 0.60, 150.0, 1.5
-
-
-class Ctx:
-    """Run-wide settings derived from the CLI."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self.target_cmd = BASELINE_CMD if args.target_cmd == "baseline" else args.target_cmd
-        self.pinned = can_pin() and not args.no_pin
-        self.server_cpu, self.client_cpus = cpu_split() if self.pinned else (None, None)
-        self.rows: list[tuple[str, str, str, str]] = []
-        self.figures: dict[str, Any] = {}
-        self.notes: list[str] = []
-
-    def server(self, name: str, cmd: str) -> Server:
-        return Server(name, cmd, self.server_cpu, loop=self.args.loop, http=self.args.http)
-
-    def row(self, metric: str, value: str, target: str = "", ok: bool | None = None) -> None:
-        self.rows.append((metric, value, target, "" if ok is None else ("PASS" if ok else "FAIL")))
+TARGET_RATIO, TARGET_STARTUP_S, TARGET_STARTUP_RSS_MIB, TARGET_IMPORT_MS = 0.80, 0.6, 110.0, 50.0
 
 
 # -------------------------------------------------------------- throughput
@@ -87,11 +67,11 @@ def _load(ctx: Ctx, client: str, port: int) -> LoadResult:
     return run_python(spec, a.client_procs)
 
 
-def _one_throughput(ctx: Ctx, client: str, name: str, cmd: str) -> LoadResult:
-    with ctx.server(name, cmd) as srv:
-        srv.wait_healthy(ctx.args.health_path if name == "aoai-mock" else "/_mock/health")
+def _one_throughput(ctx: Ctx, client: str, srv: Server, health: str) -> LoadResult:
+    with srv:
+        srv.wait_healthy(health)
         _precheck(srv.base)
-        print(f"  loading {name} for {ctx.args.warmup:g}+{ctx.args.duration:g}s ...",
+        print(f"  loading {srv.name} for {ctx.args.warmup:g}+{ctx.args.duration:g}s ...",
               file=sys.stderr, flush=True)
         return _load(ctx, client, srv.port)
 
@@ -101,335 +81,366 @@ def bench_throughput(ctx: Ctx) -> None:
     rounds = ctx.args.rounds
     desc = {"wrk": "wrk", "python": f"python asyncio client x{ctx.args.client_procs} procs"}
     ctx.notes.append(f"throughput client: {desc[client]}, {ctx.args.connections} connections, "
-                     f"{ctx.args.warmup:g}s warm-up + {ctx.args.duration:g}s, servers run one "
-                     f"after the other, {rounds} round(s) of baseline then aoai-mock; figures are "
-                     "the round with the median ratio")
-    targets = [("baseline", BASELINE_CMD), ("aoai-mock", ctx.target_cmd)]
-    if ctx.args.compare_src:  # an earlier checkout's aoai-mock, in the same rounds: before and after, one run
-        targets.append((COMPARED, f"env PYTHONPATH={Path(ctx.args.compare_src).resolve() / 'server'} {AOAI_CMD}"))
+                     f"{ctx.args.warmup:g}s warm-up + {ctx.args.duration:g}s, each server started for its turn "
+                     "and alone under load")
     results: list[dict[str, LoadResult]] = []
     for _ in range(rounds):  # alternating rounds: a slow spell on the machine hits every server alike
-        results.append({name: _one_throughput(ctx, client, name, cmd) for name, cmd in targets})
-    ratios = [r["aoai-mock"].rps / r["baseline"].rps if r["baseline"].rps else 0.0 for r in results]
-    res = results[sorted(range(rounds), key=ratios.__getitem__)[rounds // 2]]
-    if ctx.args.compare_src:
-        _compared(ctx, results)
-    for name in ("baseline", "aoai-mock"):
-        r = res[name]
-        ctx.row(f"{name} throughput", f"{r.rps:,.0f} req/s")
-        ctx.row(f"{name} latency p50 / p99", f"{r.p50_ms:.2f} / {r.p99_ms:.2f} ms")
-        if r.non_200 or r.errors:
-            ctx.row(f"{name} non-200 / socket errors", f"{r.non_200} / {r.errors}", "0", False)
-        ctx.figures[name] = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms,
-                             "requests": r.requests, "non_200": r.non_200, "errors": r.errors}
-    ratio = statistics.median(ratios)
-    if rounds > 1:
-        ctx.row("ratio of each round", ", ".join(f"{x:.2f}" for x in ratios))
-    ctx.row(f"ratio aoai-mock / baseline{' (median)' if rounds > 1 else ''}", f"{ratio:.2f}",
-            f">= {TARGET_RATIO:.2f}", ratio >= TARGET_RATIO)
-    ctx.figures["throughput_ratio"] = ratio
-    ctx.figures["throughput_ratios"] = ratios
+        results.append({})
+        for side in ctx.live_sides:
+            with ctx.guard(side, "throughput"):
+                results[-1][side] = _one_throughput(ctx, client, ctx.server(side), ctx.command(side)[1])
+
+    def per_round(key: str) -> dict[str, list[float]]:
+        return {side: [getattr(r[side], key) for r in results if side in r] for side in ctx.sides}
+
+    label = f"5. chat non-streaming, {ctx.args.connections} conns"
+    fig = ctx.figure(f"{label}: req/s", per_round("rps"), lambda v: f"{v:,.0f}",
+                     target=f"ratio >= {TARGET_RATIO:.2f}", passes=lambda r: r >= TARGET_RATIO, on_ratio=True)
+    ctx.figure(f"{label}: latency p50", per_round("p50_ms"), lambda v: f"{v:.2f} ms")
+    ctx.figure(f"{label}: latency p99", per_round("p99_ms"), lambda v: f"{v:.2f} ms")
+    each = fig["rounds"]
+    ctx.notes.append("throughput ratio of each round: " + ", ".join(
+        f"{a / b if b else 0:.2f}" for a, b in zip(each[MOCK], each[BASELINE])) + (
+        "; compared checkout: " + ", ".join(f"{a / b if b else 0:.2f}" for a, b in zip(each[COMPARED], each[BASELINE]))
+        if each.get(COMPARED) else ""))
+    if COMPARED in ctx.sides:
+        versus = median([a / b if b else 0.0 for a, b in zip(each[MOCK], each[COMPARED])])
+        ctx.row(f"{label}: aoai-mock / compared checkout (median)", f"{versus:.2f}")
+        ctx.figures["versus_compared"] = versus
+    for side in ctx.sides:
+        bad = [(r[side].non_200, r[side].errors) for r in results if side in r and (r[side].non_200 or r[side].errors)]
+        if bad:
+            ctx.row(f"{label}: {side} non-200 / socket errors", "; ".join(f"{n} / {e}" for n, e in bad), "", "",
+                    "0", False)
+    ctx.figures["throughput"] = {side: [{"rps": r[side].rps, "p50_ms": r[side].p50_ms, "p99_ms": r[side].p99_ms,
+                                         "requests": r[side].requests, "non_200": r[side].non_200,
+                                         "errors": r[side].errors} for r in results if side in r]
+                                  for side in ctx.sides}
+    ctx.figures["throughput_ratio"] = fig["ratio"]
+    ctx.figures["throughput_ratios"] = [a / b if b else 0.0 for a, b in zip(each[MOCK], each[BASELINE])]
+    if "compared_ratio" in fig:
+        ctx.figures["compared_ratio"] = fig["compared_ratio"]
     ctx.figures["client"] = client
     if ctx.args.same_protocol:
-        r = _one_throughput(ctx, client, "baseline, same protocol", SAME_PROTOCOL_BASELINE_CMD)
-        ctx.row("baseline (aoai-mock's protocol)", f"{r.rps:,.0f} req/s")
-        same = res["aoai-mock"].rps / r.rps if r.rps else 0.0
-        ctx.row("ratio aoai-mock / same-protocol baseline", f"{same:.2f}")
+        srv = Server("baseline, same protocol", SAME_PROTOCOL_BASELINE_CMD, ctx.server_cpu)
+        r = _one_throughput(ctx, client, srv, "/_mock/health")
+        same = median(each[MOCK]) / r.rps if r.rps else 0.0
+        ctx.row(f"{label}: baseline with aoai-mock's protocol", "", f"{r.rps:,.0f}", f"{same:.2f}")
         ctx.figures["same_protocol_baseline"] = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms}
         ctx.figures["same_protocol_ratio"] = same
-
-
-COMPARED = "aoai-mock (compared checkout)"
-
-
-def _compared(ctx: Ctx, results: list[dict[str, LoadResult]]) -> None:
-    """The earlier checkout's ratio to the same baseline rounds, and this checkout's to it."""
-    before = [r[COMPARED].rps / r["baseline"].rps if r["baseline"].rps else 0.0 for r in results]
-    versus = [r["aoai-mock"].rps / r[COMPARED].rps if r[COMPARED].rps else 0.0 for r in results]
-    ctx.row(f"compared checkout ({ctx.args.compare_src}) / baseline, each round", ", ".join(f"{x:.2f}" for x in before))
-    ctx.row("compared checkout / baseline (median)", f"{statistics.median(before):.2f}")
-    ctx.row("aoai-mock / compared checkout (median)", f"{statistics.median(versus):.2f}")
-    ctx.figures["compared_ratio"] = statistics.median(before)
-    ctx.figures["compared_ratios"] = before
-    ctx.figures["versus_compared"] = statistics.median(versus)
-
-
-# --------------------------------------------------------------- streaming
-
-def _stream_request(ctx: Ctx) -> tuple[str, dict[str, str], bytes]:
-    """(path, headers, body) for the stream test; --stream-body overrides."""
-    path, extra, body = STREAM_PATH, dict(STREAM_EXTRA_HEADERS), STREAM_BODY
-    if ctx.args.stream_body:
-        given = json.loads(ctx.args.stream_body)
-        if isinstance(given, dict) and "body" in given:
-            path = given.get("path", path)
-            extra = dict(given.get("headers", {}))
-            body = given["body"]
-        else:
-            body = given
-    return path, {**HEADERS, **extra}, json.dumps(body).encode()
-
-
-def _count_chunk(data: str) -> int:
-    """1 if this SSE data payload carries non-empty delta content."""
-    try:
-        choices = json.loads(data).get("choices") or []
-    except ValueError:
-        return 0
-    return int(any((c.get("delta") or {}).get("content") for c in choices))
-
-
-def _one_stream(client: httpx.Client, req: tuple[str, dict[str, str], bytes]) -> tuple[float, int]:
-    """Send one streaming request; return (seconds to `data: [DONE]`, content chunks)."""
-    path, headers, body = req
-    chunks = 0
-    t0 = time.perf_counter()
-    with client.stream("POST", path, headers=headers, content=body) as resp:
-        if resp.status_code != 200:
-            raise RuntimeError(f"stream got {resp.status_code}: {resp.read()[:300]!r}")
-        for line in resp.iter_lines():
-            if line == "data: [DONE]":
-                return time.perf_counter() - t0, chunks
-            if line.startswith("data:"):
-                chunks += _count_chunk(line[5:].strip())
-    raise RuntimeError("stream ended without data: [DONE]")
-
-
-def bench_stream(ctx: Ctx) -> None:
-    req = _stream_request(ctx)
-    runs: list[tuple[float, int]] = []
-    with ctx.server("aoai-mock", ctx.target_cmd) as srv:
-        srv.wait_healthy(ctx.args.health_path)
-        with httpx.Client(base_url=srv.base, timeout=30) as client:
-            for _ in range(3):  # warm-up, also opens the keep-alive connection
-                _one_stream(client, req)
-            runs = [_one_stream(client, req) for _ in range(ctx.args.stream_runs)]
-    med_ms = statistics.median(t for t, _ in runs) * 1000
-    chunks = int(statistics.median(c for _, c in runs))
-    ctx.row("stream content chunks received", f"{chunks}")
-    if not ctx.args.stream_body and chunks < 900:
-        ctx.notes.append(f"stream gave {chunks} content chunks, not ~1000: the server did not "
-                         "produce 1000 tokens for this body; set one that does with --stream-body")
-    ctx.row(f"stream time to [DONE] (median of {len(runs)})", f"{med_ms:.1f} ms",
-            f"< {TARGET_STREAM_MS:g} ms", med_ms < TARGET_STREAM_MS)
-    ctx.row("stream min / max", f"{min(runs)[0]*1000:.1f} / {max(runs)[0]*1000:.1f} ms")
-    ctx.figures["stream"] = {"median_ms": med_ms, "chunks": chunks,
-                             "runs_ms": [round(t * 1000, 2) for t, _ in runs]}
-
-
-# ----------------------------------------------------------------- pacing
-
-PACED_PATH = "/openai/deployments/bench-paced/chat/completions?api-version=2024-10-21"
-PACED_TTFT_S, PACED_TPS, PACED_TOKENS = 0.250, 100.0, 200  # as bench/config.yaml sets bench-paced
-
-
-def _one_paced(client: httpx.Client) -> tuple[float, float, int]:
-    """(seconds to the first content chunk, content tokens/s after it, content chunks) of one paced stream."""
-    body = json.dumps({"messages": MESSAGES, "stream": True}).encode()
-    t0 = time.perf_counter()
-    first = last = 0.0
-    chunks = 0
-    with client.stream("POST", PACED_PATH, headers=HEADERS, content=body) as resp:
-        for line in resp.iter_lines():
-            if line.startswith("data:") and _count_chunk(line[5:].strip()):
-                last = time.perf_counter() - t0
-                first = first or last
-                chunks += 1
-    rate = (chunks - 1) / (last - first) if chunks > 1 and last > first else 0.0
-    return first, rate, chunks
-
-
-def bench_pacing(ctx: Ctx) -> None:
-    with ctx.server("aoai-mock", ctx.target_cmd) as srv:
-        srv.wait_healthy(ctx.args.health_path)
-        with httpx.Client(base_url=srv.base, timeout=30) as client:
-            _one_paced(client)  # warm-up
-            runs = [_one_paced(client) for _ in range(5)]
-    ttft = statistics.median(r[0] for r in runs)
-    rate = statistics.median(r[1] for r in runs)
-    ctx.row("paced: time to first token (median of 5)", f"{ttft * 1000:.1f} ms",
-            f"{PACED_TTFT_S * 1000:.0f} ms +10%", PACED_TTFT_S <= ttft <= PACED_TTFT_S * 1.1)
-    ctx.row("paced: tokens/s after the first", f"{rate:.1f}", f"{PACED_TPS:.0f} -10%",
-            PACED_TPS * 0.9 <= rate <= PACED_TPS * 1.01)
-    ctx.row("paced: content chunks", f"{int(statistics.median(r[2] for r in runs))}", f"{PACED_TOKENS}")
-    ctx.figures["pacing"] = {"ttft_ms": ttft * 1000, "tokens_per_s": rate,
-                             "configured": {"ttft_ms": PACED_TTFT_S * 1000, "tokens_per_s": PACED_TPS}}
 
 
 # -------------------------------------------------------------- embeddings
 
 EMBED_PATH = "/openai/deployments/text-embedding-3-large/embeddings?api-version=2024-10-21"
 EMBED_INPUTS, EMBED_WORDS = 2048, 100
-TARGET_EMBED_FLOAT_S, TARGET_EMBED_BASE64_S, TARGET_PROBE_MS, TARGET_RSS_MIB = 1.0, 0.5, 50.0, 50.0
+TARGET_EMBED_S = {"float": 1.0, "base64": 0.5}
+TARGET_PROBE_MS, TARGET_RSS_MIB = 50.0, 50.0
+EMBED_LIMIT_S = 30.0  # a server slower than this for one request (an old checkout) is left out
 # The large request comes from another process, so that reading its 80 MB answer does not slow the probes here.
+# With a third argument the answer is also written to that file (to hand the same bytes to the baseline).
 _EMBED_SENDER = """
 import sys, time, httpx
 body = open(sys.argv[2], "rb").read()
+out = open(sys.argv[3], "wb") if len(sys.argv) > 3 else None
 with httpx.Client(timeout=300) as client:
     started = time.perf_counter()
+    size = 0
     with client.stream("POST", sys.argv[1], content=body,
                        headers={"api-key": "bench", "content-type": "application/json"}) as answer:
-        size = sum(len(chunk) for chunk in answer.iter_raw())
-    print(answer.status_code, size, time.perf_counter() - started)
+        for chunk in answer.iter_raw():
+            size += len(chunk)
+            if out is not None:
+                out.write(chunk)
+    took = time.perf_counter() - started
+print(answer.status_code, size, took)
 """
 
 
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _one_embedding(srv: Server, body_file: Path) -> tuple[float, float]:
+def _one_embedding(srv: Server, body_file: Path, keep: Path | None = None) -> tuple[float, float]:
     """Seconds to the last byte of one large request; the slowest health check meanwhile, in ms."""
-    import subprocess
-
     slowest = 0.0
-    with httpx.Client(base_url=srv.base, timeout=30) as probe:
+    deadline = time.monotonic() + EMBED_LIMIT_S
+    with httpx.Client(base_url=srv.base, timeout=EMBED_LIMIT_S / 3) as probe:
         probe.get("/_mock/health")
-        sender = subprocess.Popen([sys.executable, "-c", _EMBED_SENDER, srv.base + EMBED_PATH, str(body_file)],
-                                  stdout=subprocess.PIPE, text=True)
-        while sender.poll() is None:
-            started = time.perf_counter()
-            probe.get("/_mock/health")
-            slowest = max(slowest, time.perf_counter() - started)
-            time.sleep(0.01)
-    status, size, took = sender.communicate()[0].split()
+        argv = [sys.executable, "-c", _EMBED_SENDER, srv.base + EMBED_PATH, str(body_file)]
+        sender = subprocess.Popen(argv + ([str(keep)] if keep else []), stdout=subprocess.PIPE, text=True)
+        try:
+            while sender.poll() is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no answer within {EMBED_LIMIT_S:g} s")
+                started = time.perf_counter()
+                try:
+                    probe.get("/_mock/health")
+                except httpx.TimeoutException:
+                    pass
+                slowest = max(slowest, time.perf_counter() - started)
+                time.sleep(0.01)
+        finally:
+            if sender.poll() is None:
+                sender.kill()
+    out = sender.communicate()[0].split()
+    if len(out) != 3:
+        raise RuntimeError(f"{srv.name}: the embeddings sender failed (see above)")
+    status, size, took = out
     if status != "200" or int(size) == 0:
-        raise RuntimeError(f"embeddings answered {status} ({size} bytes)")
+        raise RuntimeError(f"{srv.name}: embeddings answered {status} ({size} bytes)")
     return float(took), slowest * 1000
 
 
 def bench_embeddings(ctx: Ctx) -> None:
-    import random
-    import tempfile
-
     rng = random.Random(1)
     inputs = [" ".join(f"word{rng.randrange(50_000)}" for _ in range(EMBED_WORDS)) for _ in range(EMBED_INPUTS)]
-    figures: dict[str, Any] = {}
-    with ctx.server("aoai-mock", ctx.target_cmd) as srv, tempfile.TemporaryDirectory() as tmp:
-        srv.wait_healthy(ctx.args.health_path)
-        httpx.post(srv.base + EMBED_PATH, headers=HEADERS, json={"input": "warm up"}, timeout=30)
-        before = _rss_mib(srv.proc.pid)  # type: ignore[union-attr]
-        for fmt, target in (("float", TARGET_EMBED_FLOAT_S), ("base64", TARGET_EMBED_BASE64_S)):
-            body_file = Path(tmp) / f"{fmt}.json"
-            body_file.write_text(json.dumps({"input": inputs, "encoding_format": fmt}))
-            runs = [_one_embedding(srv, body_file) for _ in range(3)]
-            took = statistics.median(r[0] for r in runs)
-            probe = max(r[1] for r in runs)
-            ctx.row(f"embeddings {EMBED_INPUTS} x {EMBED_WORDS} words, {fmt} (median of 3)", f"{took:.2f} s",
-                    f"< {target:g} s", took < target)
-            ctx.row(f"  slowest health check meanwhile ({fmt})", f"{probe:.0f} ms", f"< {TARGET_PROBE_MS:g} ms",
-                    probe < TARGET_PROBE_MS)
-            figures[fmt] = {"seconds": took, "slowest_probe_ms": probe}
+    fmts = list(TARGET_EMBED_S)
+    took: dict[str, dict[str, list[float]]] = {fmt: {side: [] for side in ctx.sides} for fmt in fmts}
+    probe: dict[str, list[float]] = {side: [] for side in ctx.sides}
+    rss: dict[str, list[float]] = {}
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        bodies = {fmt: Path(tmp) / f"{fmt}.json" for fmt in fmts}
+        for fmt, path in bodies.items():
+            path.write_text(json.dumps({"input": inputs, "encoding_format": fmt}))
+        servers = {MOCK: ctx.start(stack, MOCK)}
+        if COMPARED in ctx.sides:
+            with ctx.guard(COMPARED, "embeddings"):
+                servers[COMPARED] = ctx.start(stack, COMPARED)
+        for side, srv in servers.items():
+            with ctx.guard(side, "embeddings", srv):
+                httpx.post(srv.base + EMBED_PATH, headers=HEADERS, json={"input": "warm up"}, timeout=30)
+                rss[side] = [rss_mib(srv.proc.pid)]  # type: ignore[union-attr]
+        answers = {fmt: Path(tmp) / f"{fmt}.answer" for fmt in fmts}
+        for fmt in fmts:  # the mock's answers, for the baseline; also a warm-up of each format
+            _one_embedding(servers[MOCK], bodies[fmt], answers[fmt])
+        servers[BASELINE] = ctx.start(stack, BASELINE, replay_env(Path(tmp), embeddings=answers))
+        rss[BASELINE] = [rss_mib(servers[BASELINE].proc.pid)]  # type: ignore[union-attr]
+        for side in (BASELINE, COMPARED):
+            for fmt in fmts:
+                if side not in ctx.live_sides:
+                    break
+                with ctx.guard(side, "embeddings", servers[side]):
+                    _one_embedding(servers[side], bodies[fmt])  # warm-up, as the capture was for the mock
+        for _ in range(ctx.args.embed_rounds):
+            for side in ctx.live_sides:
+                with ctx.guard(side, "embeddings", servers[side]):
+                    runs = [_one_embedding(servers[side], bodies[fmt]) for fmt in fmts]
+                    for fmt, (seconds, _) in zip(fmts, runs):
+                        took[fmt][side].append(seconds)
+                    probe[side].append(max(probe_ms for _, probe_ms in runs))
         time.sleep(1.0)
-        after = _rss_mib(srv.proc.pid)  # type: ignore[union-attr]
-    grown = after - before
-    ctx.row("  RSS after them, over before", f"{grown:+.0f} MiB ({before:.0f} -> {after:.0f})",
-            f"< {TARGET_RSS_MIB:g} MiB", grown < TARGET_RSS_MIB)
-    figures["rss_mib"] = {"before": before, "after": after}
+        for side in ctx.live_sides:
+            rss[side].append(rss_mib(servers[side].proc.pid))  # type: ignore[union-attr]
+        rss = {side: r for side, r in rss.items() if len(r) == 2}
+    label = f"1. embeddings {EMBED_INPUTS} x {EMBED_WORDS} words"
+    figures: dict[str, Any] = {}
+    for fmt in fmts:
+        figures[fmt] = ctx.figure(f"{label}, {fmt}: to last byte", took[fmt], lambda v: f"{v:.3f} s",
+                                  target=f"< {TARGET_EMBED_S[fmt]:g} s", passes=lambda v, t=TARGET_EMBED_S[fmt]: v < t)
+    figures["slowest_probe_ms"] = ctx.figure(
+        f"{label}: slowest health check meanwhile", probe, lambda v: f"{v:.0f} ms",
+        target=f"< {TARGET_PROBE_MS:g} ms", passes=lambda v: v < TARGET_PROBE_MS)
+    grown = {side: [after - before] for side, (before, after) in rss.items()}
+    figures["rss_growth_mib"] = ctx.figure(
+        f"{label}: RSS growth after them", grown, lambda v: f"{v:+.0f} MiB",
+        target=f"< {TARGET_RSS_MIB:g} MiB", passes=lambda v: v < TARGET_RSS_MIB, with_ratio=False)
+    figures["rss_mib"] = {side: {"before": b, "after": a} for side, (b, a) in rss.items()}
+    ctx.notes.append("embeddings RSS: " + "; ".join(f"{side} {b:.0f} -> {a:.0f} MiB" for side, (b, a) in rss.items())
+                     + " (the baseline holds both answers from its start)")
     ctx.figures["embeddings"] = figures
 
 
 # ---------------------------------------------------------------- startup
 
-def _poll_first_chat(srv: Server, deadline_s: float = 30.0) -> float:
-    """Seconds from spawn until the chat endpoint first answers 200."""
-    deadline = time.monotonic() + deadline_s
-    with httpx.Client(timeout=httpx.Timeout(5.0, connect=0.1)) as client:
-        while time.monotonic() < deadline:
-            try:
-                r = client.post(srv.base + CHAT_PATH, headers=HEADERS, content=CHAT_BODY)
-                if r.status_code == 200:
-                    return time.perf_counter() - srv.started_at
-            except httpx.TransportError:
-                pass
-            if srv.proc is None or srv.proc.poll() is not None:
-                raise RuntimeError(f"server exited during startup:\n{srv.log_tail()}")
-            time.sleep(0.002)
-    raise RuntimeError(f"no 200 chat completion within {deadline_s:g}s:\n{srv.log_tail()}")
+def _poll(client: httpx.Client, srv: Server, send: Callable[[], httpx.Response], deadline: float) -> None:
+    """Call `send` every 2 ms until it answers 200."""
+    while time.monotonic() < deadline:
+        try:
+            if send().status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if srv.proc is None or srv.proc.poll() is not None:
+            raise RuntimeError(f"{srv.name} exited during startup:\n{srv.log_tail()}")
+        time.sleep(0.002)
+    raise RuntimeError(f"{srv.name}: no 200 within the deadline:\n{srv.log_tail()}")
+
+
+def _one_startup(ctx: Ctx, side: str) -> tuple[float, float, float]:
+    """(seconds from spawn to the first 200 chat completion, RSS MiB once healthy before any chat, RSS MiB
+    after the first chat)."""
+    health = ctx.command(side)[1]
+    with httpx.Client(timeout=httpx.Timeout(5.0, connect=0.1)) as client, ctx.server(side) as srv:
+        deadline = time.monotonic() + 30
+        _poll(client, srv, lambda: client.get(srv.base + health), deadline)
+        rss_start = rss_mib(srv.proc.pid)  # type: ignore[union-attr]
+        _poll(client, srv, lambda: client.post(srv.base + CHAT_PATH, headers=HEADERS, content=CHAT_BODY), deadline)
+        took = time.perf_counter() - srv.started_at
+        return took, rss_start, rss_mib(srv.proc.pid)  # type: ignore[union-attr]
 
 
 def bench_startup(ctx: Ctx) -> None:
-    times = []
+    found: dict[str, list[tuple[float, float, float]]] = {side: [] for side in ctx.sides}
     for _ in range(ctx.args.startup_runs):
-        with ctx.server("aoai-mock", ctx.target_cmd) as srv:
-            times.append(_poll_first_chat(srv))
-    med = statistics.median(times)
-    ctx.row(f"cold start to first 200 (median of {len(times)})", f"{med:.3f} s",
-            f"< {TARGET_STARTUP_S:g} s", med < TARGET_STARTUP_S)
-    ctx.figures["startup"] = {"median_s": med, "runs_s": [round(t, 3) for t in times]}
+        for side in ctx.live_sides:
+            with ctx.guard(side, "startup"):
+                found[side].append(_one_startup(ctx, side))
+
+    def per_round(i: int) -> dict[str, list[float]]:
+        return {side: [r[i] for r in runs] for side, runs in found.items()}
+
+    n = ctx.args.startup_runs
+    ctx.figures["startup"] = {
+        "seconds": ctx.figure(f"6. start-up: spawn to first chat (median of {n})", per_round(0),
+                              lambda v: f"{v:.3f} s", target=f"< {TARGET_STARTUP_S:g} s",
+                              passes=lambda v: v < TARGET_STARTUP_S),
+        "rss_mib": ctx.figure("6. start-up: RSS once healthy, before any chat", per_round(1),
+                              lambda v: f"{v:.0f} MiB", target=f"< {TARGET_STARTUP_RSS_MIB:g} MiB",
+                              passes=lambda v: v < TARGET_STARTUP_RSS_MIB),
+        "rss_after_chat_mib": ctx.figure("6. start-up: RSS after the first chat", per_round(2),
+                                         lambda v: f"{v:.0f} MiB")}
+
+
+# ----------------------------------------------------------------- import
+
+# A fresh interpreter imports pytest, then the plugin, as a pytest session loads it (entry point pytest11);
+# the plugin's figure is the time of its own import with pytest already loaded.
+_IMPORT_PROBE = ("import time; t0 = time.perf_counter(); import pytest; t1 = time.perf_counter(); "
+                 "import aoai_mock.testing.plugin as plugin; t2 = time.perf_counter(); "
+                 "print(t1 - t0, t2 - t1, plugin.__file__)")
+
+
+def _one_import(src: Path) -> tuple[float, float]:
+    """(seconds of `import pytest`, seconds of `import aoai_mock.testing.plugin` after it) in a fresh interpreter
+    whose PYTHONPATH is `src`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(src)
+    out = subprocess.run([sys.executable, "-c", _IMPORT_PROBE], env=env, capture_output=True, text=True,
+                         timeout=60, cwd=tempfile.gettempdir())
+    if out.returncode != 0:
+        raise RuntimeError(f"importing the plugin failed: {out.stderr.strip()[-500:]}")
+    pytest_s, plugin_s, path = out.stdout.split()
+    if not Path(path).resolve().is_relative_to(src):
+        raise RuntimeError(f"the plugin came from {path}, not from {src}")
+    return float(pytest_s), float(plugin_s)
+
+
+def bench_import(ctx: Ctx) -> None:
+    srcs = {MOCK: ROOT / "server"}
+    if ctx.compare_src:
+        srcs[COMPARED] = ctx.compare_src / "server"
+    times: dict[str, list[float]] = {BASELINE: [], **{side: [] for side in srcs}}
+    for side, src in srcs.items():
+        with ctx.guard(side, "import"):
+            _one_import(src)  # warm-up: writes any missing .pyc
+    for _ in range(ctx.args.import_runs):
+        for side in ctx.live_sides:
+            if side in srcs:
+                with ctx.guard(side, "import"):
+                    pytest_s, plugin_s = _one_import(srcs[side])
+                    times[side].append(plugin_s * 1000)
+                    if side == MOCK:
+                        times[BASELINE].append(pytest_s * 1000)
+    ctx.figures["import"] = ctx.figure(
+        "7. import the pytest plugin (baseline: pytest itself)",
+        times, lambda v: f"{v:.1f} ms", target=f"< {TARGET_IMPORT_MS:g} ms", passes=lambda v: v < TARGET_IMPORT_MS)
 
 
 # ------------------------------------------------------------------ report
 
 def print_report(ctx: Ctx) -> None:
-    width = [max(len(r[i]) for r in ctx.rows + [("metric", "value", "target", "result")])
-             for i in range(4)]
+    compared = COMPARED in ctx.sides
+    head = ("figure", "aoai-mock", "baseline", "ratio") + (("compared checkout",) if compared else ()) + (
+        "target", "result")
+    rows = [(r.figure, r.mock, r.base, r.ratio) + ((r.compared,) if compared else ()) + (r.target, r.result)
+            for r in ctx.rows]
+    width = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     line = "  ".join(f"{{:<{w}}}" for w in width)
     print()
-    print(line.format("metric", "value", "target", "result"))
+    print(line.format(*head).rstrip())
     print("  ".join("-" * w for w in width))
-    for r in ctx.rows:
-        print(line.format(*r))
+    for r in rows:
+        print(line.format(*r).rstrip())
     print()
+    print("ratio: aoai-mock / baseline, the median of the rounds' ratios (values: the median of the rounds); "
+          "the baseline is bare Starlette on stock uvicorn serving the same bytes (see bench/README.md)")
+    if compared:
+        print(f"compared checkout: {ctx.compare_src}; in parentheses its ratio to the baseline where the target "
+              "is on the ratio")
     for note in ctx.notes:
         print(f"note: {note}")
 
 
+SCENARIOS: dict[str, Callable[[Ctx], None]] = {
+    "embeddings": bench_embeddings, "pacing": bench_pacing, "stream": bench_stream, "concurrent": bench_concurrent,
+    "throughput": bench_throughput, "startup": bench_startup, "import": bench_import}
+
+
 def _run_scenarios(ctx: Ctx) -> bool:
     """Run the selected scenarios; a failing one is reported and the rest still run."""
-    scenarios: dict[str, Callable[[Ctx], None]] = {
-        "throughput": bench_throughput, "stream": bench_stream, "pacing": bench_pacing,
-        "startup": bench_startup, "embeddings": bench_embeddings}
     ok = True
-    for name, fn in scenarios.items():
+    for name, fn in SCENARIOS.items():
         if ctx.args.only not in (None, name):
             continue
         print(f"[{name}]", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        ctx.dropped.clear()
         try:
             fn(ctx)
-        except (RuntimeError, OSError, httpx.HTTPError, TimeoutError, ValueError) as exc:
+        except ERRORS as exc:
             ok = False
-            ctx.row(f"{name}", "ERROR", "", False)
+            ctx.row(f"{name}", "ERROR", ok=False)
             ctx.notes.append(f"{name} failed: {exc}")
         finally:
             stop_all()
+        ctx.figures.setdefault("seconds", {})[name] = round(time.perf_counter() - started, 1)
     return ok
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="aoai-mock benchmark (127.0.0.1 only)")
-    p.add_argument("--duration", type=float, default=5.0, help="measured seconds per server and round")
-    p.add_argument("--rounds", type=int, default=5, help="throughput rounds (baseline, then aoai-mock)")
-    p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
-    p.add_argument("--connections", type=int, default=64)
-    p.add_argument("--only", choices=["throughput", "stream", "pacing", "startup", "embeddings"])
+    p.add_argument("--only", choices=list(SCENARIOS))
     p.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
     p.add_argument("--json", action="store_true", help="also print figures as JSON")
-    p.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
-    p.add_argument("--client-procs", type=int, default=2, help="python client processes")
-    p.add_argument("--stream-body", help="JSON body, or {path?, headers, body}")
-    p.add_argument("--stream-runs", type=int, default=20)
-    p.add_argument("--startup-runs", type=int, default=5)
-    p.add_argument("--no-pin", action="store_true", help="do not pin server/client CPUs")
     p.add_argument("--compare-src", metavar="DIR",
-                   help="also load the aoai-mock of another checkout (e.g. a git worktree of main) in every "
-                        "throughput round, and print both ratios")
-    p.add_argument("--same-protocol", action="store_true",
+                   help="also run the aoai-mock of another checkout (e.g. a git worktree of an earlier commit) "
+                        "in every round of every scenario: a 'compared checkout' column")
+    t = p.add_argument_group("throughput")
+    t.add_argument("--duration", type=float, default=5.0, help="measured seconds per server and round")
+    t.add_argument("--rounds", type=int, default=5, help="throughput rounds (baseline, then aoai-mock)")
+    t.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
+    t.add_argument("--connections", type=int, default=64)
+    t.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    t.add_argument("--client-procs", type=int, default=2, help="python client processes")
+    t.add_argument("--same-protocol", action="store_true",
                    help="also load the baseline served with aoai-mock's write-coalescing protocol")
-    p.add_argument("--loop", default="auto", help="baseline uvicorn --loop")
-    p.add_argument("--http", default="auto", help="baseline uvicorn --http")
+    s = p.add_argument_group("streams")
+    s.add_argument("--stream-body", help="stream scenario: JSON body, or {path?, headers, body}")
+    s.add_argument("--stream-runs", type=int, default=40, help="stream scenario: streams per server and round")
+    s.add_argument("--stream-rounds", type=int, default=5, help="rounds of the stream and concurrent scenarios")
+    s.add_argument("--concurrent-streams", type=int, default=100)
+    s.add_argument("--bursts", type=int, default=2, help="concurrent: measured bursts per server and round")
+    s.add_argument("--pacing-streams", type=int, default=500)
+    s.add_argument("--pacing-rounds", type=int, default=3)
+    o = p.add_argument_group("others")
+    o.add_argument("--embed-rounds", type=int, default=3)
+    o.add_argument("--startup-runs", type=int, default=5)
+    o.add_argument("--import-runs", type=int, default=10)
+    o.add_argument("--no-pin", action="store_true", help="do not pin server/client CPUs")
+    o.add_argument("--loop", default="auto", help="baseline uvicorn --loop")
+    o.add_argument("--http", default="auto", help="baseline uvicorn --http")
     p.add_argument("--target-cmd", default=AOAI_CMD, help=argparse.SUPPRESS)
     p.add_argument("--health-path", default="/_mock/health", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    args.duration = min(max(args.duration, 1.0), 600.0)
-    args.warmup = min(max(args.warmup, 0.0), 60.0)
-    args.connections = min(max(args.connections, 1), 1024)
-    args.stream_runs = min(max(args.stream_runs, 1), 200)
-    args.startup_runs = min(max(args.startup_runs, 1), 50)
-    args.rounds = min(max(args.rounds, 1), 20)
+
+    def clamp(name: str, low: float, high: float) -> None:
+        setattr(args, name, type(getattr(args, name))(min(max(getattr(args, name), low), high)))
+
+    clamp("duration", 1.0, 600.0)
+    clamp("warmup", 0.0, 60.0)
+    clamp("connections", 1, 1024)
+    for name, high in (("rounds", 20), ("stream_runs", 1000), ("stream_rounds", 20), ("bursts", 20),
+                       ("pacing_rounds", 20), ("embed_rounds", 20), ("startup_runs", 50), ("import_runs", 100)):
+        clamp(name, 1, high)
+    clamp("concurrent_streams", 1, 5000)
+    clamp("pacing_streams", 1, 5000)
     return args
 
 
@@ -437,7 +448,7 @@ def _json_safe(obj: Any) -> Any:
     """NaN (e.g. no latency samples) becomes null so the JSON stays valid."""
     if isinstance(obj, dict):
         return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list):
+    if isinstance(obj, list | tuple):
         return [_json_safe(v) for v in obj]
     return None if isinstance(obj, float) and math.isnan(obj) else obj
 
@@ -450,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Ctx(parse_args(argv))
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if ctx.compare_src and not (ctx.compare_src / "server" / "aoai_mock").is_dir():
+        print(f"--compare-src {ctx.compare_src}: no server/aoai_mock there", file=sys.stderr)
+        return 2
     if ctx.pinned:
         os.sched_setaffinity(0, ctx.client_cpus)
         ctx.notes.append(f"servers pinned to CPU {ctx.server_cpu}, client(s) to CPU "
@@ -458,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx.notes.append("no CPU pinning: client and server share all CPUs")
     if ctx.target_cmd != AOAI_CMD:
         ctx.notes.append(f"aoai-mock side overridden: {ctx.target_cmd}")
+    started = time.perf_counter()
     try:
         ok = _run_scenarios(ctx)
     except KeyboardInterrupt:
@@ -465,10 +480,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         stop_all()
+    ctx.notes.append(f"wall time {time.perf_counter() - started:.0f} s")
     print_report(ctx)
     if ctx.args.json:
         print(json.dumps(_json_safe(ctx.figures)))
-    failed = any(r[3] == "FAIL" for r in ctx.rows) or not ok
+    failed = any(r.result == "FAIL" for r in ctx.rows) or not ok
     return 1 if ctx.args.strict and failed else 0
 
 

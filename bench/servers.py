@@ -50,8 +50,8 @@ def cpu_split() -> tuple[int, set[int]]:
     return cpus[0], set(cpus[1:])
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ, **(extra or {}))
     src = [str(p) for p in (ROOT / "server", ROOT / "src") if p.is_dir()]
     env["PYTHONPATH"] = os.pathsep.join(src + [env.get("PYTHONPATH", "")]).strip(os.pathsep)
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -74,13 +74,14 @@ class Server:
     """One server process in its own session, killed as a process group."""
 
     def __init__(self, name: str, cmd_template: str, pin_cpu: int | None = None,
-                 **fmt: str) -> None:
+                 env: dict[str, str] | None = None, **fmt: str) -> None:
         self.name = name
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
         self.cmd = shlex.split(cmd_template.format(
             python=sys.executable, port=self.port, bench=BENCH, **fmt))
         self.pin_cpu = pin_cpu
+        self.env = env
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log")
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
@@ -88,7 +89,7 @@ class Server:
     def start(self) -> "Server":
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
-            self.cmd, cwd=ROOT, env=_env(), stdin=subprocess.DEVNULL,
+            self.cmd, cwd=ROOT, env=_env(self.env), stdin=subprocess.DEVNULL,
             stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_child_setup(self.pin_cpu))
         _LIVE.append(self)
@@ -140,6 +141,20 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far (every thread, dead ones too), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    """VmRSS of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def stop_all() -> None:
