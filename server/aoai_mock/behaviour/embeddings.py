@@ -18,7 +18,6 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from threading import Lock
 from typing import TYPE_CHECKING, Any
 
@@ -70,9 +69,6 @@ def _projection(dims: int) -> np.ndarray:
     return found
 
 
-_ROWS_AT_ONCE = 256  # texts summed in one array operation (about 13 MiB of directions for 100 words each)
-
-
 def _bases(texts: Sequence[str]) -> np.ndarray:
     """Each text's sum of word directions (rows of ``BASE`` whole numbers)."""
     import numpy as np
@@ -82,15 +78,9 @@ def _bases(texts: Sequence[str]) -> np.ndarray:
     ids = [[named(w, len(index)) for w in (_WORD.findall(text.lower()) or [text])] for text in texts]
     hashed = b"".join(hashlib.shake_128(w.encode("utf-8", "surrogatepass")).digest(BASE) for w in index)
     directions = np.frombuffer(hashed, dtype=np.int8).reshape(len(index), BASE).astype(np.int32)
-    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    ends = np.cumsum(lengths)
-    words = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(ends[-1]) if len(ends) else 0)
     bases = np.empty((len(texts), BASE), dtype=np.int32)  # whole numbers: exact, in any order of addition
-    for first in range(0, len(texts), _ROWS_AT_ONCE):
-        last = min(first + _ROWS_AT_ONCE, len(texts))
-        start = int(ends[first - 1]) if first else 0
-        starts = np.concatenate(([0], ends[first : last - 1] - start))  # every text has at least one word
-        np.add.reduceat(directions[words[start : int(ends[last - 1])]], starts, axis=0, out=bases[first:last])
+    for row, found in enumerate(ids):
+        bases[row] = directions[found].sum(axis=0)
     return bases
 
 
