@@ -131,3 +131,18 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_server_in_the_test_process_leaves_its_collector_alone() -> None:
+    """The serve command paces the collector for itself (aoai_mock.app.own_process_collector); a LiveServer in
+    someone's test process must not change theirs."""
+    import gc
+
+    import httpx
+    from aoai_mock.settings import resolve
+    from aoai_mock.testing import LiveServer
+
+    before = gc.get_threshold()
+    with LiveServer(resolve({"port": 0}, env={})) as server:
+        assert httpx.get(f"{server.url}/_mock/health").status_code == 200
+    assert gc.get_threshold() == before

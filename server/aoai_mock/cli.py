@@ -240,7 +240,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from aoai_mock.app import WORKER_SETTINGS, ReplayError, create_app
+    from aoai_mock.app import WORKER_SETTINGS, ReplayError, create_app, own_process_collector
     from aoai_mock.behaviour.scenarios import ScenarioError
     from aoai_mock.http.protocol import UVICORN_OPTIONS
     from aoai_mock.state.sqlite import StateFileError
@@ -269,6 +269,7 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ[WORKER_SETTINGS] = json.dumps(given, default=str)
         uvicorn.run("aoai_mock.app:app_for_worker", factory=True, workers=settings.workers, **options)
     else:
+        own_process_collector()
         uvicorn.run(app, **options)
     return 0
 
