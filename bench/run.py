@@ -189,16 +189,23 @@ def _one_embedding(srv: Server, body_file: Path, keep: Path | None = None) -> tu
 
 
 def bench_embeddings(ctx: Ctx) -> None:
-    rng = random.Random(1)
-    inputs = [" ".join(f"word{rng.randrange(50_000)}" for _ in range(EMBED_WORDS)) for _ in range(EMBED_INPUTS)]
     fmts = list(TARGET_EMBED_S)
     took: dict[str, dict[str, list[float]]] = {fmt: {side: [] for side in ctx.sides} for fmt in fmts}
     probe: dict[str, list[float]] = {side: [] for side in ctx.sides}
     rss: dict[str, list[float]] = {}
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        bodies = {fmt: Path(tmp) / f"{fmt}.json" for fmt in fmts}
-        for fmt, path in bodies.items():
+        # Texts no server has seen before, in every measured request: the mock remembers the token counts of
+        # texts it has read, which a request that repeats the last one's texts would not pay for.
+        def body(name: str, fmt: str, seed: int) -> Path:
+            rng = random.Random(seed)
+            inputs = [" ".join(f"word{rng.randrange(50_000)}" for _ in range(EMBED_WORDS)) for _ in range(EMBED_INPUTS)]
+            path = Path(tmp) / f"{name}-{fmt}.json"
             path.write_text(json.dumps({"input": inputs, "encoding_format": fmt}))
+            return path
+
+        bodies = {fmt: body("warm-up", fmt, i) for i, fmt in enumerate(fmts)}
+        measured = [{fmt: body(f"round{r}", fmt, 100 + r * len(fmts) + i) for i, fmt in enumerate(fmts)}
+                    for r in range(ctx.args.embed_rounds)]
         servers = {MOCK: ctx.start(stack, MOCK)}
         if COMPARED in ctx.sides:
             with ctx.guard(COMPARED, "embeddings"):
@@ -218,10 +225,10 @@ def bench_embeddings(ctx: Ctx) -> None:
                     break
                 with ctx.guard(side, "embeddings", servers[side]):
                     _one_embedding(servers[side], bodies[fmt])  # warm-up, as the capture was for the mock
-        for _ in range(ctx.args.embed_rounds):
+        for round_bodies in measured:
             for side in ctx.live_sides:
                 with ctx.guard(side, "embeddings", servers[side]):
-                    runs = [_one_embedding(servers[side], bodies[fmt]) for fmt in fmts]
+                    runs = [_one_embedding(servers[side], round_bodies[fmt]) for fmt in fmts]
                     for fmt, (seconds, _) in zip(fmts, runs):
                         took[fmt][side].append(seconds)
                     probe[side].append(max(probe_ms for _, probe_ms in runs))
