@@ -1,4 +1,8 @@
-"""``create_app(settings)``: the FastAPI application with its routes, error handlers and front door."""
+"""``create_app(settings)``: the ASGI application. Every request enters through the front door
+(:mod:`aoai_mock.http.front`), which answers the inference operations itself and passes the rest to the
+framework application (FastAPI: :mod:`aoai_mock.http.framework`), built when first needed
+(:mod:`aoai_mock.http.deferred`): a fresh server answers its health check and its first chat completion
+without waiting for FastAPI and the resource families to load."""
 
 from __future__ import annotations
 
@@ -6,46 +10,24 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import anyio.to_thread
-from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.datastructures import State
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aoai_mock.behaviour.fine_tuning import restore_deployments
 from aoai_mock.behaviour.runtime import Runtime
-from aoai_mock.behaviour.scenarios.engine import ScenarioBook
-from aoai_mock.behaviour.scenarios.loader import load_paths
-from aoai_mock.behaviour.scenarios.watch import watch
-from aoai_mock.http import (
-    control,
-    control_faults,
-    control_scenarios,
-    control_state,
-    metrics,
-    replay,
-)
-from aoai_mock.http.errors import install_error_handlers
-from aoai_mock.http.front import AzureFront
+from aoai_mock.http.deferred import DeferredApp
+from aoai_mock.http.front import AzureFront, Router
 from aoai_mock.http.protocol import LIMITS, ConnectionLimits, connection_cap
-from aoai_mock.http.resource import v1_routes
 from aoai_mock.http.resource_faults import resource_fault
-from aoai_mock.http.routes import assistants as assistant_routes
-from aoai_mock.http.routes import audio as audio_routes
-from aoai_mock.http.routes import batches as batch_routes
-from aoai_mock.http.routes import files as file_routes
-from aoai_mock.http.routes import fine_tuning as fine_tuning_routes
-from aoai_mock.http.routes import images as image_routes
-from aoai_mock.http.routes import inference, models
-from aoai_mock.http.routes import responses as response_routes
-from aoai_mock.http.routes import runs as run_routes
-from aoai_mock.http.routes import threads as thread_routes
-from aoai_mock.http.routes import vector_stores as vector_store_routes
-from aoai_mock.record.fixtures import RecordingError
+from aoai_mock.http.routes import inference
 from aoai_mock.settings import Settings
+from aoai_mock.state.journal import Journal
 from aoai_mock.state.metrics import Metrics
-from aoai_mock.state.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["create_app", "app_for_worker", "own_process_collector", "WORKER_SETTINGS", "ReplayError"]
 
@@ -54,33 +36,23 @@ class ReplayError(ValueError):
     """``--replay``: the folder or the miss policy cannot be used."""
 
 
-# The API families served through the framework, in matching order.
-_FAMILIES = (
-    file_routes,
-    batch_routes,
-    fine_tuning_routes,
-    models,
-    response_routes,
-    image_routes,
-    audio_routes,
-    run_routes,  # before threads: POST /openai/threads/runs is not a thread
-    thread_routes,
-    assistant_routes,
-    vector_store_routes,
-)
-
 WORKER_SETTINGS = "AOAI_MOCK_WORKER_SETTINGS"  # the serve command's own values, as JSON, for --workers
+# The framework application is built this long after start-up unless a request needs it before: after the
+# first answers of a fresh server, and before most clients ask for a file or an assistant.
+WARM_UP_AFTER = 1.0
 
 
 def own_process_collector() -> None:
     """The garbage collector's pace for a process that is the server (``serve`` and its workers), not a host
     (the pytest plugin's thread leaves its process alone): a young collection after 50,000 allocations instead
     of 700, a full one a tenth as often. Under 500 concurrent paced streams the collector then ran 37 times
-    instead of about 210, and never a full pass (one took 25-54 ms, with every stream waiting on it)."""
+    instead of about 210, and never a full pass (one took 25-54 ms, with every stream waiting on it). The serve
+    command keeps the collector off during start-up, and turns it on here."""
     gc.set_threshold(50_000, 20, 100)
+    gc.enable()
 
 
-def app_for_worker() -> FastAPI:
+def app_for_worker() -> MockApp:
     """The app of one ``--workers`` process: the same settings the serve command resolved."""
     import json
     import os
@@ -92,28 +64,82 @@ def app_for_worker() -> FastAPI:
     return create_app(resolve({k: v for k, v in given.items() if v is not None}))
 
 
-def create_app(settings: Settings | None = None, fixtures_dir: Path | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, fixtures_dir: Path | None = None) -> MockApp:
     settings = settings or Settings()
     runtime = Runtime.create(settings, fixtures_dir)
+    # Each of these imports what only its option needs, here, so that a server without it never loads it.
     if settings.state_path is not None:  # kept on disk; StateFileError when the file is unusable
+        from aoai_mock.behaviour.fine_tuning import restore_deployments
+        from aoai_mock.state.sqlite import SqliteStore
+
         runtime.store = SqliteStore(settings.state_path)
         restore_deployments(runtime)  # fine-tuned models of earlier runs are deployments again
     if settings.scenarios:  # a broken file stops the start here, with every problem (ScenarioError)
+        from aoai_mock.behaviour.scenarios.engine import ScenarioBook
+        from aoai_mock.behaviour.scenarios.loader import load_paths
+
         runtime.book = ScenarioBook(load_paths(settings.scenarios))
         runtime.sync_scenario_faults()
+    return MockApp(settings, runtime)
 
-    limits = ConnectionLimits(settings.read_timeout, connection_cap(settings.max_connections))
+
+class MockApp:
+    """The application: every request enters through :attr:`front`; the framework application behind it
+    (:attr:`framework`) is built when first needed, or :data:`WARM_UP_AFTER` seconds after start-up.
+
+    ``state`` holds ``runtime``, ``journal``, ``metrics``, ``front`` (the whole application, where a batch sends
+    its lines) and, once built, the framework's ``metrics_registry``: the framework application shares it, so
+    its routes read ``request.app.state``."""
+
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        self.settings = settings
+        self.state = State()
+        self.state.runtime = runtime
+        self.state.journal = journal = Journal(settings.journal_size)
+        self.state.metrics = measured = Metrics(runtime.deployment)  # scenario and fine-tuned deployments count too
+        self.deferred = DeferredApp(self._build_framework, runtime)
+        router: Router = inference.fast_route
+        if settings.replay_dir is not None:  # a bad folder or policy stops the start (ReplayError)
+            router = _replay_router(settings, router, self.deferred)
+        self.front = self.state.front = AzureFront(self.deferred, runtime, router, journal, measured, resource_fault)
+        self.limits = ConnectionLimits(settings.read_timeout, connection_cap(settings.max_connections))
+
+    @property
+    def framework(self) -> FastAPI:
+        """The FastAPI application (built now if it is not yet)."""
+        return self.deferred.get()  # type: ignore[return-value]
+
+    @property
+    def routes(self) -> list[Any]:
+        return self.framework.routes  # type: ignore[no-any-return]
+
+    def _build_framework(self) -> ASGIApp:
+        from aoai_mock.http.framework import build_framework  # the first need of FastAPI
+
+        app = build_framework(self.state)
+        gc.freeze()  # as start-up's objects (the lifespan): long-lived, out of the collector's way
+        return app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.front(scope, receive, send)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def _serving(self) -> AsyncIterator[dict[str, Any]]:
         # What start-up made lives as long as the server: out of the collector's way, so that its full
         # collections (which the journal's turnover sets off) walk only what requests leave behind. The
         # tokenizers are not built here: each the first time a request needs it (tens of MiB each).
         gc.freeze()
+        settings, runtime = self.settings, self.state.runtime
         async with anyio.create_task_group() as tasks:
             if settings.watch and settings.scenarios:
+                from aoai_mock.behaviour.scenarios.watch import watch
+
                 tasks.start_soon(watch, settings.scenarios, runtime.load_scenarios)
-            yield {LIMITS: limits}  # uvicorn's app state, where the protocol reads its limits
+            tasks.start_soon(self.deferred.warm_up, WARM_UP_AFTER)
+            yield {LIMITS: self.limits}  # uvicorn's app state, where the protocol reads its limits
             tasks.cancel_scope.cancel()
         # A SIGTERM ends the process without exit handlers (uvicorn re-raises it): the state file takes in its
         # write-ahead log now, so the main file alone holds everything acknowledged.
@@ -121,48 +147,30 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
         if close is not None:
             close()
 
-    app = _App(
-        title="aoai-mock",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        lifespan=lifespan,
-        # FastAPI's own OpenTelemetry hooks cost microseconds on every request; the mock reports itself.
-        telemetry={"tracing": False, "metrics": False, "logs": False},
-    )
-    app.state.runtime = runtime
-    app.state.journal = journal = control.Journal(settings.journal_size)
-    install_error_handlers(app)
-    app.include_router(control.router)
-    app.include_router(control_scenarios.router)
-    app.include_router(control_faults.router)
-    app.include_router(control_state.router)
-    for family in _FAMILIES:
-        app.include_router(family.router)
-    for family in _FAMILIES:  # under /openai/v1/ too, where the operation registry says v1 serves them
-        app.include_router(v1_routes(family.router))
-    app.state.metrics = measured = Metrics(runtime.deployment)  # scenario and fine-tuned deployments count too
-    app.state.metrics_registry = metrics.registry_for(measured)
-    app.include_router(metrics.router)
-    framework = super(_App, app).__call__
-    router = inference.fast_route
-    if settings.replay_dir is not None:  # a bad folder or policy stops the start (ReplayError)
-        router = replay.replay_router(_replay_book(settings), router, framework)
-    app.front = AzureFront(framework, runtime, router, journal, measured, resource_fault)
-    return app
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI lifespan protocol around :meth:`_serving`."""
+        started = False
+        await receive()  # lifespan.startup
+        try:
+            async with self._serving() as state:
+                if "state" in scope:
+                    scope["state"].update(state)
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()  # lifespan.shutdown
+        except BaseException as exc:
+            failed: Message = {"type": "lifespan.shutdown.failed" if started else "lifespan.startup.failed"}
+            await send({**failed, "message": repr(exc)})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
 
 
-def _replay_book(settings: Settings) -> replay.ReplayBook:
+def _replay_router(settings: Settings, fallback: Router, framework: ASGIApp) -> Router:
+    from aoai_mock.http import replay  # only a replaying server loads the recordings' reader
+    from aoai_mock.record.fixtures import RecordingError
+
     try:
-        return replay.ReplayBook.load(settings.replay_dir, settings.replay_speed, settings.replay_miss)
+        book = replay.ReplayBook.load(settings.replay_dir, settings.replay_speed, settings.replay_miss)
     except (RecordingError, ValueError) as exc:
         raise ReplayError(str(exc)) from None
-
-
-class _App(FastAPI):
-    """FastAPI behind the front door: every request enters through :class:`AzureFront` first."""
-
-    front: AzureFront
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.front(scope, receive, send)
+    return replay.replay_router(book, fallback, framework)

@@ -194,6 +194,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import gc
+
+    gc.disable()  # start-up allocates much and frees little: no collection until it is over (own_process_collector)
     from aoai_mock.settings import ConfigError, resolve
 
     given: dict[str, Any] = {
@@ -265,11 +268,11 @@ def _serve(args: argparse.Namespace) -> int:
         "timeout_graceful_shutdown": 1,
         **UVICORN_OPTIONS,
     }
+    own_process_collector()
     if settings.workers > 1:  # each worker process builds its own app from the same settings
         os.environ[WORKER_SETTINGS] = json.dumps(given, default=str)
         uvicorn.run("aoai_mock.app:app_for_worker", factory=True, workers=settings.workers, **options)
     else:
-        own_process_collector()
         uvicorn.run(app, **options)
     return 0
 

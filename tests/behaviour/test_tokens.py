@@ -325,3 +325,49 @@ def test_an_encoding_is_built_when_a_request_needs_it_not_at_start():
     run = subprocess.run([sys.executable, "-c", _SERVED], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["", "o200k_base"]
+
+
+# A long text is counted a part at a time (cut before each space that follows a non-space character), each
+# part's count remembered: the sum must be tiktoken's count of the whole text, whatever the text.
+_TRICKY = [" ", " ", " ", "  ", "\n", "\r\n", "\t", "\u00a0", "\u3000", "\u2028", "\x1c", "\x85", "\u200b",
+           "a", "Z", "ß", "é", "e\u0301", "日本", "🙂", "👩‍👩‍👧", "1", "12", "1234567", "٣", "'s", "'LL", "’", "'",
+           ".", ",", "!?", "/", "//", "<|endoftext|>", "<|im_start|>", "-", "_", "(", "\\", "word", "Word",
+           "WORD", "don't", "http://x.io/a?b=c", "@", "#", "$1,000.00", "\u0000"]
+
+
+_ASCII_TRICKY = [piece for piece in _TRICKY if piece.isascii()] + ["\x0b", "\x0c", "\x1f", "\r", " \r \n "]
+
+
+def _tricky_text(rng, length: int, alphabet: list[str] = _TRICKY) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+@pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])
+def test_a_long_text_counts_as_tiktoken_counts_it_whole(encoding):
+    import random
+
+    rng = random.Random(20261206)
+    enc = tokens.encoding(encoding)
+    texts = [_tricky_text(rng, rng.randrange(60, 400)) for _ in range(2000)]
+    texts += [_tricky_text(rng, rng.randrange(60, 400), _ASCII_TRICKY) for _ in range(2000)]
+    texts += [" ".join(rng.choice(["the", "cat", "Sat", "1999,", "x.", "don't", "日本", "🙂"]) for _ in range(100))
+              for _ in range(200)]  # prose: every space after a non-space character
+    texts += [" ".join(f"word{rng.randrange(99)}" for _ in range(80)) + tail for tail in ("", " ", "  ", "\n ", " \n")]
+    texts += [" " + "x" * 300, "y" * 300 + " " + "z" * 70, "a " * 200, " a" * 200, "\n " * 150, "b\u00a0 c " * 60]
+    for text in texts:
+        assert tokens.count(text, encoding) == len(enc.encode_ordinary(text)), repr(text)
+
+
+def test_every_regex_whitespace_character_is_whitespace_to_python():
+    """The cut looks at ``str.isspace`` and ``\\s`` in Python's re; the encodings' patterns at Unicode's
+    White_Space: every character of the latter must be one of the former."""
+    import re
+
+    import regex
+
+    white = regex.compile(r"\p{White_Space}")
+    python = re.compile(r"\s")
+    for code in range(0x110000):
+        char = chr(code)
+        if white.match(char):
+            assert char.isspace() and python.match(char), hex(code)

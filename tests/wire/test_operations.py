@@ -497,7 +497,7 @@ def test_every_framework_route_labels_its_requests_as_resolve_does():
         async def send(message: dict[str, typing.Any]) -> None:
             pass
 
-        await FastAPI.__call__(app, scope, receive, send)
+        await FastAPI.__call__(app.framework, scope, receive, send)
         return state.get("operation") or record.operation
 
     async def all_routes() -> list[tuple[str, str, str | None, str]]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import marshal
+import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
@@ -22,6 +23,7 @@ import orjson
 import tiktoken
 
 from aoai_mock.behaviour import tool_text
+from aoai_mock.behaviour.bpe import SmallEncoder
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire.eras import LATEST, era_for
 
@@ -33,6 +35,7 @@ __all__ = [
     "count_chat",
     "count_chat_body",
     "count_conversation",
+    "cut_at_every_space",
     "decode",
     "encode",
     "encoding",
@@ -45,6 +48,7 @@ __all__ = [
     "preload",
     "sections_text",
     "sections_tokens",
+    "text_parts",
 ]
 
 _RANKS_DIR = files("aoai_mock") / "data" / "tokenizers"
@@ -101,8 +105,9 @@ def encoding(name: str) -> tiktoken.Encoding:
 
 
 def loaded() -> tuple[str, ...]:
-    """The encodings built so far (each costs tens of MiB, so none is built before it is needed)."""
-    return tuple(_built)
+    """The encodings loaded so far, built or read for the small encoder (each costs tens of MiB, so none is
+    loaded before it is needed)."""
+    return tuple(dict.fromkeys((*_built, *_small)))
 
 
 def prepare(official: bytes) -> bytes:
@@ -126,8 +131,22 @@ def read_ranks(name: str) -> dict[bytes, int]:
 
 
 def _build(name: str) -> tiktoken.Encoding:
-    # tiktoken's own constructor gives the encoding's pattern and special tokens; it asks for the ranks by the
-    # published file's hash, and gets the bundled ones for that hash (anything else goes to tiktoken as usual).
+    built = tiktoken.Encoding(**_constructed(name))
+    _constructed_by_name.pop(name, None)  # the encoding keeps the ranks
+    _small.pop(name, None)
+    return built
+
+
+_constructed_by_name: dict[str, dict[str, Any]] = {}
+
+
+def _constructed(name: str) -> dict[str, Any]:
+    """tiktoken's constructor arguments of an encoding (name, pattern, ranks, special tokens), from the bundled
+    ranks: its constructor asks for the ranks by the published file's hash, and gets the bundled ones for that
+    hash (anything else goes to tiktoken as usual). Read once for the small encoder and the tokenizer both."""
+    found = _constructed_by_name.get(name)
+    if found is not None:
+        return found
     from tiktoken_ext import openai_public
 
     spec, ranks = RANK_FILES[name], read_ranks(name)
@@ -138,9 +157,57 @@ def _build(name: str) -> tiktoken.Encoding:
 
     openai_public.load_tiktoken_bpe = bundled
     try:
-        return tiktoken.Encoding(**openai_public.ENCODING_CONSTRUCTORS[name]())
+        found = _constructed_by_name[name] = openai_public.ENCODING_CONSTRUCTORS[name]()
     finally:
         openai_public.load_tiktoken_bpe = fetch
+    return found
+
+
+# -- before the tokenizer is built ------------------------------------------------------------------------
+# Building tiktoken's tokenizer (its CoreBPE) takes 0.1 to 0.2 s. Until it is built, short texts of common
+# characters are encoded in pure Python over the same ranks (behaviour/bpe.py: the same ids, 20 times slower):
+# a fresh server's first answers do not wait for the build. A text longer than what is left of the budget, or
+# with a character the small encoder does not take, builds the tokenizer, which encodes everything from then on.
+_SMALL_BUDGET = 32_768  # characters in all, about 0.15 s of pure Python: as long as the build takes
+_small: dict[str, SmallEncoder] = {}
+_small_spent: dict[str, int] = {}
+
+
+def _small_encoder(text: str, name: str) -> SmallEncoder | None:
+    """The small encoder of ``name`` when it may encode ``text`` (and count it against the budget)."""
+    spent = _small_spent.get(name, 0) + len(text)
+    if spent > _SMALL_BUDGET or not SmallEncoder.takes(text):
+        return None
+    _small_spent[name] = spent
+    found = _small.get(name)
+    if found is None:
+        with _lock:
+            found = _small.get(name)
+            if found is None:
+                if name in _built:  # built while this thread waited
+                    return None
+                made = _constructed(name)
+                ranks = made["mergeable_ranks"]
+                tokens = list(ranks)  # by rank: read_ranks makes the bundled ranks in that order
+                found = _small[name] = SmallEncoder(made["pat_str"], ranks, tokens)
+    return found
+
+
+def _token_bytes(name: str) -> Callable[[int], bytes]:
+    """``decode_single_token_bytes`` of the encoding: the small encoder's while it is not built, and the built
+    one's for a token the small encoder has not (a special token, an unknown id: the error is tiktoken's)."""
+    built = _built.get(name)
+    if built is not None:
+        return built.decode_single_token_bytes
+    small = _small.get(name)
+    if small is None:
+        return encoding(name).decode_single_token_bytes
+
+    def token_bytes(token: int) -> bytes:
+        found = small.token_bytes(token)
+        return found if found is not None else encoding(name).decode_single_token_bytes(token)
+
+    return token_bytes
 
 
 def preload(names: Iterable[str] = ("o200k_base", "cl100k_base")) -> None:
@@ -150,10 +217,16 @@ def preload(names: Iterable[str] = ("o200k_base", "cl100k_base")) -> None:
 
 def encode(text: str, encoding_name: str) -> list[int]:
     # Special tokens such as <|im_start|> in ChatML prompts are counted as the service does, as text.
-    return encoding(encoding_name).encode(text, disallowed_special=())
+    found = _built.get(encoding_name)
+    if found is None:
+        small = _small_encoder(text, encoding_name)
+        if small is not None:
+            return small.encode(text)
+        found = encoding(encoding_name)
+    return found.encode(text, disallowed_special=())
 
 
-_CACHED_TEXT = 2048  # shorter texts (roles, names, system prompts) repeat across requests: remember them
+_CACHED_TEXT = 256  # shorter texts (roles, names, short prompts) repeat whole across requests: remember them
 
 
 @lru_cache(maxsize=16384)
@@ -161,10 +234,87 @@ def _count_short(text: str, encoding_name: str) -> int:
     return len(encode(text, encoding_name))
 
 
+# A longer text is counted a word at a time. Both encodings first cut a text into pieces with a pattern in which
+# no piece holds a non-space character followed by a space (U+0020): letters, digits and punctuation stop at a
+# space, and only whitespace runs (or punctuation's trailing newlines) hold spaces. So a text cut before every
+# space that follows a non-space character has the same pieces as its parts, each part's pieces alone are the
+# ones it has in the text (the patterns look ahead one character, and a part ends where the next begins with a
+# space, seen the same as the text's end), and the byte pairs merge within a piece: the count is the sum of the
+# parts' counts. A part (" word", " 1999,") recurs across texts as words do, and its count is remembered.
+# tests/behaviour/test_tokens.py checks the sum against tiktoken on texts built to break it.
+_SEGMENTED = frozenset(("o200k_base", "cl100k_base"))
+_CACHED_PART = 64  # longer parts (a base64 blob, a long URL) are counted, not remembered
+_JOINED = re.compile(r"\s ")  # a space after whitespace: it does not start a part
+
+
+def cut_at_every_space(text: str) -> bool:
+    """Whether every space of ``text`` follows a non-space character (most prose): then each starts a part."""
+    if text.startswith(" "):
+        return False
+    if text.isprintable():  # the only whitespace is the space (every other is a control or separator character)
+        return "  " not in text
+    return _JOINED.search(text) is None
+
+
+_KEPT_PARTS = 65536  # remembered part counts per encoding (at most 64 characters each): a few MiB
+_part_counts: dict[str, dict[str, int]] = {}  # encoding -> word -> the tokens of " " + word
+
+
+def _count_spaced(words: Iterable[str], encoding_name: str) -> int:
+    """The tokens of ``" " + word`` for every word, summed: remembered, as the words recur across texts."""
+    known = _part_counts.get(encoding_name)
+    if known is None:
+        known = _part_counts.setdefault(encoding_name, {})
+    try:
+        return sum(map(known.__getitem__, words))  # every word seen before: a dictionary look-up each
+    except KeyError:
+        pass
+    total = 0
+    for word in words:
+        found = known.get(word)
+        if found is None:
+            found = len(encode(" " + word, encoding_name))
+            if len(word) < _CACHED_PART:
+                if len(known) >= _KEPT_PARTS:
+                    known.clear()
+                known[word] = found
+        total += found
+    return total
+
+
+def text_parts(text: str) -> Iterator[str]:
+    """``text`` cut before every space that follows a non-space character (spaces elsewhere stay in a part)."""
+    cut = text.split(" ")
+    current = cut[0]
+    for word in cut[1:]:
+        if current and not current[-1].isspace():  # (Python's whitespace includes every regex \s character)
+            yield current
+            current = " " + word
+        else:
+            current += " " + word
+    yield current
+
+
+def _count_lone(part: str, encoding_name: str) -> int:
+    return _count_short(part, encoding_name) if len(part) <= _CACHED_PART else len(encode(part, encoding_name))
+
+
 def count(text: str, encoding_name: str) -> int:
     if len(text) <= _CACHED_TEXT:
         return _count_short(text, encoding_name)
-    return len(encode(text, encoding_name))
+    if encoding_name not in _SEGMENTED:
+        return len(encode(text, encoding_name))
+    if cut_at_every_space(text):
+        first, *spaced = text.split(" ")
+        return _count_lone(first, encoding_name) + _count_spaced(spaced, encoding_name)
+    total = 0
+    spaced = []
+    for part in text_parts(text):
+        if part.startswith(" "):
+            spaced.append(part[1:])
+        else:
+            total += _count_lone(part, encoding_name)
+    return total + _count_spaced(spaced, encoding_name)
 
 
 def decode(tokens: Sequence[int], encoding_name: str) -> str:
@@ -189,10 +339,10 @@ def _known(enc: tiktoken.Encoding, token: int) -> bool:
 
 def pieces(tokens: Sequence[int], encoding_name: str) -> Iterator[str]:
     """Decode token by token, holding bytes back until they form whole UTF-8 characters."""
-    enc = encoding(encoding_name)
+    token_bytes = _token_bytes(encoding_name)
     pending = b""
     for token in tokens:
-        pending += enc.decode_single_token_bytes(token)
+        pending += token_bytes(token)
         try:
             text = pending.decode("utf-8")
         except UnicodeDecodeError:
@@ -359,6 +509,7 @@ _RESULT_ROLES = frozenset(("tool", "function"))
 def clear_caches() -> None:
     """Forget remembered counts (``/_mock/reset``); the tokenizers stay loaded."""
     _count_short.cache_clear()
+    _part_counts.clear()
     _sections_count.cache_clear()
 
 

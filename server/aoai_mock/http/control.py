@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aoai_mock.errors import AdminKeyRequired, InvalidRequest, RequestTooLarge
+from aoai_mock.http.health import health as health_response
 from aoai_mock.http.render import json_response
 from aoai_mock.state.journal import FilterError, Filters, Journal
 from aoai_mock.wire.headers import ADMIN_KEY
@@ -73,9 +74,8 @@ _admin = APIRouter(dependencies=[Depends(require_admin_key)])
 
 
 @router.get("/health")
-async def health(request: Request) -> Response:
-    runtime = request.app.state.runtime
-    return json_response({"status": "ok", "deployments": len(runtime.settings.config.deployments)})
+async def health(request: Request) -> Response:  # GET is answered before the framework: http/health.py
+    return health_response(request.app.state.runtime)
 
 
 @_admin.get("/requests")

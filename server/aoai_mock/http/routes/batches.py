@@ -44,7 +44,7 @@ def batches_of(request: Request) -> Batches:
     if found is None:
         runtime = state.runtime
         key = runtime.settings.api_keys[0] if runtime.settings.api_keys else _BATCH_KEY
-        found = state.batches = Batches(runtime, engine_sender(request.app, key))
+        found = state.batches = Batches(runtime, engine_sender(state.front, key))  # the whole application
     return found
 
 
