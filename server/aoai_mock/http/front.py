@@ -33,6 +33,7 @@ from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
 from aoai_mock.errors import AzureError, ServerError
 from aoai_mock.http.protocol import ARRIVED
+from aoai_mock.http.render import JsonPieces
 from aoai_mock.state.journal import Journal
 from aoai_mock.state.metrics import Metrics
 from aoai_mock.state.record import BODY_LIMIT, CURRENT, Record
@@ -96,7 +97,9 @@ class JsonReply:
 
     __slots__ = ("body", "status", "headers")
 
-    def __init__(self, body: bytes, status: int = 200, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    def __init__(
+        self, body: bytes | JsonPieces, status: int = 200, headers: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> None:
         self.body = body
         self.status = status
         self.headers = headers
@@ -131,9 +134,13 @@ def _give_back_memory() -> None:
         _TRIM(0)
 
 
-async def send_body(send: Send, body: bytes) -> None:
+async def send_body(send: Send, body: bytes | JsonPieces) -> None:
     """A whole body: in one message, or a large one (2048 embeddings are 80 MB) a piece per loop turn as the
-    socket takes it, so that no single write holds the loop while it is copied."""
+    socket takes it, so that no single write holds the loop while it is copied. A body kept in pieces goes out
+    as its pieces, gathered to about ``_PIECE`` bytes a message, without being joined first."""
+    if type(body) is JsonPieces:
+        await _send_pieces(send, body.parts)
+        return
     if len(body) <= _PIECE:
         await send({"type": "http.response.body", "body": body})
         return
@@ -143,6 +150,19 @@ async def send_body(send: Send, body: bytes) -> None:
         await send({"type": "http.response.body", "body": bytes(view[start : start + _PIECE]), "more_body": more})
         if more:
             await asyncio.sleep(0)
+
+
+async def _send_pieces(send: Send, parts: list[bytes]) -> None:
+    gathered: list[bytes] = []
+    size = 0
+    for part in parts:
+        gathered.append(part)
+        size += len(part)
+        if size >= _PIECE:
+            await send({"type": "http.response.body", "body": b"".join(gathered), "more_body": True})
+            await asyncio.sleep(0)
+            gathered, size = [], 0
+    await send({"type": "http.response.body", "body": b"".join(gathered)})
 
 
 def error_reply(error: AzureError) -> JsonReply:
@@ -353,9 +373,12 @@ async def _send_json(
     if status >= 400:
         record.response_headers = kept_headers(headers)
     record.response_size = len(body)
-    record.response_body = body if len(body) <= BODY_LIMIT else body[:BODY_LIMIT]
+    if type(body) is JsonPieces:
+        record.response_body = body.head(BODY_LIMIT)
+    else:
+        record.response_body = body if len(body) <= BODY_LIMIT else body[:BODY_LIMIT]
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    if len(body) <= _PIECE:
+    if type(body) is bytes and len(body) <= _PIECE:
         await send({"type": "http.response.body", "body": body})  # its first byte: when the record is finished
     else:
         await send_body(send, body)
