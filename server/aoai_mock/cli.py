@@ -246,7 +246,7 @@ def _serve(args: argparse.Namespace) -> int:
     from aoai_mock.app import WORKER_SETTINGS, ReplayError, create_app, own_process_collector
     from aoai_mock.behaviour.scenarios import ScenarioError
     from aoai_mock.http.protocol import UVICORN_OPTIONS
-    from aoai_mock.state.sqlite import StateFileError
+    from aoai_mock.state.store import StateFileError
 
     try:
         app = create_app(settings)  # also checks scenarios and the state file before any worker starts

@@ -32,8 +32,7 @@ def reference(name: str) -> tiktoken.Encoding:
 @cache
 def small(name: str) -> SmallEncoder:
     made = tokens._constructed(name)
-    ranks = made["mergeable_ranks"]
-    return SmallEncoder(made["pat_str"], ranks, list(ranks))
+    return SmallEncoder(made["pat_str"], made["mergeable_ranks"])
 
 
 def same(name: str, text: str) -> None:
@@ -158,3 +157,24 @@ def test_a_special_token_is_decoded_by_tiktoken(fresh):
     eot = reference("o200k_base").eot_token
     assert list(tokens.pieces([eot], "o200k_base")) == ["<|endoftext|>"]
 
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_rank_table_reads_a_bucket_at_a_time_and_holds_every_rank(name):
+    from aoai_mock.behaviour.ranks import RankTable
+
+    table = tokens.read_table(name)
+    assert len(table.known) == 256  # the one-byte tokens; nothing else read yet
+    table.cover("Hello, world".encode())
+    assert 256 < len(table.known) < len(table) // 20
+    every = tokens.read_ranks(name)
+    assert all(every[token] == rank for token, rank in table.known.items())
+    rng = random.Random(3)
+    fresh = tokens.read_table(name)
+    for token in rng.sample(sorted(every), 3000):
+        assert fresh.get(token) == every[token]
+        assert fresh.token_bytes(every[token]) == token
+    assert fresh.get(b"\xff\xfe\xfd") is None and fresh.token_bytes(len(every)) is None
+    assert fresh.tokens() == sorted(every, key=every.__getitem__)
+    with pytest.raises(ValueError):
+        RankTable(b"not a rank file")

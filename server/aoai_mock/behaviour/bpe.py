@@ -14,9 +14,11 @@ Rust regex engine know different Unicode versions, and classify the characters o
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import regex
+
+from aoai_mock.behaviour.ranks import RankTable
 
 __all__ = ["SAFE_TEXT", "SmallEncoder"]
 
@@ -28,12 +30,11 @@ SAFE_TEXT = re.compile("[\x00-\u052f\u2000-\u206f]*")
 class SmallEncoder:
     """Encodes ordinary text (special tokens' text as text) as tiktoken's ``encode_ordinary`` does."""
 
-    __slots__ = ("_pattern", "_ranks", "_tokens")
+    __slots__ = ("_pattern", "_table")
 
-    def __init__(self, pattern: str, ranks: Mapping[bytes, int], tokens: Sequence[bytes]) -> None:
+    def __init__(self, pattern: str, table: RankTable) -> None:
         self._pattern = regex.compile(pattern)
-        self._ranks = ranks
-        self._tokens = tokens  # the bytes of each ordinary token, by id
+        self._table = table
 
     @staticmethod
     def takes(text: str) -> bool:
@@ -41,7 +42,9 @@ class SmallEncoder:
         return SAFE_TEXT.fullmatch(text) is not None
 
     def encode(self, text: str) -> list[int]:
-        ranks = self._ranks
+        table = self._table
+        table.cover(text.encode("utf-8"))  # every key looked up below is a run of the text's bytes
+        ranks = table.known
         ids: list[int] = []
         for piece in self._pattern.findall(text):
             raw = piece.encode("utf-8")
@@ -54,7 +57,7 @@ class SmallEncoder:
 
     def token_bytes(self, token: int) -> bytes | None:
         """The bytes of an ordinary token; None for a special token or an id it does not have."""
-        return self._tokens[token] if 0 <= token < len(self._tokens) else None
+        return self._table.token_bytes(token)
 
 
 def _merge(raw: bytes, ranks: Mapping[bytes, int]) -> list[int]:

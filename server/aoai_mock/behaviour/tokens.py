@@ -8,9 +8,7 @@ The frame depends on the model (gpt-35-turbo 0301, the o-series) and, for a forc
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import marshal
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -24,6 +22,7 @@ import tiktoken
 
 from aoai_mock.behaviour import tool_text
 from aoai_mock.behaviour.bpe import SmallEncoder
+from aoai_mock.behaviour.ranks import RankTable, prepare
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.wire.eras import LATEST, era_for
 
@@ -44,6 +43,7 @@ __all__ = [
     "loaded",
     "prepare",
     "read_ranks",
+    "read_table",
     "pieces",
     "preload",
     "sections_text",
@@ -57,7 +57,7 @@ _lock = threading.Lock()  # one build of each encoding
 
 @dataclass(frozen=True, slots=True)
 class RankFile:
-    """A bundled encoding: its tokens in rank order, prepared from OpenAI's published rank file.
+    """A bundled encoding: its ranks, prepared from OpenAI's published rank file (:mod:`aoai_mock.behaviour.ranks`).
 
     ``official_hash`` is the sha256 of the published file (tiktoken's ``expected_hash``), ``sha256`` that of
     the prepared file here; :func:`prepare` makes the one from the other.
@@ -72,12 +72,12 @@ RANK_FILES = {
     "o200k_base": RankFile(
         "o200k_base.tokens",
         "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
-        "815c4e3e4416d5b9f9d301ddfa151a2a741026c83732b27af78f5dc0a3f1270a",
+        "0bb0a19ffacad2a0087bdb13ff473489fb0e90211c010125a47e5f2218cf55d4",
     ),
     "cl100k_base": RankFile(
         "cl100k_base.tokens",
         "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
-        "6185d85fa22149d9299fa2220051e8e10571e2f3e11b82bebdd21fdcd5d57b60",
+        "06b1100e1bec3eab3f062f19facb246f63d27708c18485d5f83898b3fb0155dc",
     ),
 }
 
@@ -110,28 +110,23 @@ def loaded() -> tuple[str, ...]:
     return tuple(dict.fromkeys((*_built, *_small)))
 
 
-def prepare(official: bytes) -> bytes:
-    """The prepared form of a published rank file (``base64(token) rank`` lines): its tokens in rank order,
-    marshalled. Reading it back is a tenth of the work of parsing the published text."""
-    ranks = {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in official.splitlines())}
-    tokens = sorted(ranks, key=ranks.__getitem__)
-    if [ranks[token] for token in tokens] != list(range(len(tokens))):
-        raise ValueError("the ranks are not 0 .. n-1")
-    return marshal.dumps(tokens)
-
-
-def read_ranks(name: str) -> dict[bytes, int]:
-    """The bundled ranks of an encoding, checked against the hash of the prepared file."""
+def read_table(name: str) -> RankTable:
+    """The bundled ranks of an encoding, checked against the hash of the prepared file, read as needed."""
     spec = RANK_FILES[name]
     raw = (_RANKS_DIR / spec.file).read_bytes()
     if hashlib.sha256(raw).hexdigest() != spec.sha256:
         raise ValueError(f"{spec.file}: the bundled rank file is damaged (its sha256 is not the one recorded)")
-    tokens = marshal.loads(raw)
-    return dict(zip(tokens, range(len(tokens))))
+    return RankTable(raw)
+
+
+def read_ranks(name: str) -> dict[bytes, int]:
+    """Every bundled rank of an encoding, by token."""
+    return read_table(name).to_dict()
 
 
 def _build(name: str) -> tiktoken.Encoding:
-    built = tiktoken.Encoding(**_constructed(name))
+    made = _constructed(name)
+    built = tiktoken.Encoding(**{**made, "mergeable_ranks": made["mergeable_ranks"].to_dict()})
     _constructed_by_name.pop(name, None)  # the encoding keeps the ranks
     _small.pop(name, None)
     return built
@@ -143,16 +138,17 @@ _constructed_by_name: dict[str, dict[str, Any]] = {}
 def _constructed(name: str) -> dict[str, Any]:
     """tiktoken's constructor arguments of an encoding (name, pattern, ranks, special tokens), from the bundled
     ranks: its constructor asks for the ranks by the published file's hash, and gets the bundled ones for that
-    hash (anything else goes to tiktoken as usual). Read once for the small encoder and the tokenizer both."""
+    hash (anything else goes to tiktoken as usual). Read once for the small encoder and the tokenizer both; the
+    ranks are the bundled :class:`~aoai_mock.behaviour.ranks.RankTable` (the tokenizer takes them as a dict)."""
     found = _constructed_by_name.get(name)
     if found is not None:
         return found
     from tiktoken_ext import openai_public
 
-    spec, ranks = RANK_FILES[name], read_ranks(name)
+    spec, ranks = RANK_FILES[name], read_table(name)
     fetch = openai_public.load_tiktoken_bpe
 
-    def bundled(location: str, expected_hash: str | None = None) -> dict[bytes, int]:
+    def bundled(location: str, expected_hash: str | None = None) -> Any:
         return ranks if expected_hash == spec.official_hash else fetch(location, expected_hash=expected_hash)
 
     openai_public.load_tiktoken_bpe = bundled
@@ -187,9 +183,7 @@ def _small_encoder(text: str, name: str) -> SmallEncoder | None:
                 if name in _built:  # built while this thread waited
                     return None
                 made = _constructed(name)
-                ranks = made["mergeable_ranks"]
-                tokens = list(ranks)  # by rank: read_ranks makes the bundled ranks in that order
-                found = _small[name] = SmallEncoder(made["pat_str"], ranks, tokens)
+                found = _small[name] = SmallEncoder(made["pat_str"], made["mergeable_ranks"])
     return found
 
 

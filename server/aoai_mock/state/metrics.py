@@ -1,9 +1,9 @@
 """Request metrics: counted on the hot path as plain numbers, exposed in Prometheus' format on scrape.
 
 :meth:`Metrics.observe` is called once per request (from the front door, with the request's record) and only adds to a few numbers
-in a dict keyed by (deployment, operation, status). :class:`MetricsCollector` turns them, and the fault
-kinds of faults injected, into Prometheus metric families when ``GET /metrics`` is scraped (prometheus_client does
-the exposition format):
+in a dict keyed by (deployment, operation, status). ``GET /metrics`` (:mod:`aoai_mock.http.metrics`) turns them,
+and the kinds of faults injected, into Prometheus metric families when it is scraped (prometheus_client does the
+exposition format, loaded only then):
 
 * ``aoai_mock_requests_total{deployment, operation, status}`` (status: the code sent, or the transport
   outcome when none was: ``hung``, ``closed``, ``reset``)
@@ -18,15 +18,12 @@ carried (a client cannot grow the scrape by inventing names); ``operation`` and 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from aoai_mock.state.record import Record
 
-__all__ = ["Metrics", "MetricsCollector", "BUCKETS", "UNKNOWN"]
+__all__ = ["Metrics", "BUCKETS", "UNKNOWN", "durations_by_label", "requests_by_label", "tokens_by_label"]
 
 UNKNOWN = "unknown"  # the deployment label of every name that is not a configured deployment
 
@@ -81,33 +78,13 @@ class Metrics:
         return records, dict(self._faults)
 
 
-class MetricsCollector(Collector):
-    """Builds the metric families from :class:`Metrics` and the fault totals at scrape time."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-
-    def collect(self) -> Iterator[Metric]:
-        records, injected = self.metrics.snapshot()
-        counted = CounterMetricFamily(
-            "aoai_mock_requests", "Requests answered", labels=["deployment", "operation", "status"]
-        )
-        for (dep, op, status), record in sorted(records.items()):
-            counted.add_metric([dep, op, status], record[_N])
-        yield counted
-        yield _histogram(records)
-        spent = CounterMetricFamily("aoai_mock_tokens", "Tokens counted", labels=["deployment", "operation", "kind"])
-        for (dep, op), (prompt, completion) in sorted(_tokens(records).items()):
-            spent.add_metric([dep, op, "prompt"], prompt)
-            spent.add_metric([dep, op, "completion"], completion)
-        yield spent
-        faults = CounterMetricFamily("aoai_mock_faults_injected", "Faults injected", labels=["kind"])
-        for kind, n in sorted(injected.items()):
-            faults.add_metric([kind], n)
-        yield faults
+def requests_by_label(records: dict[tuple[str, str, str], list[float]]) -> list[tuple[tuple[str, str, str], float]]:
+    """The requests answered, by (deployment, operation, status), from a :meth:`Metrics.snapshot`."""
+    return [(key, record[_N]) for key, record in sorted(records.items())]
 
 
-def _tokens(records: dict[tuple[str, str, str], list[float]]) -> dict[tuple[str, str], tuple[float, float]]:
+def tokens_by_label(records: dict[tuple[str, str, str], list[float]]) -> dict[tuple[str, str], tuple[float, float]]:
+    """The (prompt, completion) tokens counted, by (deployment, operation), from a :meth:`Metrics.snapshot`."""
     found: dict[tuple[str, str], tuple[float, float]] = {}
     for (dep, op, _), record in records.items():
         if record[_PROMPT] or record[_COMPLETION]:
@@ -116,20 +93,21 @@ def _tokens(records: dict[tuple[str, str, str], list[float]]) -> dict[tuple[str,
     return found
 
 
-def _histogram(records: dict[tuple[str, str, str], list[float]]) -> HistogramMetricFamily:
+def durations_by_label(
+    records: dict[tuple[str, str, str], list[float]],
+) -> list[tuple[tuple[str, str], list[tuple[str, float]], float]]:
+    """The durations' histogram of each (deployment, operation), from a :meth:`Metrics.snapshot`: its
+    cumulative buckets (upper bound as a label, count) and the sum of its seconds."""
     merged: dict[tuple[str, str], list[float]] = {}
     for (dep, op, _), record in records.items():
         into = merged.setdefault((dep, op), [0.0] * len(record))
         for i, value in enumerate(record):
             into[i] += value
-    histogram = HistogramMetricFamily(
-        "aoai_mock_request_duration_seconds", "Time from arrival to the end of the response",
-        labels=["deployment", "operation"],
-    )
-    for (dep, op), record in sorted(merged.items()):
+    found = []
+    for key, record in sorted(merged.items()):
         running, buckets = 0.0, []
         for bound, n in zip((*BUCKETS, float("inf")), record[_BUCKET0:]):
             running += n
             buckets.append(("+Inf" if bound == float("inf") else str(bound), running))
-        histogram.add_metric([dep, op], buckets, record[_SECONDS])
-    return histogram
+        found.append((key, buckets, record[_SECONDS]))
+    return found

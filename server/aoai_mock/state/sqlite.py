@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from aoai_mock.state.store import Transactional
+from aoai_mock.state.store import StateFileError, Transactional
 
 __all__ = ["SqliteStore", "StateFileError", "APPLICATION_ID", "SCHEMA_VERSION"]
 
@@ -49,15 +49,6 @@ _PUT = (
 )
 _PUT_BLOB = "INSERT INTO blobs (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data"
 Doc = dict[str, Any]
-
-
-class StateFileError(Exception):
-    """A ``--state`` file that cannot be used; the message names the file and says why."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"state file {path}: {reason}")
-        self.path = path
-        self.reason = reason
 
 
 class SqliteStore(Transactional):

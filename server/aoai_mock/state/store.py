@@ -40,12 +40,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 __all__ = [
     "Store", "MemoryStore", "Page", "paginate", "Order", "Transactional", "Transaction", "transaction",
-    "no_transaction", "UNHELD_KINDS",
+    "no_transaction", "UNHELD_KINDS", "StateFileError",
 ]  # fmt: skip
+
+
+class StateFileError(Exception):
+    """A ``--state`` file that cannot be used; the message names the file and says why (raised by
+    :mod:`aoai_mock.state.sqlite`, here so that what reports it need not load SQLite)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"state file {path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 Order = Literal["asc", "desc"]
 Doc = dict[str, Any]

@@ -6,24 +6,31 @@ to it as they do to chat completions.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aoai_mock.behaviour.inference import Answered, Call, Family
 from aoai_mock.behaviour.responders.base import Responder
-from aoai_mock.behaviour.responses.filtering import check_prompt
 from aoai_mock.behaviour.responses.pipeline import quota_estimate
-from aoai_mock.behaviour.responses.service import Created, Prepared, create, prepare
 from aoai_mock.behaviour.scenarios.request_facts import RequestView
 from aoai_mock.wire import api_versions as av
+
+if TYPE_CHECKING:
+    from aoai_mock.behaviour.responses.service import Created, Prepared
 
 __all__ = ["RESPONSES"]
 
 
 def _parse(call: Call) -> Prepared:
+    # The first Responses request loads the request model and the builders (a server may never need them).
+    from aoai_mock.behaviour.responses.service import prepare
+
     return prepare(call.runtime, call.deployment, call.api_version or "v1", call.body)
 
 
 def _run(call: Call, prepared: Prepared, responder: Responder | None) -> Answered:
+    from aoai_mock.behaviour.responses.filtering import check_prompt
+    from aoai_mock.behaviour.responses.service import create
+
     check_prompt(prepared)  # the deployment's content filter: Azure's 400 for a blocked prompt
     created = create(call.runtime, prepared, responder)
     usage = created.response.get("usage") or {}

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from aoai_mock.behaviour.responders.fixture import FixtureError, load_reply
 from aoai_mock.behaviour.scenarios import schema
+from aoai_mock.behaviour.scenarios.problems import Problem, ScenarioError
 from aoai_mock.behaviour.scenarios.schema import ReplySpec, Scenario
 from aoai_mock.wire import bounded_yaml
 
@@ -42,26 +43,6 @@ __all__ = [
 
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
 _SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: str
-    line: int | None  # 1-based; None when the problem has no place in a file
-    field: str  # e.g. rules[2].match.message[0].regex; "" for the whole file
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-
-
-class ScenarioError(ValueError):
-    """Scenario files that cannot be used; ``problems`` lists each one."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 # -- the node tree ----------------------------------------------------------------------------------
