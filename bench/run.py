@@ -213,6 +213,9 @@ def bench_embeddings(ctx: Ctx) -> None:
         for side, srv in servers.items():
             with ctx.guard(side, "embeddings", srv):
                 httpx.post(srv.base + EMBED_PATH, headers=HEADERS, json={"input": "warm up"}, timeout=30)
+                # Started through: the mock builds its framework app (the resource routes) on first need or a
+                # second after start; a resource route waits for it, so the RSS before is of a settled server.
+                httpx.get(srv.base + "/openai/models?api-version=2024-10-21", headers=HEADERS, timeout=30)
                 rss[side] = [rss_mib(srv.proc.pid)]  # type: ignore[union-attr]
         answers = {fmt: Path(tmp) / f"{fmt}.answer" for fmt in fmts}
         for fmt in fmts:  # the mock's answers, for the baseline; also a warm-up of each format

@@ -50,7 +50,7 @@ def test_what_is_remembered_is_bounded_and_a_reset_forgets_it():
 
     vector(" ".join(f"w{i}" for i in range(5000)), 1536)
     assert set(embeddings._projections) >= {1536}
-    assert 5000 <= len(embeddings._parts["cl100k_base"].slots) <= embeddings._KEPT_PARTS + 1
+    assert 5000 <= embeddings._parts["cl100k_base"].used <= embeddings._KEPT_PARTS + 1
     tokens.count("remembered", "o200k_base")
     tokens.count(" ".join(f"w{i}" for i in range(500)), "o200k_base")
     assert tokens._part_counts["o200k_base"]

@@ -93,7 +93,9 @@ class _Parts:
         import numpy as np
 
         self.encoding = encoding
-        self.slots: dict[str, int] = {"": 0}  # slot 0: a part without a word and without a token
+        self.lone: dict[str, int] = {"": 0}  # a part that does not start with a space -> its slot; slot 0: ""
+        self.spaced: dict[str, int] = {}  # a part that starts with one, without it ("cat," for " cat,")
+        self.used = 1  # slots taken
         self.rows = np.zeros((1, BASE), dtype=np.int8)  # slot -> its word's direction (grown as parts come)
         self.tokens = np.zeros(1, dtype=np.int32)  # slot -> its token count
         self.worded = np.zeros(1, dtype=bool)  # slot -> whether it has a word
@@ -104,23 +106,23 @@ class _Parts:
 
         found: list[list[int]] = []
         pending: list[tuple[int, list[int], list[str]]] = []  # texts with parts not remembered yet: where
-        slots = self.slots
-        look_up, get = slots.__getitem__, slots.get
+        lone_get, spaced_get, spaced_look_up = self.lone.get, self.spaced.get, self.spaced.__getitem__
         for row, text in enumerate(texts):
             if tokens.cut_at_every_space(text):
                 first, *rest = text.split(" ")
-                parts = [" " + word for word in rest]
                 try:  # the first part (a text's first word) is the one most often new
-                    known = [get(first, -1), *map(look_up, parts)]
+                    known = [lone_get(first, -1), *map(spaced_look_up, rest)]
                 except KeyError:
-                    known = [get(first, -1), *[get(part, -1) for part in parts]]
-                parts.insert(0, first)
+                    known = [lone_get(first, -1), *[spaced_get(word, -1) for word in rest]]
+                found.append(known)
+                if -1 in known:
+                    pending.append((row, list(_positions(known)), [first, *[" " + word for word in rest]]))
             else:
                 parts = list(tokens.text_parts(text))
-                known = [get(part, -1) for part in parts]
-            found.append(known)
-            if -1 in known:
-                pending.append((row, list(_positions(known)), parts))
+                known = [self._slot(part) for part in parts]
+                found.append(known)
+                if -1 in known:
+                    pending.append((row, list(_positions(known)), parts))
         extras: dict[int, tuple[int, list[str]]] = {}  # text -> what its parts that are not remembered hold
         if pending:
             others = self._learn({parts[i] for _, missing, parts in pending for i in missing}, afresh)
@@ -129,7 +131,7 @@ class _Parts:
             for row, missing, parts in pending:
                 known = found[row]
                 for i in missing:
-                    known[i] = get(parts[i], -1)
+                    known[i] = self._slot(parts[i])
                 if -1 in known:
                     held = [others[parts[i]] for i in _positions(known)]
                     extras[row] = (sum(n for n, _ in held), [word for _, words in held for word in words])
@@ -162,13 +164,13 @@ class _Parts:
         others. None when the memory is full: it has started afresh (unless it just did), and nothing is learnt."""
         import numpy as np
 
-        if len(self.slots) + len(unknown) > _KEPT_PARTS + 1 and not afresh:
-            self.slots = {"": 0}
+        if self.used + len(unknown) > _KEPT_PARTS + 1 and not afresh:
+            self.lone, self.spaced, self.used = {"": 0}, {}, 1
             return None
         words_of = {part: _WORD.findall(part.lower()) for part in unknown}
         kept = [part for part, words in words_of.items() if len(words) <= 1 and len(part) <= _LONGEST_PART]
-        kept = kept[: _KEPT_PARTS + 1 - len(self.slots)]
-        first = len(self.slots)
+        kept = kept[: _KEPT_PARTS + 1 - self.used]
+        first = self.used
         made = np.arange(first, first + len(kept))
         if first + len(kept) > len(self.rows):  # room for twice as many, up to the limit
             size = min(max(2 * len(self.rows), first + len(kept)), _KEPT_PARTS + 1)
@@ -180,14 +182,23 @@ class _Parts:
         self.rows[made[~worded]] = 0
         self.worded[made] = worded
         self.tokens[made] = [len(tokens.encode(part, self.encoding)) for part in kept]
-        # Copies of the parts, made together: the request's own strings are freed when it ends, and a kept one
-        # among them would hold its allocator's block of memory (and RSS) for as long as it is remembered.
-        self.slots.update(zip([(part + " ")[:-1] for part in kept], made.tolist()))
+        for part, slot in zip(kept, made.tolist()):
+            if part.startswith(" "):
+                self.spaced[part[1:]] = slot
+            else:
+                self.lone[part] = slot
+        self.used += len(kept)
         return {
             part: (len(tokens.encode(part, self.encoding)), words)
             for part, words in words_of.items()
-            if part not in self.slots
+            if self._slot(part) < 0
         }
+
+    def _slot(self, part: str) -> int:
+        """The slot of a part, -1 when it is not remembered."""
+        if part.startswith(" "):
+            return self.spaced.get(part[1:], -1)
+        return self.lone.get(part, -1)
 
 
 def _grown(array: np.ndarray, used: int, size: int) -> np.ndarray:

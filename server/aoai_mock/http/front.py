@@ -291,7 +291,9 @@ class AzureFront:
                 _log_line(record)
             self.journal.add(record)
             if record.response_size is not None and record.response_size > _TRIM_AFTER:
-                asyncio.get_running_loop().run_in_executor(None, _give_back_memory)
+                # Once this request's objects are gone (the answer's pieces are freed as this frame ends).
+                loop = asyncio.get_running_loop()
+                loop.call_soon(loop.run_in_executor, None, _give_back_memory)
 
     def _finish(self, record: Record) -> None:
         end = record.end = time.monotonic()
