@@ -105,7 +105,7 @@ class _Parts:
         import numpy as np
 
         found: list[list[int]] = []
-        pending: list[tuple[int, list[int], list[str]]] = []  # texts with parts not remembered yet: where
+        pending: list[tuple[int, list[int], list[str]]] = []  # texts with parts not remembered yet: where, which
         lone_get, spaced_get, spaced_look_up = self.lone.get, self.spaced.get, self.spaced.__getitem__
         for row, text in enumerate(texts):
             if tokens.cut_at_every_space(text):
@@ -115,25 +115,28 @@ class _Parts:
                 except KeyError:
                     known = [lone_get(first, -1), *[spaced_get(word, -1) for word in rest]]
                 found.append(known)
-                if -1 in known:
-                    pending.append((row, list(_positions(known)), [first, *[" " + word for word in rest]]))
+                unknown = known.count(-1)
+                if unknown:  # the parts not remembered, as text (most often the first alone)
+                    missing = [0] if unknown == 1 and known[0] < 0 else list(_positions(known))
+                    pending.append((row, missing, [" " + rest[i - 1] if i else first for i in missing]))
             else:
                 parts = list(tokens.text_parts(text))
                 known = [self._slot(part) for part in parts]
                 found.append(known)
                 if -1 in known:
-                    pending.append((row, list(_positions(known)), parts))
+                    missing = list(_positions(known))
+                    pending.append((row, missing, [parts[i] for i in missing]))
         extras: dict[int, tuple[int, list[str]]] = {}  # text -> what its parts that are not remembered hold
         if pending:
-            others = self._learn({parts[i] for _, missing, parts in pending for i in missing}, afresh)
+            others = self._learn({part for _, _, parts in pending for part in parts}, afresh)
             if others is None:  # the memory was full and starts afresh: what was found is gone
                 return self.read(texts, afresh=True)
             for row, missing, parts in pending:
                 known = found[row]
-                for i in missing:
-                    known[i] = self._slot(parts[i])
+                for i, part in zip(missing, parts):
+                    known[i] = self._slot(part)
                 if -1 in known:
-                    held = [others[parts[i]] for i in _positions(known)]
+                    held = [others[part] for i, part in zip(missing, parts) if known[i] < 0]
                     extras[row] = (sum(n for n, _ in held), [word for _, words in held for word in words])
                     found[row] = [slot for slot in known if slot >= 0] or [0]
         # The sums of each text's run of slots (every text has one at least).
