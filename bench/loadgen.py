@@ -31,6 +31,7 @@ class LoadSpec:
     duration: float
     warmup: float
     client_cpus: set[int] | None = None
+    vary: bool = False  # wrk only: every request's body differs (a number before the body's last '"}')
 
 
 @dataclass
@@ -53,6 +54,18 @@ def wrk_path() -> str | None:
 def _lua_script(spec: LoadSpec) -> str:
     lines = ['wrk.method = "POST"', f"wrk.body = [==[{spec.body.decode()}]==]"]
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in spec.headers.items()]
+    if spec.vary:  # " <thread>-<n>" written into the last string of the body: no two requests alike
+        text = spec.body.decode()
+        cut = text.rindex('"}')
+        lines += [
+            f"prefix = [==[{text[:cut]}]==]", f"suffix = [==[{text[cut:]}]==]", "threads = 0",
+            'function setup(thread) thread:set("id", threads); threads = threads + 1 end',
+            "counter = 0",
+            "function request()",
+            "  counter = counter + 1",
+            '  return wrk.format(nil, nil, nil, prefix .. " " .. id .. "-" .. counter .. suffix)',
+            "end",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -58,22 +58,22 @@ def _client_name(ctx: Ctx) -> str:
     return choice
 
 
-def _load(ctx: Ctx, client: str, port: int) -> LoadResult:
+def _load(ctx: Ctx, client: str, port: int, vary: bool = False) -> LoadResult:
     a = ctx.args
     spec = LoadSpec(HOST, port, CHAT_PATH, HEADERS, CHAT_BODY, a.connections,
-                    a.duration, a.warmup, ctx.client_cpus)
+                    a.duration, a.warmup, ctx.client_cpus, vary=vary)
     if client == "wrk":
         return run_wrk(spec)
     return run_python(spec, a.client_procs)
 
 
-def _one_throughput(ctx: Ctx, client: str, srv: Server, health: str) -> LoadResult:
+def _one_throughput(ctx: Ctx, client: str, srv: Server, health: str, vary: bool = False) -> LoadResult:
     with srv:
         srv.wait_healthy(health)
         _precheck(srv.base)
-        print(f"  loading {srv.name} for {ctx.args.warmup:g}+{ctx.args.duration:g}s ...",
-              file=sys.stderr, flush=True)
-        return _load(ctx, client, srv.port)
+        print(f"  loading {srv.name} for {ctx.args.warmup:g}+{ctx.args.duration:g}s"
+              f"{' (a new body each request)' if vary else ''} ...", file=sys.stderr, flush=True)
+        return _load(ctx, client, srv.port, vary)
 
 
 def bench_throughput(ctx: Ctx) -> None:
@@ -84,11 +84,14 @@ def bench_throughput(ctx: Ctx) -> None:
                      f"{ctx.args.warmup:g}s warm-up + {ctx.args.duration:g}s, each server started for its turn "
                      "and alone under load")
     results: list[dict[str, LoadResult]] = []
+    varied: list[LoadResult] = []  # aoai-mock, every request's body new (wrk only): nothing it has answered before
     for _ in range(rounds):  # alternating rounds: a slow spell on the machine hits every server alike
         results.append({})
         for side in ctx.live_sides:
             with ctx.guard(side, "throughput"):
                 results[-1][side] = _one_throughput(ctx, client, ctx.server(side), ctx.command(side)[1])
+        if client == "wrk":
+            varied.append(_one_throughput(ctx, client, ctx.server(MOCK), ctx.command(MOCK)[1], vary=True))
 
     def per_round(key: str) -> dict[str, list[float]]:
         return {side: [getattr(r[side], key) for r in results if side in r] for side in ctx.sides}
@@ -96,6 +99,11 @@ def bench_throughput(ctx: Ctx) -> None:
     label = f"5. chat non-streaming, {ctx.args.connections} conns"
     fig = ctx.figure(f"{label}: req/s", per_round("rps"), lambda v: f"{v:,.0f}",
                      target=f"ratio >= {TARGET_RATIO:.2f}", passes=lambda r: r >= TARGET_RATIO, on_ratio=True)
+    if varied:  # against the same rounds' baseline (whose answer does not depend on the body)
+        rps = [r.rps for r in varied]
+        ratios = [r.rps / b if b else 0.0 for r, b in zip(varied, fig["rounds"][BASELINE])]
+        ctx.row(f"{label}: req/s, a new body each request", f"{median(rps):,.0f}", "", f"{median(ratios):.2f}")
+        ctx.figures["throughput_new_bodies"] = {"rps": rps, "ratios": ratios}
     ctx.figure(f"{label}: latency p50", per_round("p50_ms"), lambda v: f"{v:.2f} ms")
     ctx.figure(f"{label}: latency p99", per_round("p99_ms"), lambda v: f"{v:.2f} ms")
     each = fig["rounds"]

@@ -9,10 +9,11 @@ choice], and how it answers; the answers render through :mod:`aoai_mock.wire`'s 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from aoai_mock.behaviour import tokens
-from aoai_mock.behaviour.chat import parse_request, run_chat
+from aoai_mock.behaviour.chat import ChatResult, parse_request, request_key, run_chat
 from aoai_mock.behaviour.completions import prompts_of, run_completion
 from aoai_mock.behaviour.embeddings import EmbeddingResult, prompt_tokens, run_embeddings
 from aoai_mock.behaviour.inference import Answered, Call, Estimate, Family
@@ -28,6 +29,17 @@ __all__ = ["CHAT", "COMPLETIONS", "EMBEDDINGS"]
 
 def _run_chat(call: Call, parsed: ChatRequest, responder: Responder | None) -> Answered:
     result = run_chat(call.runtime, call.deployment, call.api_version, parsed, call.body, responder)
+    return Answered(result, result.usage.prompt_tokens, result.usage.completion_tokens, chat_body, chat_chunks)
+
+
+def _restamp_chat(call: Call, result: ChatResult) -> Answered:
+    runtime = call.runtime
+    ids = runtime.ids
+    result = replace(
+        result,
+        id=ids.object_id("chatcmpl-", request_key(call.body) if ids.frozen else b""),
+        created=runtime.clock.created(),
+    )
     return Answered(result, result.usage.prompt_tokens, result.usage.completion_tokens, chat_body, chat_chunks)
 
 
@@ -77,6 +89,7 @@ CHAT = Family(
     streams=True,
     estimate=_chat_estimate,
     run=_run_chat,
+    restamp=_restamp_chat,
 )
 
 COMPLETIONS = Family(

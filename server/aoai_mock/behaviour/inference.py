@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from aoai_mock.behaviour.delivery import DeliveryPlan
 from aoai_mock.behaviour.fault_build import Fault
+from aoai_mock.behaviour.memo import AnswerMemo
 from aoai_mock.behaviour.pacing import pace_for
 from aoai_mock.behaviour.ratelimit import estimate_cost
 from aoai_mock.behaviour.responders.base import Responder
@@ -120,6 +121,9 @@ class Family:
     # It writes to the store (Responses keeps what it answers): the route holds the writes in a transaction
     # and commits them once the answer is rendered, so a request that fails stores nothing.
     stores: bool = False
+    # The answer again, for a request the family has answered before with a pure responder (see
+    # :class:`~aoai_mock.behaviour.memo.AnswerMemo`): the remembered result with this request's own id and time. None: never remembered.
+    restamp: Callable[[Call, Any], Answered] | None = None
 
 
 @dataclass(slots=True)
@@ -137,9 +141,15 @@ class Outcome:
 
 def answer(call: Call, family: Family) -> Outcome:
     """Validate, fault, quota, responder, answer, pacing: see the module's docstring."""
-    parsed = validate(family.model, call.body) if family.parse is None else family.parse(call)
-    stream = family.streams and call.body.get("stream") is True
     runtime, record, deployment = call.runtime, call.record, call.deployment
+    memo = runtime.answers
+    key = _memo_key(call, family)
+    known = memo.get(key, deployment) if key is not None else None
+    if known is not None:
+        parsed = known[0]
+    else:
+        parsed = validate(family.model, call.body) if family.parse is None else family.parse(call)
+    stream = family.streams and call.body.get("stream") is True
     plan = None
     if not runtime.faults.idle or names.FAULT_B in call.headers:  # the common case asks nothing more
         plan = decide_fault(call, stream)
@@ -152,12 +162,39 @@ def answer(call: Call, family: Family) -> Outcome:
         responder = None  # the deployment's own
     else:
         responder = _responder(call, family, parsed)
-    answered = family.run(call, parsed, responder)
+    if known is not None and responder is None:
+        answered = family.restamp(call, known[1])  # type: ignore[misc]  # (a key means it has one)
+    else:
+        answered = family.run(call, parsed, responder)
+        if (
+            key is not None
+            and responder is None
+            and memo.again(key)  # remembered the second time it comes
+            and getattr(runtime.responder(deployment), "pure", False)
+        ):
+            memo.put(key, deployment, parsed, answered.result)
     record.tokens_in, record.tokens_out = answered.tokens_in, answered.tokens_out
     if deployment.pacing.enabled:
         plan = plan or DeliveryPlan()
         plan.pace = pace_for(deployment).schedule(zlib.crc32(record.body), answered.tokens_out)
     return Outcome(answered, stream, plan)
+
+
+def _memo_key(call: Call, family: Family) -> tuple[str, str, str, bytes] | None:
+    """The key under which the answer of ``call`` may be remembered (:class:`AnswerMemo`), or None: the family
+    restamps answers, nothing but the deployment's own responder answers, and the whole body is a short one."""
+    record = call.record
+    raw = record.body
+    if (
+        family.restamp is None
+        or call.responder is not None
+        or call.scenario is not None
+        or call.runtime.book.active is not None
+        or len(raw) > AnswerMemo.BODY
+        or record.body_size != len(raw)
+    ):
+        return None
+    return family.operation, call.deployment.name, call.api_version, raw
 
 
 def decide_fault(call: Call, stream: bool) -> DeliveryPlan | None:

@@ -14,6 +14,7 @@ from aoai_mock.behaviour import embeddings, responders, shaping, tokens
 from aoai_mock.behaviour.faults import FaultBook
 from aoai_mock.behaviour.ids import Clock, IdFactory
 from aoai_mock.behaviour.media_store import MediaStore
+from aoai_mock.behaviour.memo import AnswerMemo
 from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.behaviour.responders.base import Context, Responder
 from aoai_mock.behaviour.scenarios.engine import ScenarioBook
@@ -46,6 +47,7 @@ class Runtime:
     # job that succeeded serves its ``fine_tuned_model`` name (behaviour/fine_tuning.py fills this, also from
     # a --state file at start). Consulted after the scenario's and the configured deployments.
     extra_deployments: dict[str, Deployment] = field(default_factory=dict)
+    answers: AnswerMemo = field(default_factory=AnswerMemo)  # requests that come again (load tests)
     _responders: dict[tuple[str, str], Responder] = field(default_factory=dict)
     _contexts: dict[str, Context] = field(default_factory=dict)
 
@@ -84,6 +86,7 @@ class Runtime:
         self.limiter.reset()
         embeddings.clear_caches()
         tokens.clear_caches()
+        self.answers.clear()
         shaping.clear_caches()
 
     def deployment(self, name: str, scenario: str | None = None) -> Deployment | None:

@@ -154,6 +154,10 @@ class TextResponder:
     Subclasses implement :meth:`text` and may override :meth:`wants_tool`.
     """
 
+    # The answer is a function of the conversation (its seed included) and the options alone: the seam may
+    # answer a request that comes again as it answered it before (behaviour.inference.AnswerMemo).
+    pure = True
+
     def text(self, conversation: Conversation, ctx: Context, index: int) -> str:
         raise NotImplementedError
 
