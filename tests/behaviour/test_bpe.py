@@ -141,6 +141,17 @@ def test_a_text_it_does_not_take_builds_the_tokenizer(fresh):
     assert tokens.encode("hello", "cl100k_base") == reference("cl100k_base").encode_ordinary("hello")
 
 
+def test_a_built_tokenizer_keeps_no_second_copy_of_its_ranks(fresh):
+    """tiktoken keeps the ranks dict only to pickle an encoding: dropped, its Rust tokenizer encodes and decodes
+    every token as before."""
+    built = tokens.encoding("cl100k_base")
+    assert built._mergeable_ranks == {}
+    text = "emoji \U0001f600 and words, 1999; \u65e5\u672c"
+    ids = built.encode_ordinary(text)
+    assert ids == reference("cl100k_base").encode_ordinary(text) and built.decode(ids) == text
+    assert built.decode_single_token_bytes(ids[0]) == reference("cl100k_base").decode_single_token_bytes(ids[0])
+
+
 def test_the_tokenizer_is_built_once_the_budget_is_spent(fresh):
     word = "lorem ipsum dolor sit amet " * 40
     spent = 0
