@@ -157,3 +157,31 @@ def test_an_open_control_api_beyond_loopback_is_refused_unless_asked_for():
     assert "control API is open to anyone" in output
     with serve("--host", "0.0.0.0", "--admin-key", "adm") as (url, _):  # a key: no refusal
         assert httpx.get(url + "/_mock/requests").status_code == 401
+
+
+def test_bare_aoai_mock_prints_its_help_not_an_error(capsys):
+    from aoai_mock.cli import main
+
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: aoai-mock") and "serve" in out and "validate" in out and "--version" in out
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    from aoai_mock.cli import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(["--version"])
+    assert ended.value.code == 0
+    assert capsys.readouterr().out == f"aoai-mock {version('aoai-mock')}\n"
+
+
+@pytest.mark.parametrize("command", ["serve", "record"])
+def test_log_level_says_what_it_does(capsys, command):
+    from aoai_mock.cli import main
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "how much the server logs" in capsys.readouterr().out

@@ -12,9 +12,30 @@ from typing import Any
 __all__ = ["main"]
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed package's version, looked up only when asked for (start-up is timed)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("aoai-mock")
+        except PackageNotFoundError:  # a source tree that was not installed
+            found = "unknown (not installed)"
+        sys.stdout.write(f"aoai-mock {found}\n")
+        parser.exit()
+
+
+_LOG_LEVEL = "how much the server logs: critical, error, warning, info (default) or debug"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aoai-mock", description="A local, deterministic Azure OpenAI.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action=_Version)
+    commands = parser.add_subparsers(dest="command", metavar="{serve,record,schema,validate}")
     serve = commands.add_parser("serve", help="serve the mock over HTTP")
     serve.add_argument("--host", help="address to bind (env AOAI_MOCK_HOST; default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (env AOAI_MOCK_PORT; default 8000; 0 picks a free one)")
@@ -106,7 +127,9 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="recorded stream timing is divided by this; 0 sends at once (env AOAI_MOCK_REPLAY_SPEED; default 1)",
     )
-    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help=_LOG_LEVEL
+    )
     _record_parser(commands)
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files, for editors")
     schema.add_argument("-o", "--output", help="write it to this file instead of standard output")
@@ -131,7 +154,9 @@ def _record_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser
         metavar="NAME",
         help="environment variable holding the upstream's key (default %(default)s); never written anywhere",
     )
-    record.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    record.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help=_LOG_LEVEL
+    )
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -290,7 +315,11 @@ def _json_request_log() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `aoai-mock`: what it can do, not an error
+        parser.print_help()
+        return 0
     if args.command == "serve":
         return _serve(args)
     if args.command == "record":
