@@ -65,9 +65,40 @@ def test_watch_reloads_a_changed_file_and_keeps_the_old_one_when_broken(tmp_path
         assert _answer(url) == "before"
         path.write_text(SCENARIO % "after")
         assert _eventually(url, "after")
+        assert _logged(output, "INFO:     scenarios reloaded: answers")  # a good reload says so
         path.write_text("name: answers\nrules: [{reply: {txet: x}}]\n")
-        assert _logged(output, "scenarios not reloaded")
+        assert _logged(output, "ERROR:    scenarios not reloaded")
         assert _answer(url) == "after"
+
+
+def test_with_json_logs_a_reload_is_told_in_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_text(SCENARIO % "before")
+    with serve("--scenario", str(path), "--watch", "--log-format", "json") as (url, proc):
+        output: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [output.put(line.decode()) for line in proc.stdout], daemon=True).start()
+        path.write_text(SCENARIO % "after")
+        assert _eventually(url, "after")
+        path.write_text("name: answers\nrules: [{reply: {txet: x}}]\n")
+        told = _json_log(output, "scenarios not reloaded")
+        assert told["level"] == "error" and told["event"] == "log" and "txet" in told["message"]
+
+
+def _json_log(output: "queue.Queue[str]", text: str, within: float = 15.0) -> dict:
+    """The line whose message holds ``text``, read as JSON."""
+    import json
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            line = output.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if text in line:
+            parsed = json.loads(line)
+            assert text in parsed["message"]
+            return parsed
+    raise AssertionError(f"no JSON line with {text!r}")
 
 
 def _logged(output: "queue.Queue[str]", text: str, within: float = 15.0) -> bool:

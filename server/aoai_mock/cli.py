@@ -283,6 +283,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (StateFileError, ReplayError) as exc:
         print(f"aoai-mock: not starting: {exc}", file=sys.stderr)
         return 2
+    _server_log(settings.log_format, args.log_level)
     if settings.log_format == "json":
         _json_request_log()
     options = {
@@ -300,6 +301,50 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         uvicorn.run(app, **options)
     return 0
+
+
+def _server_log(log_format: str, level: str) -> None:
+    """The mock's own messages (a scenario reload, an unexpected error) on stderr, at ``--log-level``: as
+    uvicorn writes its lines in text mode, one JSON object a line in JSON mode."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonLines() if log_format == "json" else _TextLines())
+    logger = logging.getLogger("aoai_mock")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+class _TextLines:
+    """``INFO:     message``, as uvicorn's own lines look."""
+
+    def format(self, record: Any) -> str:
+        import logging
+
+        text = f"{record.levelname + ':':<10}{record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        return text
+
+
+class _JsonLines:
+    """``{"time", "event": "log", "level", "logger", "message"}`` (and ``error``, a traceback, when there is one)."""
+
+    def format(self, record: Any) -> str:
+        import logging
+        from datetime import UTC, datetime
+
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "event": "log",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["error"] = logging.Formatter().formatException(record.exc_info)
+        return json.dumps(line)
 
 
 def _json_request_log() -> None:
