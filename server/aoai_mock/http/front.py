@@ -23,7 +23,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -32,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
 from aoai_mock.errors import AzureError, ServerError
+from aoai_mock.http.observers import observers
 from aoai_mock.http.protocol import ARRIVED
 from aoai_mock.http.render import JsonPieces
 from aoai_mock.state.journal import Journal
@@ -60,7 +60,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("aoai_mock")
-requests_log = logging.getLogger("aoai_mock.requests")  # --log-format json: one line per request
 
 _STATIC = (
     (b"x-content-type-options", b"nosniff"),
@@ -218,7 +217,7 @@ class AzureFront:
         self.journal = journal
         self.metrics = metrics
         self.resource_faults = resource_faults  # faults for the framework's routes (http/resource_faults.py)
-        self.log_json = runtime.settings.log_format == "json"
+        self.observers = observers(runtime.settings)  # per finished request: log lines, telemetry
         self.ids = runtime.ids
         self.region = runtime.settings.region.encode()
         self.region_slug = runtime.settings.region.lower().replace(" ", "").encode()  # Sweden Central: swedencentral
@@ -287,8 +286,8 @@ class AzureFront:
             if record._response_parts:
                 record.join_response()
             self.metrics.observe(record)
-            if self.log_json:
-                _log_line(record)
+            for observe in self.observers:
+                observe(record)
             self.journal.add(record)
             if record.response_size is not None and record.response_size > _TRIM_AFTER:
                 # Once this request's objects are gone (the answer's pieces are freed as this frame ends).
@@ -302,8 +301,8 @@ class AzureFront:
         if record._response_parts:
             record.join_response()
         self.metrics.observe(record)
-        if self.log_json:
-            _log_line(record)
+        for observe in self.observers:
+            observe(record)
         self.journal.add(record)
 
     async def _framework(
@@ -525,30 +524,6 @@ async def _body_for_journal(receive: Receive, headers: dict[bytes, bytes], limit
         chunks.append(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def _log_line(record: Record) -> None:
-    """One JSON line for one request: what happened, never a header value (so never a key or token)."""
-    tokens = record.tokens
-    line = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "event": "request",
-        "request_id": record.request_id,
-        "method": record.method,
-        "path": record.path,
-        "status": record.status,
-        "outcome": record.outcome,
-        "duration_ms": round(record.duration * 1000, 3),
-        "deployment": record.deployment,
-        "operation": record.operation,
-        "stream": record.stream,
-        "scenario": record.scenario,
-        "rule": record.rule,
-        "fault": record.fault,
-        "prompt_tokens": tokens[0] if tokens else None,
-        "completion_tokens": tokens[1] if tokens else None,
-    }
-    requests_log.info(orjson.dumps(line).decode())
 
 
 def _with_headers(
