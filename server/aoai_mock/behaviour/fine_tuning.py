@@ -149,7 +149,7 @@ def base_deployment(runtime: Runtime, model: str) -> Deployment | None:
     extra = runtime.extra_deployments.get(model)
     if extra is not None:
         return extra
-    for deployment in runtime.settings.config.deployments:
+    for deployment in runtime.deployments:
         if deployment.kind is Kind.chat and model in _names(deployment):
             return deployment
     return None

@@ -192,6 +192,18 @@ class RateLimiter:
             wait_ms = _retry_ms(quota, now, max(token_wait, request_wait), need_tokens, need_requests)
             return self._refuse(deployment, quota, now, wait_ms, limit, operation, api_version)
 
+    def state(self, deployment: Deployment) -> dict[str, dict[str, float]] | None:
+        """What an enforced quota holds now, per bucket (for ``GET /_mock/deployments``); None when nothing is
+        metered. Reading changes nothing: a deployment no request has reached yet reads full."""
+        if not deployment.rate_limit.enforce:
+            return None
+        with self._lock:
+            now = self._clock()
+            quota = self._quotas.get(deployment.name)
+            if quota is None or quota.settings != _settings(deployment):
+                quota = _new_quota(deployment, now)
+            return {"tokens": _bucket_state(quota.tokens, now), "requests": _bucket_state(quota.requests, now)}
+
     def reset(self, deployment: str | None = None) -> None:
         """Fill every bucket again (or only ``deployment``'s), as if no request had been served."""
         with self._lock:
@@ -223,6 +235,12 @@ class RateLimiter:
         error = RateLimited(operation_id(operation), api_version, seconds, limit,
                             {k.decode("latin-1"): v.decode("latin-1") for k, v in headers})
         return Admission(False, headers, error, wait_ms)
+
+
+def _bucket_state(bucket: _Bucket, now: float) -> dict[str, float]:
+    level = bucket.level_at(now)
+    return {"remaining": max(0, math.floor(level + _TOLERANCE * bucket.capacity)), "capacity": bucket.capacity,
+            "full_in_s": round(bucket.to_full(now), 3)}
 
 
 def _retry_ms(quota: _Quota, now: float, wait: float, need_tokens: float, need_requests: float) -> int:

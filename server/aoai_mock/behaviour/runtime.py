@@ -1,4 +1,4 @@
-"""The behaviour layer's shared services for one server: settings, clock, ids, responders."""
+"""The behaviour layer's shared services for one server: settings, clock, ids, responders, the deployments served."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from aoai_mock.behaviour import embeddings, responders, shaping, tokens
+from aoai_mock.behaviour.deployments import Change, DeploymentConflict, Deployments
 from aoai_mock.behaviour.faults import FaultBook
 from aoai_mock.behaviour.ids import Clock, IdFactory
 from aoai_mock.behaviour.media_store import MediaStore
@@ -48,8 +50,14 @@ class Runtime:
     # a --state file at start). Consulted after the scenario's and the configured deployments.
     extra_deployments: dict[str, Deployment] = field(default_factory=dict)
     answers: AnswerMemo = field(default_factory=AnswerMemo)  # requests that come again (load tests)
+    # The configured deployments as the control API has changed them (behaviour/deployments.py): built from
+    # ``settings.config``, which nothing reads for deployments after this.
+    deployments: Deployments = field(init=False)
     _responders: dict[tuple[str, str], Responder] = field(default_factory=dict)
     _contexts: dict[str, Context] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.deployments = Deployments(self.settings.config.deployments)
 
     @classmethod
     def create(cls, settings: Settings, fixtures_dir: Path | None = None) -> "Runtime":
@@ -80,7 +88,10 @@ class Runtime:
         self.sync_scenario_faults()
 
     def reset(self) -> None:
-        """Scenario counters, fault counters and log, and quotas all start again; caches are emptied."""
+        """Scenario counters, fault counters and log, and quotas all start again; caches are emptied; the
+        configured deployments are served as configured again (those the control API added are gone)."""
+        for change in self.deployments.restore():
+            self._forget(change)
         self.book.reset()
         self.faults.reset()
         self.limiter.reset()
@@ -92,7 +103,36 @@ class Runtime:
     def deployment(self, name: str, scenario: str | None = None) -> Deployment | None:
         """The deployment the active (or named) scenario declares, else the configured one, else an extra one."""
         found = self.book.deployment(name, scenario) if scenario or self.book.active else None
-        return found or self.settings.config.deployment(name) or self.extra_deployments.get(name)
+        return found or self.deployments.by_name.get(name) or self.extra_deployments.get(name)
+
+    def add_deployment(self, body: Any) -> Deployment:
+        """Serve one more deployment (``POST /_mock/deployments``): see :meth:`Deployments.add`."""
+        name = body.get("name") if isinstance(body, dict) else None
+        if isinstance(name, str) and name in self.extra_deployments:
+            raise DeploymentConflict(f"aoai-mock: {name!r} is a fine-tuned model's deployment.")
+        change = self.deployments.add(body)
+        self._forget(change)
+        return change.after  # type: ignore[return-value]  # (an addition has one)
+
+    def change_deployment(self, name: str, patch: Any) -> Deployment:
+        """Change a served deployment (``PATCH /_mock/deployments/{name}``): see :meth:`Deployments.change`."""
+        change = self.deployments.change(name, patch)
+        self._forget(change)
+        return change.after  # type: ignore[return-value]  # (a change has one)
+
+    def remove_deployment(self, name: str) -> None:
+        """Stop serving a deployment (``DELETE /_mock/deployments/{name}``) until it is added or reset."""
+        self._forget(self.deployments.remove(name))
+
+    def _forget(self, change: Change) -> None:
+        """Drop what was built for the deployment before the change: its responders and context, and its quota
+        when the quota's settings changed (a changed quota starts afresh, full, at its new size)."""
+        name, before, after = change.name, change.before, change.after
+        for key in [key for key in list(self._responders) if key[0] == name]:  # (threads may add some meanwhile)
+            self._responders.pop(key, None)
+        self._contexts.pop(name, None)
+        if before is None or after is None or _quota_of(before) != _quota_of(after):
+            self.limiter.reset(name)
 
     def responder(self, deployment: Deployment, override: str | None = None) -> Responder:
         """The deployment's responder, or the one a request names (``x-aoai-mock-responder``)."""
@@ -131,3 +171,7 @@ class Runtime:
     @cached_property
     def _seed_hasher(self) -> "hashlib._Hash":
         return hashlib.blake2b(digest_size=8, key=str(self.settings.seed or 0).encode())
+
+
+def _quota_of(deployment: Deployment) -> tuple[object, ...]:
+    return deployment.tokens_per_minute, deployment.rate_limit

@@ -8,8 +8,9 @@
 * ``POST /_mock/scenarios/{name}/activate``; ``POST /_mock/scenarios/deactivate`` (deployments then
   answer as configured);
 * ``POST /_mock/scenarios/{name}/reset`` zeroes one scenario's counters; ``POST /_mock/reset`` zeroes
-  every scenario's and fault's counters, refills every quota and empties the journal and the fault log:
-  a clean slate between tests;
+  every scenario's and fault's counters, refills every quota, empties the journal and the fault log and
+  serves the configured deployments as configured again (those added through ``/_mock/deployments`` are
+  gone): a clean slate between tests;
 * ``DELETE /_mock/scenarios/{name}`` unloads one.
 """
 

@@ -14,4 +14,4 @@ HEALTH_PATH = "/_mock/health"
 
 
 def health(runtime: Runtime) -> Response:
-    return json_response({"status": "ok", "deployments": len(runtime.settings.config.deployments)})
+    return json_response({"status": "ok", "deployments": len(runtime.deployments)})

@@ -1,4 +1,5 @@
-"""What the configuration serves: ``GET /openai/models``, ``/openai/deployments`` and ``/openai/v1/models``.
+"""What the mock serves (its deployments, as configured and as the control API changed them): ``GET /openai/models``,
+``/openai/deployments`` and ``/openai/v1/models``.
 
 * ``/openai/models?api-version=...``: Azure's model list, one entry per distinct model version the
   deployments run, with ``capabilities`` derived from the deployments' kinds;
@@ -38,7 +39,7 @@ _CAPABILITIES: dict[Kind, dict[str, bool]] = {
 
 
 def _deployments(call: AzureCall) -> list[Deployment]:
-    return list(call.runtime.settings.config.deployments)
+    return list(call.runtime.deployments)  # as configured, and as the control API changed them
 
 
 def _capabilities(deployment: Deployment) -> dict[str, bool]:
