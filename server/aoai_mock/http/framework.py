@@ -10,10 +10,12 @@ from starlette.datastructures import State
 
 from aoai_mock.http import (
     control,
+    control_deployments,
     control_faults,
     control_scenarios,
     control_state,
     metrics,
+    ui,
 )
 from aoai_mock.http.errors import install_error_handlers
 from aoai_mock.http.resource import v1_routes
@@ -66,6 +68,8 @@ def build_framework(state: State) -> FastAPI:
     app.include_router(control_scenarios.router)
     app.include_router(control_faults.router)
     app.include_router(control_state.router)
+    app.include_router(control_deployments.router)
+    app.include_router(ui.router)
     for family in _FAMILIES:
         app.include_router(family.router)
     for family in _FAMILIES:  # under /openai/v1/ too, where the operation registry says v1 serves them

@@ -37,6 +37,11 @@ One entry, as :meth:`Journal.entries` and ``GET /_mock/requests`` give it::
       "response": {"body": {...}, "body_encoding": "json", "body_size": 512, "body_truncated": false}
     }
 
+A streamed response's ``body`` is the event stream as sent (``"text"``); its ``response`` also has
+``"sse"``, the stream's whole events in order, each ``{"event": name or null, "data": parsed JSON, else the
+text}`` (``"[DONE]"`` stays text), so a reader need not parse the stream itself. An event the 64 KiB cut
+ends inside is left out, and an event a fault broke keeps its data as text.
+
 Two more keys tell retries apart: ``"retry_count"`` is the SDK's ``x-stainless-retry-count`` header (null
 when not sent), and ``"retry"`` is null for a first attempt, else ``{"of": seq of the previous attempt,
 "attempt": 2 for the first retry..., "wait_ms": from the end of that attempt's response to this arrival,
@@ -395,7 +400,40 @@ def _response(entry: Record) -> dict[str, Any]:
     """What was sent back: the body (the first BODY_LIMIT bytes), as JSON, text or base64."""
     truncated = entry.response_size > len(entry.response_body)
     body, encoding = _decode_body(entry.response_body, truncated=truncated)
-    return {"body": body, "body_encoding": encoding, "body_size": entry.response_size, "body_truncated": truncated}
+    found = {"body": body, "body_encoding": encoding, "body_size": entry.response_size, "body_truncated": truncated}
+    if entry.stream and encoding == "text":
+        found["sse"] = _sse_events(body, truncated)
+    return found
+
+
+def _sse_events(text: str, truncated: bool) -> list[dict[str, Any]]:
+    """The events of a stream as sent: ``event:`` and ``data:`` lines, blocks separated by a blank line."""
+    blocks = text.replace("\r\n", "\n").split("\n\n")
+    if truncated:
+        blocks.pop()  # the 64 KiB cut ends inside it
+    events = []
+    for block in blocks:
+        name: str | None = None
+        data: list[str] = []
+        for line in block.split("\n"):
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                name = value
+            elif field == "data":
+                data.append(value)
+        if name is not None or data:
+            events.append({"event": name, "data": _event_data("\n".join(data))})
+    return events
+
+
+def _event_data(data: str) -> Any:
+    if data[:1] not in ("{", "["):
+        return data
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return data
 
 
 def _iso(moment: float) -> str:
