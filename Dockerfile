@@ -10,15 +10,16 @@ ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE} AS build
 # WHEELHOUSE: empty (the default) installs aoai-mock and its dependencies from PyPI. A folder of the build
 # context holding wheels for aoai-mock and every dependency installs from it alone, offline
-# (`make docker-test` fills .cache/docker/wheels with `pip wheel`).
+# (`make docker-test` fills .cache/docker/wheels with `pip wheel`). The otel extra is in: `--otel` works
+# in the image (docs/opentelemetry.md).
 ARG WHEELHOUSE=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY . /src
 RUN python3 -m venv /opt/aoai-mock \
  && if [ -n "$WHEELHOUSE" ]; then \
-        /opt/aoai-mock/bin/pip install --no-index --find-links "/src/$WHEELHOUSE" aoai-mock; \
+        /opt/aoai-mock/bin/pip install --no-index --find-links "/src/$WHEELHOUSE" "aoai-mock[otel]"; \
     else \
-        /opt/aoai-mock/bin/pip install /src; \
+        /opt/aoai-mock/bin/pip install "/src[otel]"; \
     fi \
  && /opt/aoai-mock/bin/python -m pip uninstall --yes --quiet pip setuptools
 

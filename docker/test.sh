@@ -122,7 +122,7 @@ need_wheels() {
     if [ "$(cat "$wheels/.stamp" 2>/dev/null)" != "$stamp" ]; then
         step "pip wheel: aoai-mock's dependencies and openai into $WHEELS_REL"
         rm -f "$wheels"/*.whl
-        "$PY" -m pip wheel --quiet -w "$wheels" . -r examples/compose/app/requirements.txt >"$CACHE/pip-wheel.log" 2>&1 ||
+        "$PY" -m pip wheel --quiet -w "$wheels" ".[otel]" -r examples/compose/app/requirements.txt >"$CACHE/pip-wheel.log" 2>&1 ||
             { tail -30 "$CACHE/pip-wheel.log" >&2; fail "pip wheel"; }
         echo "$stamp" >"$wheels/.stamp"
     fi

@@ -146,6 +146,10 @@ class MockApp:
         close = getattr(runtime.store, "close", None)
         if close is not None:
             close()
+        for observer in self.front.observers:  # what one holds (OpenTelemetry's last spans and points) goes out
+            done = getattr(observer, "close", None)
+            if done is not None:
+                await anyio.to_thread.run_sync(done)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI lifespan protocol around :meth:`_serving`."""
