@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 
-AOAI_CMD = "{python} -m aoai_mock serve --host 127.0.0.1 --port {port} --config {bench}/config.yaml"
+AOAI_CMD = (  # no request lines, as the baseline's --no-access-log; by the environment, which older checkouts ignore
+    "env AOAI_MOCK_REQUEST_LOG=0 {python} -m aoai_mock serve --host 127.0.0.1 --port {port}"
+    " --config {bench}/config.yaml"
+)
 BASELINE_CMD = (
     "{python} -m uvicorn baseline_app:app --app-dir {bench} --host 127.0.0.1"
     " --port {port} --workers 1 --loop {loop} --http {http}"

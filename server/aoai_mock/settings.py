@@ -45,11 +45,13 @@ class Settings:
     replay_miss: str = "error"  # a request not recorded: "error" (a 400) or "responder:NAME" (served as usual)
     replay_speed: float = 1.0  # recorded stream timing divided by this; 0: no waits
     log_format: str = "text"  # "json": one structured line per request on the aoai_mock.requests logger
+    request_lines: bool = False  # text: one line per request on that logger (aoai-mock serve turns it on)
     workers: int = 1  # processes serving; journal, quotas, counters and faults are per process
     # Connections (http/protocol.py):
     read_timeout: float = 30.0  # a request whose headers or body stall this long is closed
     max_connections: int | None = None  # connections served at once; None: what the file limit allows
     insecure_control_api: bool = False  # serve an open control API on a non-loopback address anyway
+    otel: bool = False  # OpenTelemetry: a span and GenAI metrics per request over OTLP (docs/opentelemetry.md)
 
     @property
     def exposed_control_api(self) -> bool:
@@ -107,6 +109,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     found.update(_lifecycle_from_env(env))
     if env.get("AOAI_MOCK_LOG_FORMAT"):
         found["log_format"] = env["AOAI_MOCK_LOG_FORMAT"].strip().lower()
+    if env.get("AOAI_MOCK_REQUEST_LOG"):
+        found["request_lines"] = env["AOAI_MOCK_REQUEST_LOG"].strip().lower() in ("1", "true", "yes", "on")
     if env.get("AOAI_MOCK_WORKERS"):
         found["workers"] = _int("AOAI_MOCK_WORKERS", env["AOAI_MOCK_WORKERS"])
     found.update(_replay_from_env(env))
@@ -116,6 +120,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         found["insecure_control_api"] = env["AOAI_MOCK_INSECURE_CONTROL_API"].strip().lower() in ("1", "true", "yes", "on")
     if env.get("AOAI_MOCK_MAX_CONNECTIONS"):
         found["max_connections"] = _int("AOAI_MOCK_MAX_CONNECTIONS", env["AOAI_MOCK_MAX_CONNECTIONS"])
+    if env.get("AOAI_MOCK_OTEL"):
+        found["otel"] = env["AOAI_MOCK_OTEL"].strip().lower() in ("1", "true", "yes", "on")
     return found
 
 
@@ -154,6 +160,34 @@ def _lifecycle_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if env.get(name):
             found[key] = _int(name, env[name])
     return found
+
+
+_OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+_OTEL_PACKAGES = ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http")
+
+
+def _otel(values: Mapping[str, Any], env: Mapping[str, str]) -> bool:
+    """Whether OpenTelemetry is on. ``OTEL_SDK_DISABLED=true`` turns it off whatever else says; ``--otel`` or
+    ``AOAI_MOCK_OTEL`` say on or off; without either, an OTLP endpoint variable turns it on, where the
+    ``otel`` extra is installed (a variable meant for other programs never stops the mock from starting)."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    asked = values.get("otel")
+    if asked is None:
+        return any(env.get(name) for name in _OTLP_ENDPOINTS) and _otel_installed()
+    if asked and not _otel_installed():
+        raise ConfigError("--otel needs the OpenTelemetry packages: pip install 'aoai-mock[otel]'")
+    return bool(asked)
+
+
+def _otel_installed() -> bool:
+    """The SDK and the OTLP exporter can be imported (looked up, not imported: that costs start-up time)."""
+    from importlib.util import find_spec
+
+    try:
+        return all(find_spec(name) is not None for name in _OTEL_PACKAGES)
+    except (ImportError, ValueError):  # a parent that is not a package, or a module blocked in sys.modules
+        return False
 
 
 def _float(name: str, value: str) -> float:
@@ -212,4 +246,5 @@ def resolve(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
         values["state_path"] = Path(values["state_path"])
     if values.get("replay_dir") is not None:
         values["replay_dir"] = Path(values["replay_dir"])
+    values["otel"] = _otel(values, os.environ if env is None else env)
     return Settings(config=config, **values)

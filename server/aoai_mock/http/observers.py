@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 
 import orjson
 
+from aoai_mock.console import RequestLine
 from aoai_mock.settings import Settings
 from aoai_mock.state.record import Record
 
-__all__ = ["Observer", "observers", "json_line"]
+__all__ = ["Observer", "observers", "json_line", "text_line"]
 
 Observer = Callable[[Record], None]
 
@@ -29,6 +30,12 @@ def observers(settings: Settings) -> tuple[Observer, ...]:
     found: list[Observer] = []
     if settings.log_format == "json":
         found.append(json_line)
+    elif settings.request_lines:
+        found.append(text_line)
+    if settings.otel:  # the SDK is imported here, and only here: a server without --otel never loads it
+        from aoai_mock.http.telemetry import start
+
+        found.append(start(settings))
     return tuple(found)
 
 
@@ -54,3 +61,8 @@ def json_line(record: Record) -> None:
         "completion_tokens": tokens[1] if tokens else None,
     }
     requests_log.info(orjson.dumps(line).decode())
+
+
+def text_line(record: Record) -> None:
+    """One line of text for one request (:func:`aoai_mock.console.request_line`), made only if it is written."""
+    requests_log.info(RequestLine(record))
