@@ -89,6 +89,7 @@ def test_assert_called_shows_near_misses(pytester: pytest.Pytester) -> None:
             "*#1 POST /openai/deployments/gpt-4o/chat/completions -> 200: deployment is 'gpt-4o', not 'gpt-4o-mini'*",
         ]
     )
+    result.stdout.no_fnmatch_line("*aoai_mock/testing/mock.py*")  # __tracebackhide__: the test's line is the last
 
 
 def test_ini_settings_load_scenarios_for_the_session(pytester: pytest.Pytester) -> None:
@@ -107,14 +108,18 @@ def test_ini_settings_load_scenarios_for_the_session(pytester: pytest.Pytester) 
     result.assert_outcomes(passed=1)
 
 
-def test_the_docs_example_passes(pytester: pytest.Pytester) -> None:
+def test_the_docs_examples_pass(pytester: pytest.Pytester) -> None:
+    """Every Python block of docs/pytest-plugin.md with a test in it is a test file, and all its tests pass."""
+    import re
+
     from tests.conftest import ROOT
 
     text = (ROOT / "docs" / "pytest-plugin.md").read_text()
-    example = text.split("```python\n", 1)[1].split("```", 1)[0]
-    pytester.makepyfile(test_my_app=example)
+    examples = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "def test_" in b]
+    assert len(examples) >= 4
+    pytester.makepyfile(**{f"test_doc_{i}": example for i, example in enumerate(examples)})
     result = pytester.runpytest_subprocess("-q")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=sum(len(re.findall(r"^(?:async )?def test_", b, re.M)) for b in examples))
 
 
 def test_loading_the_plugin_imports_nothing_heavy() -> None:
@@ -126,7 +131,8 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     code = (
         "import sys, pytest, aoai_mock.testing.plugin, aoai_mock.testing; "
         "print(sorted(m for m in ('aoai_mock.app', 'aoai_mock.behaviour', 'tiktoken', 'openai', 'fastapi', "
-        "'numpy', 'PIL') if m in sys.modules))"
+        "'numpy', 'PIL', 'uvicorn', 'pydantic', 'yaml', 'aoai_mock.testing.builder', 'aoai_mock.testing.server') "
+        "if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -146,3 +152,185 @@ def test_a_server_in_the_test_process_leaves_its_collector_alone() -> None:
     with LiveServer(resolve({"port": 0}, env={})) as server:
         assert httpx.get(f"{server.url}/_mock/health").status_code == 200
     assert gc.get_threshold() == before
+
+
+def test_any_key_is_accepted_and_the_env_fixture_points_code_at_the_mock(pytester: pytest.Pytester) -> None:
+    """A first run must not fail with 401s: the plugin's server takes any non-empty key, and aoai_mock_env
+    sets what AzureOpenAI() reads, for the one test only."""
+    pytester.makepyfile(
+        """
+        import os
+
+        import httpx
+        import openai
+        from aoai_mock.testing import API_KEY
+        from aoai_mock.testing.plugin import API_KEY as PLUGIN_KEY
+
+        def summarize(text):  # code under test: builds its own client from the environment
+            client = openai.AzureOpenAI(max_retries=0)
+            reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
+            return reply.choices[0].message.content
+
+        def test_env(aoai_mock, aoai_mock_env):
+            assert aoai_mock_env == {"AZURE_OPENAI_ENDPOINT": aoai_mock.endpoint, "AZURE_OPENAI_API_KEY": API_KEY,
+                                     "OPENAI_API_VERSION": "2024-10-21"}
+            assert os.environ["AZURE_OPENAI_ENDPOINT"] == aoai_mock.endpoint
+            assert summarize("from the environment") == "from the environment"
+            aoai_mock.assert_called(path="/openai/deployments/gpt-4o/chat/completions", times=1)
+
+        def test_env_is_restored(aoai_mock):
+            assert os.environ.get("AZURE_OPENAI_ENDPOINT") != aoai_mock.endpoint
+
+        def test_any_key(aoai_mock):
+            assert aoai_mock.api_key == API_KEY == PLUGIN_KEY == "aoai-mock-test-key"
+            for key in ("my-own-key", "sk-whatever"):
+                client = openai.AzureOpenAI(azure_endpoint=aoai_mock.endpoint, api_key=key,
+                                            api_version="2024-10-21", max_retries=0)
+                client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": key}])
+            assert [r["status"] for r in aoai_mock.requests()] == [200, 200]
+
+        def test_no_key_is_still_refused(aoai_mock):
+            url = f"{aoai_mock.endpoint}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+            body = {"messages": [{"role": "user", "content": "x"}]}
+            assert httpx.post(url, json=body).status_code == 401
+            assert httpx.post(url, json=body, headers={"api-key": ""}).status_code == 401
+        """
+    )
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=4)
+
+
+def test_a_configured_key_is_the_one_the_fixtures_send(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", mock="api_keys: [team-key]\n")
+    pytester.makeini("[pytest]\naoai_mock_config = mock.yaml\n")
+    pytester.makepyfile(
+        """
+        import openai
+        import pytest
+
+        def test_configured(aoai_mock, azure_openai_client):
+            assert aoai_mock.api_key == "team-key"
+            azure_openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+            other = openai.AzureOpenAI(azure_endpoint=aoai_mock.endpoint, api_key="another",
+                                       api_version="2024-10-21", max_retries=0)
+            with pytest.raises(openai.AuthenticationError):
+                other.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+        """
+    )
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=1)
+
+
+def test_the_fault_marker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import openai
+        import pytest
+
+        def ask(client):
+            return client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+
+        @pytest.mark.aoai_fault(kind="429", next=2, retry_after_ms=5)
+        def test_keywords_are_one_entry(aoai_mock):
+            client = openai.AzureOpenAI(azure_endpoint=aoai_mock.endpoint, api_key=aoai_mock.api_key,
+                                        api_version="2024-10-21", max_retries=2)
+            ask(client)
+            assert [r["status"] for r in aoai_mock.requests()] == [429, 429, 200]
+            assert aoai_mock.requests()[0]["fault"]["source"] == "marker"
+
+        @pytest.mark.aoai_fault({"kind": "500", "next": 1}, {"kind": "503", "after": 1, "next": 1})
+        @pytest.mark.aoai_fault(kind="502", deployment="gpt-4o-mini")
+        def test_entries_and_stacked_markers(azure_openai_client, aoai_mock):
+            with pytest.raises(openai.InternalServerError):
+                ask(azure_openai_client)
+            with pytest.raises(openai.APIStatusError) as second:
+                ask(azure_openai_client)
+            assert second.value.status_code == 503
+            ask(azure_openai_client)
+            with pytest.raises(openai.APIStatusError) as mini:
+                azure_openai_client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+            assert mini.value.status_code == 502
+
+        @pytest.mark.aoai_fault(kind="500", next=1)
+        def test_inject_faults_adds_to_the_marker(azure_openai_client, aoai_mock):
+            aoai_mock.inject_faults({"kind": "503", "after": 1, "next": 1})
+            statuses = []
+            for _ in range(3):
+                try:
+                    ask(azure_openai_client)
+                    statuses.append(200)
+                except openai.APIStatusError as exc:
+                    statuses.append(exc.status_code)
+            assert statuses == [500, 503, 200]
+
+        def test_no_faults_afterwards(azure_openai_client):
+            ask(azure_openai_client)
+        """
+    )
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=4)
+
+
+def test_client_fixtures_without_openai_say_what_to_install(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("import sys\nsys.modules['openai'] = None  # as if it were not installed\n")
+    pytester.makepyfile(
+        """
+        def test_sync(azure_openai_client):
+            pass
+
+        def test_async(async_azure_openai_client):
+            pass
+
+        def test_the_mock_alone_works(aoai_mock):
+            assert aoai_mock.endpoint
+        """
+    )
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*the aoai-mock client fixtures use the openai package*pip install openai*"])
+    result.stdout.no_fnmatch_line("*ModuleNotFoundError*")
+
+
+@pytest.mark.parametrize("clear", [True, False])
+def test_clear_state_between_tests(pytester: pytest.Pytester, clear: bool) -> None:
+    """Off by default: stored objects are what users keep. On: files, assistants, threads... go between tests."""
+    setting = "aoai_mock_clear_state = true\n" if clear else ""
+    pytester.makeini(f"[pytest]\naoai_mock_api_version = 2024-05-01-preview\n{setting}")
+    pytester.makepyfile(
+        f"""
+        def test_makes_objects(azure_openai_client):
+            azure_openai_client.files.create(file=("a.jsonl", b'{{"a": 1}}\\n'), purpose="fine-tune")
+            azure_openai_client.beta.assistants.create(model="gpt-4o", name="helper")
+            azure_openai_client.beta.threads.create()
+
+        def test_finds_them_or_not(azure_openai_client):
+            files = list(azure_openai_client.files.list())
+            assistants = list(azure_openai_client.beta.assistants.list())
+            assert (len(files), len(assistants)) == ((0, 0) if {clear} else (1, 1))
+
+        def test_clear_state_by_hand(azure_openai_client, aoai_mock):
+            azure_openai_client.files.create(file=("b.jsonl", b'{{"b": 2}}\\n'), purpose="fine-tune")
+            aoai_mock.clear_state()
+            assert list(azure_openai_client.files.list()) == []
+        """
+    )
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=3)
+
+
+def test_a_session_that_uses_no_fixture_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
+    """As pytest loads it: the plugin in a real session, with its hooks run, before any fixture is asked for."""
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_nothing_heavy():
+            heavy = ("aoai_mock.app", "aoai_mock.behaviour", "aoai_mock.testing.server", "aoai_mock.testing.builder",
+                     "fastapi", "openai", "uvicorn", "tiktoken")
+            assert "aoai_mock.testing.plugin" in sys.modules
+            assert [m for m in heavy if m in sys.modules] == []
+        """
+    )
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=1)

@@ -1,4 +1,4 @@
-"""Helpers for testing against aoai-mock: a live server in a thread.
+"""Helpers for testing against aoai-mock: a live server in a thread, and the pytest plugin's pieces.
 
 ``LiveServer`` is imported on first use: pytest loads this package's plugin in every session of an environment
 where aoai-mock is installed, and a session that never starts a mock should not pay for importing the app.
@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aoai_mock.testing.server import LiveServer
 
-__all__ = ["LiveServer"]
+__all__ = ["LiveServer", "API_KEY"]
+
+API_KEY = "aoai-mock-test-key"
+"""The key the plugin's client fixtures and ``aoai_mock_env`` send (``aoai_mock.api_key``). The plugin's server
+accepts any non-empty key, so code under test may bring its own."""
 
 
 def __getattr__(name: str) -> Any:
