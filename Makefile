@@ -32,7 +32,16 @@ $(LEGACY)/.stamp:
 	$(LEGACY)/bin/python -m pip install --quiet "openai==0.28.1"
 	touch $@
 
-test: $(VENV)/.stamp-test $(LEGACY)/.stamp
+# The JavaScript examples' packages as package-lock.json pins them (docs/javascript.md): the suite runs the
+# examples with them. Re-installed when the lock changes; without npm the examples' tests skip.
+JS := examples/javascript
+$(JS)/node_modules/.stamp: $(JS)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(JS) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.stamp; \
+	else echo "npm not found: tests/test_javascript_examples.py will skip (docs/javascript.md)"; fi
+
+test: $(VENV)/.stamp-test $(LEGACY)/.stamp $(JS)/node_modules/.stamp
+	sh tests/ui/chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The Dockerfile and examples/compose/ for real: build, healthy, the openai SDK, non-root, stop, compose.
@@ -44,4 +53,4 @@ bench: $(VENV)/.stamp-test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LEGACY) build *.egg-info server/*.egg-info
+	rm -rf $(VENV) $(LEGACY) build *.egg-info server/*.egg-info $(JS)/node_modules
