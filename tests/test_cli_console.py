@@ -407,7 +407,7 @@ def test_scenarios_lists_the_shipped_ones_and_those_given(tmp_path: Path):
 
 
 def _commands() -> dict[str, object]:
-    from aoai_mock.cli import _parser
+    from aoai_mock.cli import build_parser as _parser
 
     parser = _parser()
     (commands,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aoai_mock.cli import _parser
+from aoai_mock.cli import build_parser as _parser
 from aoai_mock.config import ConfigError
 from aoai_mock.settings import resolve
 

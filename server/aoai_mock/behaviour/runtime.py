@@ -100,6 +100,14 @@ class Runtime:
         self.answers.clear()
         shaping.clear_caches()
 
+    def clear_stored(self) -> None:
+        """Forget every stored object (files, batches, fine-tuning jobs and the deployments they made,
+        assistants, threads, vector stores, stored responses) and the generated images and audio that ``url``
+        answers point at: what ``POST /_mock/state/reset`` and the pytest plugin's ``clear_state`` do."""
+        self.store.reset()
+        self.extra_deployments.clear()
+        self.media.reset()
+
     def deployment(self, name: str, scenario: str | None = None) -> Deployment | None:
         """The deployment the active (or named) scenario declares, else the configured one, else an extra one."""
         found = self.book.deployment(name, scenario) if scenario or self.book.active else None
