@@ -1,5 +1,6 @@
 """``POST /_mock/state/reset``: forget every stored object (files, batches, fine-tuning jobs, assistants,
-threads, vector stores ...), in memory or in the ``--state`` file, and the deployments fine-tuning made.
+threads, vector stores ...), in memory or in the ``--state`` file, the deployments fine-tuning made, and the
+generated images and audio that ``url`` answers point at.
 
 ``POST /_mock/reset`` does not do this: it restarts counters and quotas, while stored objects are what users
 keep. Admin-key protected like the rest of ``/_mock/`` (:func:`aoai_mock.http.control.require_admin_key`).
@@ -22,6 +23,5 @@ router = APIRouter(prefix="/_mock", dependencies=[Depends(require_admin_key)])
 @router.post("/state/reset")
 async def reset_state(request: Request) -> Response:
     runtime = request.app.state.runtime
-    runtime.store.reset()
-    runtime.extra_deployments.clear()
+    runtime.clear_stored()
     return json_response({"reset": True, "state": str(runtime.settings.state_path or "memory")})

@@ -79,9 +79,7 @@ class MockServer:
     def clear_state(self) -> None:
         """Forget every stored object (files, batches, fine-tuning jobs and the deployments they made,
         assistants, threads, vector stores, stored responses) and remembered images and audio."""
-        self.runtime.store.reset()
-        self.runtime.extra_deployments.clear()
-        self.runtime.media.reset()
+        self.runtime.clear_stored()
 
     # -- arranging ----------------------------------------------------------------------------------
 
