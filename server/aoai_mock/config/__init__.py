@@ -37,30 +37,9 @@ from aoai_mock.config.models import (
 )
 from aoai_mock.config.problems import ConfigError, Problem
 
-__all__ = [
-    "Kind",
-    "KIND_OPERATIONS",
-    "RESPONDER_OPTIONS",
-    "ResponderSpec",
-    "RateLimitSpec",
-    "PacingSpec",
-    "ThresholdSpec",
-    "CitationSpec",
-    "FilterTrigger",
-    "BlocklistSpec",
-    "ContentFilterSpec",
-    "HARM_CATEGORIES",
-    "FILTER_CATEGORIES",
-    "DEFAULT_JAILBREAK_PHRASES",
-    "Deployment",
-    "Config",
-    "ConfigError",
-    "Problem",
-    "DEFAULT_CONFIG",
-    "load_config",
-    "load_text",
-    "default_config",
-    "json_schema",
-    "looks_like_config",
-    "sort_paths",
-]
+__all__ = [  # by module: models, content_filter, problems, load
+    "Kind", "KIND_OPERATIONS", "RESPONDER_OPTIONS", "ResponderSpec", "RateLimitSpec", "PacingSpec", "Deployment",
+    "Config", "ThresholdSpec", "CitationSpec", "FilterTrigger", "BlocklistSpec", "ContentFilterSpec",
+    "HARM_CATEGORIES", "FILTER_CATEGORIES", "DEFAULT_JAILBREAK_PHRASES", "ConfigError", "Problem", "DEFAULT_CONFIG",
+    "load_config", "load_text", "default_config", "json_schema", "looks_like_config", "sort_paths",
+]  # fmt: skip

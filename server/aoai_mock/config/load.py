@@ -35,18 +35,10 @@ _SUFFIXES = (".yaml", ".yml")
 
 
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
-    try:
-        return bounded_yaml.compose(text)
-    except bounded_yaml.TooBig as exc:
-        line = exc.mark.line + 1 if exc.mark else None
-        problem = Problem(source, line, "", f"{exc.problem}; a configuration is far smaller")
-        raise ConfigError(problems=[problem]) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError(problems=[Problem(source, line, "", f"not valid YAML: {exc.problem or exc}")]) from None
-    except yaml.YAMLError as exc:  # e.g. a reader error, which has no mark
-        raise ConfigError(problems=[Problem(source, None, "", f"not valid YAML: {exc}")]) from None
+    found = bounded_yaml.compose_in_file(text, source, "a configuration")
+    if isinstance(found, Problem):
+        raise ConfigError(problems=[found]) from None
+    return found
 
 
 def _file_problems(root: yaml.Node, data: dict[str, Any], source: str) -> list[Problem]:

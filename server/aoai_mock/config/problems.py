@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
+
+from aoai_mock.wire.bounded_yaml import Problem
 
 __all__ = [
     "Problem",
@@ -50,18 +51,6 @@ _EXPECTED = {  # pydantic's type errors, said as what the file should hold
     "bool_parsing": "true or false",
     "bool_type": "true or false",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: str
-    line: int | None  # 1-based; None when the problem has no place in a file
-    field: str  # e.g. deployments.0.rate_limit.burst; "" for the whole file
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
 class ConfigError(ValueError):

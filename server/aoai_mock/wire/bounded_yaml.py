@@ -8,11 +8,12 @@ values once its aliases are expanded is refused before anything walks the expand
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "TooBig", "compose", "load"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "TooBig", "Problem", "compose", "compose_in_file", "load"]
 
 MAX_DEPTH = 64  # far beyond any real scenario or plan, far below the parser's recursion limit
 MAX_NODES = 100_000  # values a document may hold with its aliases expanded
@@ -78,3 +79,32 @@ def compose(text: str | bytes) -> tuple[yaml.Node | None, Any]:
 def load(text: str | bytes) -> Any:
     """The plain data of one YAML document (``yaml.safe_load`` within the bounds)."""
     return compose(text)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a file the mock reads (a configuration, a scenario): its file, line and field."""
+
+    file: str
+    line: int | None  # 1-based; None when the problem has no place in a file
+    field: str  # e.g. rules[2].match.message[0].regex; "" for the whole file
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+def compose_in_file(text: str | bytes, source: str, what: str) -> tuple[yaml.Node | None, Any] | Problem:
+    """:func:`compose`, or the :class:`Problem` that stopped it (too big for ``what``, "a scenario"; not YAML),
+    placed in ``source`` for the caller's own error."""
+    try:
+        return compose(text)
+    except TooBig as exc:
+        line = exc.mark.line + 1 if exc.mark else None
+        return Problem(source, line, "", f"{exc.problem}; {what} is far smaller")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return Problem(source, mark.line + 1 if mark else None, "", f"not valid YAML: {exc.problem or exc}")
+    except yaml.YAMLError as exc:  # e.g. a reader error, which has no mark
+        return Problem(source, None, "", f"not valid YAML: {exc}")

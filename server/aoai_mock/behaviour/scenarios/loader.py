@@ -49,17 +49,10 @@ _SUFFIXES = (".yaml", ".yml")
 
 
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
-    try:
-        return bounded_yaml.compose(text)
-    except bounded_yaml.TooBig as exc:
-        line = exc.mark.line + 1 if exc.mark else None
-        raise ScenarioError([Problem(source, line, "", f"{exc.problem}; a scenario is far smaller")]) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ScenarioError([Problem(source, line, "", f"not valid YAML: {exc.problem or exc}")]) from None
-    except yaml.YAMLError as exc:  # e.g. a reader error with no mark
-        raise ScenarioError([Problem(source, None, "", f"not valid YAML: {exc}")]) from None
+    found = bounded_yaml.compose_in_file(text, source, "a scenario")
+    if isinstance(found, Problem):
+        raise ScenarioError([found]) from None
+    return found
 
 
 def _line(node: yaml.Node) -> int:
