@@ -4,51 +4,20 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.processes import free_port as _free_port
+from tests.processes import running
+
 CHAT = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
 BODY = {"messages": [{"role": "user", "content": "Determinism, please."}], "n": 2}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def running(command: str, *args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``aoai-mock <command> --port P <args>`` in its own process, once its /_mock/health answers."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "aoai_mock", command, "--port", str(port), *args]
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(url + "/_mock/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode()
-            assert time.monotonic() < deadline, f"aoai-mock {command} did not become healthy"
-            time.sleep(0.05)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def serve(*args: str, env: dict[str, str] | None = None) -> Any:

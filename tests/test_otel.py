@@ -7,7 +7,6 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from aoai_mock.settings import resolve
+
+from tests.processes import running
 
 pytest.importorskip("opentelemetry.sdk")
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest  # noqa: E402
@@ -131,36 +132,13 @@ def receiver() -> Iterator[Receiver]:
     found.server.server_close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def mock_process(*args: str, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``aoai-mock serve`` in its own process, once its /_mock/health answers."""
-    port = _free_port()
+    """``aoai-mock serve`` in its own process, once its /_mock/health answers; no OTEL_ or AOAI_MOCK_ variable of
+    this process's reaches it."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AOAI_MOCK_"))}
-    cmd = [sys.executable, "-m", "aoai_mock", "serve", "--port", str(port), *args]
-    proc = subprocess.Popen(cmd, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/_mock/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode()
-            assert time.monotonic() < deadline, "aoai-mock did not become healthy"
-            time.sleep(0.05)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=15)
+    with running("serve", *args, env=env, base_env=clean, timeout=30) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -334,6 +312,8 @@ def test_without_otel_nothing_of_opentelemetry_is_imported() -> None:
 import sys, httpx, asyncio
 from aoai_mock.app import create_app
 from aoai_mock.settings import resolve
+
+from tests.processes import running
 
 settings = resolve({"port": 0}, env={"OTEL_SDK_DISABLED": "false"})
 assert not settings.otel

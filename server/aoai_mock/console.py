@@ -26,6 +26,7 @@ __all__ = [
     "Start",
     "banner",
     "banner_json",
+    "iso_now",
     "local_url",
     "wants_colour",
     "RequestLine",
@@ -135,11 +136,16 @@ def banner(start: Start, colour: bool = False) -> str:
     return "\n".join([first, *(f"  {_paint(name.ljust(width), _DIM, colour)}  {text}" for name, text in facts)])
 
 
+def iso_now() -> str:
+    """The time of a JSON line: UTC, to the millisecond, ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def banner_json(start: Start) -> str:
     """The banner as one JSON line, ``"event": "start"``, with the same facts."""
     url = start.url
     line = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": iso_now(),
         "event": "start",
         "version": start.version,
         "url": url,

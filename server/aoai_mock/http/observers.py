@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import orjson
 
-from aoai_mock.console import RequestLine
+from aoai_mock.console import RequestLine, iso_now
 from aoai_mock.settings import Settings
 from aoai_mock.state.record import Record
 
@@ -43,7 +42,7 @@ def json_line(record: Record) -> None:
     """One JSON line for one request: what happened, never a header value (so never a key or token)."""
     tokens = record.tokens
     line = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": iso_now(),
         "event": "request",
         "request_id": record.request_id,
         "method": record.method,

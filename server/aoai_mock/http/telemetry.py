@@ -52,6 +52,17 @@ _PER_TOKEN_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0
 _TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
 _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 
+_HISTOGRAMS = (  # attribute, name, unit, description (the conventions' own words), bucket boundaries
+    ("duration", "gen_ai.server.request.duration", "s",
+     "Generative AI server request duration such as time-to-last byte or last output token.", _DURATION_BUCKETS),
+    ("first_token", "gen_ai.server.time_to_first_token", "s",
+     "Time to generate first token for successful responses.", _FIRST_TOKEN_BUCKETS),
+    ("per_token", "gen_ai.server.time_per_output_token", "s",
+     "Time per output token generated after the first token for successful responses.", _PER_TOKEN_BUCKETS),
+    ("tokens", "gen_ai.server.token.usage", "{token}", "Number of input and output tokens used.", _TOKEN_BUCKETS),
+    ("http", "http.server.request.duration", "s", "Duration of HTTP server requests.", _HTTP_BUCKETS),
+)  # fmt: skip
+
 MAX_PENDING = 10_000  # records waiting for the telemetry thread; past this, a record is not exported
 _STOP = None
 
@@ -219,27 +230,11 @@ class _Instruments:
 
     def __init__(self, provider: MeterProvider) -> None:
         meter = provider.get_meter("aoai_mock", _version())
-        histogram = meter.create_histogram
-        self.duration = histogram(
-            "gen_ai.server.request.duration", "s", "Generative AI server request duration such as time-to-last "
-            "byte or last output token.", explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-        )  # fmt: skip
-        self.first_token = histogram(
-            "gen_ai.server.time_to_first_token", "s", "Time to generate first token for successful responses.",
-            explicit_bucket_boundaries_advisory=_FIRST_TOKEN_BUCKETS,
-        )
-        self.per_token = histogram(
-            "gen_ai.server.time_per_output_token", "s", "Time per output token generated after the first token "
-            "for successful responses.", explicit_bucket_boundaries_advisory=_PER_TOKEN_BUCKETS,
-        )  # fmt: skip
-        self.tokens = histogram(
-            "gen_ai.server.token.usage", "{token}", "Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
-        )
-        self.http = histogram(
-            "http.server.request.duration", "s", "Duration of HTTP server requests.",
-            explicit_bucket_boundaries_advisory=_HTTP_BUCKETS,
-        )
+        made = {
+            attribute: meter.create_histogram(name, unit, about, explicit_bucket_boundaries_advisory=buckets)
+            for attribute, name, unit, about, buckets in _HISTOGRAMS
+        }
+        self.duration, self.first_token, self.per_token, self.tokens, self.http = made.values()
 
     def record(self, record: Record, found: Facts) -> None:
         duration = record.duration
