@@ -1,7 +1,7 @@
 """aoai-mock benchmark: every figure against a bare Starlette/uvicorn baseline, in alternating rounds of
 one run. Run from the project root:
 
-    .venv/bin/python bench/run.py [--only embeddings|pacing|stream|concurrent|throughput|startup|import]
+    .venv/bin/python bench/run.py [--only embeddings|pacing|stream|concurrent|throughput|startup|import|shared]
         [--compare-src DIR] [--strict] [--json]
 
 All traffic goes to 127.0.0.1; every server started is killed on exit.
@@ -29,6 +29,7 @@ import httpx
 from common import BASELINE, COMPARED, ERRORS, HEADERS, MESSAGES, MOCK, Ctx, chat_path, median, replay_env
 from loadgen import WRK_INSTALL_HINT, LoadResult, LoadSpec, run_python, run_wrk, wrk_path
 from servers import AOAI_CMD, HOST, ROOT, SAME_PROTOCOL_BASELINE_CMD, Server, rss_mib, stop_all
+from shared import bench_shared
 from streaming import bench_concurrent, bench_pacing, bench_stream
 
 CHAT_PATH = chat_path("gpt-4o")
@@ -399,7 +400,8 @@ def print_report(ctx: Ctx) -> None:
 
 SCENARIOS: dict[str, Callable[[Ctx], None]] = {
     "embeddings": bench_embeddings, "pacing": bench_pacing, "stream": bench_stream, "concurrent": bench_concurrent,
-    "throughput": bench_throughput, "startup": bench_startup, "import": bench_import}
+    "throughput": bench_throughput, "startup": bench_startup, "import": bench_import,
+    "shared": lambda ctx: bench_shared(ctx, _client_name(ctx))}
 
 
 def _run_scenarios(ctx: Ctx) -> bool:
