@@ -42,6 +42,7 @@ $(JS)/node_modules/.stamp: $(JS)/package-lock.json
 
 test: $(VENV)/.stamp-test $(LEGACY)/.stamp $(JS)/node_modules/.stamp
 	sh tests/ui/chromium.sh
+	sh tests/redis.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The Dockerfile and examples/compose/ for real: build, healthy, the openai SDK, non-root, stop, compose.

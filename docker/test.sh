@@ -122,7 +122,10 @@ need_wheels() {
     if [ "$(cat "$wheels/.stamp" 2>/dev/null)" != "$stamp" ]; then
         step "pip wheel: aoai-mock's dependencies and openai into $WHEELS_REL"
         rm -f "$wheels"/*.whl
-        "$PY" -m pip wheel --quiet -w "$wheels" ".[otel]" -r examples/compose/app/requirements.txt >"$CACHE/pip-wheel.log" 2>&1 ||
+        # async-timeout: redis asks for it on Pythons before 3.11.3, as the image's (bookworm's 3.11.2) is, and
+        # pip here resolves for this machine's Python, which may be newer.
+        "$PY" -m pip wheel --quiet -w "$wheels" ".[otel]" "async-timeout>=4.0.3" \
+            -r examples/compose/app/requirements.txt >"$CACHE/pip-wheel.log" 2>&1 ||
             { tail -30 "$CACHE/pip-wheel.log" >&2; fail "pip wheel"; }
         echo "$stamp" >"$wheels/.stamp"
     fi

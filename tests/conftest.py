@@ -10,6 +10,8 @@ import pytest
 from aoai_mock.settings import Settings, resolve
 from aoai_mock.testing import LiveServer
 
+pytest_plugins = ["tests.redis_server"]  # redis_server, redis_url: a real Redis for tests/shared/
+
 ROOT = Path(__file__).resolve().parent.parent
 GA = "2024-10-21"
 KEY = "test-key"

@@ -29,6 +29,8 @@ from aoai_mock.state.metrics import Metrics
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from aoai_mock.state.redis_state import RedisState
+
 __all__ = ["create_app", "app_for_worker", "own_process_collector", "WORKER_SETTINGS", "ReplayError"]
 
 
@@ -74,12 +76,21 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
 
         runtime.store = SqliteStore(settings.state_path)
         restore_deployments(runtime)  # fine-tuned models of earlier runs are deployments again
+    if settings.shared_state_url is not None:  # a client only: it connects on the first command
+        from aoai_mock.state.redis_state import RedisState
+
+        runtime.shared = RedisState.from_url(settings.shared_state_url)
+        runtime.limiter.share(runtime.shared)
     if settings.scenarios:  # a broken file stops the start here, with every problem (ScenarioError)
         from aoai_mock.behaviour.scenarios.engine import ScenarioBook
         from aoai_mock.behaviour.scenarios.loader import load_paths
 
         runtime.book = ScenarioBook(load_paths(settings.scenarios))
         runtime.sync_scenario_faults()
+    if runtime.shared is not None:  # fault schedules and scenario counters too (behaviour/shared_control.py)
+        from aoai_mock.behaviour.shared_control import attach
+
+        attach(runtime)
     return MockApp(settings, runtime)
 
 
@@ -139,6 +150,11 @@ class MockApp:
 
                 tasks.start_soon(watch, settings.scenarios, runtime.load_scenarios)
             tasks.start_soon(self.deferred.warm_up, WARM_UP_AFTER)
+            if runtime.shared is not None:
+                await _check_redis(runtime.shared)
+                from aoai_mock.behaviour.shared_control import follow  # control changes made on other processes
+
+                tasks.start_soon(follow, runtime)
             yield {LIMITS: self.limits}  # uvicorn's app state, where the protocol reads its limits
             tasks.cancel_scope.cancel()
         # A SIGTERM ends the process without exit handlers (uvicorn re-raises it): the state file takes in its
@@ -146,6 +162,8 @@ class MockApp:
         close = getattr(runtime.store, "close", None)
         if close is not None:
             close()
+        if runtime.shared is not None:
+            await runtime.shared.close()
         for observer in self.front.observers:  # what one holds (OpenTelemetry's last spans and points) goes out
             done = getattr(observer, "close", None)
             if done is not None:
@@ -167,6 +185,17 @@ class MockApp:
             await send({**failed, "message": repr(exc)})
             raise
         await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _check_redis(shared: RedisState) -> None:
+    """Start-up asks Redis once: out of reach, the server starts all the same (its log says so, once, naming
+    Redis) and the requests that need Redis get a 500 until it answers."""
+    from aoai_mock.state.redis_state import RedisUnavailable
+
+    try:
+        await shared.ping()
+    except RedisUnavailable:
+        pass
 
 
 def _replay_router(settings: Settings, fallback: Router, framework: ASGIApp) -> Router:

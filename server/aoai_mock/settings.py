@@ -35,6 +35,9 @@ class Settings:
     journal_size: int = 1000  # requests the journal keeps (oldest dropped first)
     # Files, batches, fine-tuning (docs/files-batches-fine-tuning.md):
     state_path: Path | None = None  # set: objects live in this SQLite file and survive a restart
+    # --state redis://HOST:PORT/DB (or rediss://): enforced quotas shared by every process on that Redis
+    # (docs/shared-state.md says what else is and is not shared yet); then there is no state_path.
+    shared_state_url: str | None = None
     batch_seconds: float = 6.0  # a batch's life from validating to completed (thirds per phase); 0: at once
     fine_tuning_seconds: float = 8.0  # a fine-tuning job's life from pending to succeeded; 0: at once
     run_seconds: float = 2.0  # a polled assistant run's life, queued to its outcome (half queued); 0: at once
@@ -46,7 +49,7 @@ class Settings:
     replay_speed: float = 1.0  # recorded stream timing divided by this; 0: no waits
     log_format: str = "text"  # "json": one structured line per request on the aoai_mock.requests logger
     request_lines: bool = False  # text: one line per request on that logger (aoai-mock serve turns it on)
-    workers: int = 1  # processes serving; journal, quotas, counters and faults are per process
+    workers: int = 1  # processes serving; journal, counters and faults are per process (quotas too, unless shared)
     # Connections (http/protocol.py):
     read_timeout: float = 30.0  # a request whose headers or body stall this long is closed
     max_connections: int | None = None  # connections served at once; None: what the file limit allows
@@ -149,8 +152,9 @@ def _check_replay(values: Mapping[str, Any]) -> None:
 def _lifecycle_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The state file, lifecycle timing and upload limits (files, batches, fine-tuning)."""
     found: dict[str, Any] = {}
-    if env.get("AOAI_MOCK_STATE"):
-        found["state_path"] = Path(env["AOAI_MOCK_STATE"])
+    if env.get("AOAI_MOCK_STATE"):  # a Redis URL stays a string (resolve() tells the two apart)
+        state = env["AOAI_MOCK_STATE"]
+        found["state_path"] = state if _redis_url(state) else Path(state)
     for key in ("batch_seconds", "fine_tuning_seconds", "run_seconds"):
         name = "AOAI_MOCK_" + key.upper()
         if env.get(name):
@@ -188,6 +192,29 @@ def _otel_installed() -> bool:
         return all(find_spec(name) is not None for name in _OTEL_PACKAGES)
     except (ImportError, ValueError):  # a parent that is not a package, or a module blocked in sys.modules
         return False
+
+
+def _redis_url(state: object) -> bool:
+    """``--state`` names a Redis (``redis://`` or ``rediss://``), not a SQLite file."""
+    return isinstance(state, str) and state.lower().startswith(("redis://", "rediss://"))
+
+
+def _check_redis_url(url: str) -> str:
+    """A Redis URL the client can use: a host, a numeric port if any, a database number if any. The message
+    leaves the URL out (it may hold a password)."""
+    from urllib.parse import urlsplit
+
+    problem = "--state (AOAI_MOCK_STATE): the Redis URL {}; expected redis://[:PASSWORD@]HOST[:PORT][/DB]"
+    parts = urlsplit(url)
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError(problem.format("has a port that is not a number")) from None
+    if not parts.hostname:
+        raise ConfigError(problem.format("names no host"))
+    if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        raise ConfigError(problem.format("names a database that is not a number"))
+    return url
 
 
 def _float(name: str, value: str) -> float:
@@ -242,6 +269,8 @@ def resolve(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
         raise ConfigError("at least one connection must be allowed")
     _check_lifecycle(values)
     _check_replay(values)
+    if _redis_url(values.get("state_path")):
+        values["shared_state_url"] = _check_redis_url(str(values.pop("state_path")))
     if values.get("state_path") is not None:
         values["state_path"] = Path(values["state_path"])
     if values.get("replay_dir") is not None:

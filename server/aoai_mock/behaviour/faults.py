@@ -13,6 +13,10 @@ every installed entry whose scope fits counts the request, and the first one who
 Plans come from scenario files (``faults:``), the control API (``install(plan, "control")``) or code, one
 plan per source; installing again under a source replaces its plan. Time is the injected ``clock``'s
 (``time.monotonic`` by default) unless a ``now`` is passed, so tests never sleep.
+
+With ``shared`` set (``--state redis://...``), the schedules' counters are kept in Redis and each decision is
+one script there (:mod:`aoai_mock.behaviour.shared_counters`), after one more round trip for the call number
+of a plan that matches on ``call``; windows and the log of injections stay this process's.
 """
 
 from __future__ import annotations
@@ -37,6 +41,13 @@ from aoai_mock.behaviour.scenarios.fault_schema import (
 )
 from aoai_mock.behaviour.scenarios.match_schema import OPERATION_ALIASES
 from aoai_mock.behaviour.scenarios.matching import RequestFacts, RequestView, compile_match
+from aoai_mock.behaviour.shared_counters import (
+    FaultCandidate,
+    SharedCounters,
+    blocking,
+    off_loop,
+    plan_identity,
+)
 from aoai_mock.errors import InvalidRequest
 
 __all__ = ["Fault", "FaultBook", "FaultEntry", "FaultPlan", "FaultSpec", "load_plan", "is_stream", "HEADER_SOURCE"]
@@ -110,6 +121,17 @@ class _Entry:
             return False
         return spec.times is None or self.fired < spec.times
 
+    def candidate(self, key: str, now: float) -> FaultCandidate:
+        """This entry's schedule, for the shared decision (``-1``: not set)."""
+        spec, window = self.spec, self.spec.window
+        open_ = window is None or (
+            window.start_s <= now - self.origin and (window.end_s is None or now - self.origin < window.end_s)
+        )
+        probability = spec.probability if spec.probability is not None else -1.0
+        nxt, every = (spec.next if spec.next is not None else -1), (spec.every or 0)
+        times = spec.times if spec.times is not None else -1
+        return key, self.id, spec.after or 0, nxt, every, times, probability, spec.seed or 0, open_
+
     def as_dict(self) -> dict[str, Any]:
         spec = self.spec
         return {
@@ -128,9 +150,12 @@ class _Entry:
 class _Plan:
     """The entries one source installed, and the requests decided since (``match``'s ``call``)."""
 
-    def __init__(self, entries: list[_Entry]) -> None:
+    def __init__(self, entries: list[_Entry], identity: str = "") -> None:
         self.entries = entries
+        self.identity = identity  # its name in Redis, with shared state (shared_counters.plan_identity)
         self.calls = 0
+        # An entry matches on ``call``: with shared state, the plan's call number is taken from Redis first.
+        self.by_call = any(e.spec.match is not None and e.spec.match.call is not None for e in entries)
 
     def reset(self, origin: float) -> None:
         self.calls = 0
@@ -148,6 +173,11 @@ def _facts(view: RequestView, call: int, cache: list[RequestFacts]) -> Callable[
         return first if first.call == call else RequestFacts(view, call, first.messages)
 
     return get
+
+
+def dump_plan(entries: Iterable[FaultEntry]) -> list[dict[str, Any]]:
+    """A plan's entries as JSON (as the control API takes them back)."""
+    return [entry.model_dump(mode="json", exclude_none=True, by_alias=True) for entry in entries]
 
 
 def _entries(plan: PlanLike) -> list[FaultEntry]:
@@ -173,21 +203,27 @@ class FaultBook:
         self._log = FaultLog(log_size)
         self._origin = clock()
         self._requests = 0
+        self.shared: SharedCounters | None = None  # schedules counted in Redis (--state redis://...)
 
     # -- managing ----------------------------------------------------------------------------------
 
-    def install(self, plan: PlanLike, source: str = "control", now: float | None = None) -> list[str]:
+    def install(
+        self, plan: PlanLike, source: str = "control", now: float | None = None, *, version: int | None = None
+    ) -> list[str]:
         """Install ``plan`` under ``source``, replacing that source's plan (an empty one removes it).
 
         Its windows count from now and its counters from zero. Returns the entry ids. Dicts are
-        validated; a bad field or a repeated id is an InvalidRequest (400) naming it.
+        validated; a bad field or a repeated id is an InvalidRequest (400) naming it. With shared state
+        the plan's counters are those of its identity in Redis: its content and ``version`` (the control
+        API's number for it; None: the content alone, as for a scenario's plan).
         """
         entries = _entries(plan)
         at = self.clock() if now is None else now
         compiled = [_Entry(spec, source, i + 1, at) for i, spec in enumerate(entries)]
+        identity = plan_identity(dump_plan(entries), version) if self.shared is not None and compiled else ""
         with self._lock:
             if compiled:
-                self._plans[source] = _Plan(compiled)
+                self._plans[source] = _Plan(compiled, identity)
             else:
                 self._plans.pop(source, None)
         return [entry.id for entry in compiled]
@@ -213,6 +249,20 @@ class FaultBook:
     def sources(self) -> list[str]:
         return list(self._plans)
 
+    def share(self, shared: SharedCounters) -> None:
+        """Count the schedules in Redis from now on (plans installed already take their content's identity)."""
+        with self._lock:
+            self.shared = shared
+            for plan in self._plans.values():
+                plan.identity = plan.identity or plan_identity(dump_plan(entry.spec for entry in plan.entries))
+
+    def shared_keys(self, source: str | None = None) -> list[str]:
+        """The Redis hashes of the installed plans' counters (of ``source``'s plan only, when given)."""
+        shared = self.shared
+        if shared is None:
+            return []
+        return [shared.fault_key(s, plan.identity) for s, plan in list(self._plans.items()) if source in (None, s)]
+
     # -- deciding ----------------------------------------------------------------------------------
 
     @property
@@ -225,11 +275,15 @@ class FaultBook:
     ) -> Fault | None:
         """The fault this request gets, or None. ``stream`` defaults to the body's ``"stream": true``.
 
-        Raises InvalidRequest (400, param x-aoai-mock-fault) for a header it cannot read.
+        Raises InvalidRequest (400, param x-aoai-mock-fault) for a header it cannot read. With shared state,
+        called from a worker thread: :meth:`decide_shared`, waited for (on the event loop's own thread, where
+        nothing may wait, this process's own counters decide: use :meth:`decide_shared` there).
         """
         header = view.headers.get(HEADER)
         if header is None and not self._plans:
             return None
+        if header is None and self.shared is not None and off_loop():
+            return blocking(lambda: self.decide_shared(view, now, request_id=request_id, stream=stream))
         streaming = is_stream(view) if stream is None else stream
         asked = parse_fault_header(header, streaming) if header is not None else None
         at = self.clock() if now is None else now
@@ -246,6 +300,70 @@ class FaultBook:
                                    request_id=request_id, stream=streaming)
         return build_fault(spec, view, entry=entry_id, source=source, record=record.n, stream=streaming,
                            request_id=request_id)
+
+    async def decide_shared(
+        self, view: RequestView, now: float | None = None, *, request_id: str | None = None, stream: bool | None = None
+    ) -> Fault | None:
+        """:meth:`decide`, the schedules counted in Redis (one script, when an entry's scope takes the request);
+        without shared state, or for a request whose header names its fault, :meth:`decide` itself."""
+        shared = self.shared
+        if shared is None or view.headers.get(HEADER) is not None:
+            return self.decide(view, now, request_id=request_id, stream=stream)
+        streaming = is_stream(view) if stream is None else stream
+        at = self.clock() if now is None else now
+        numbered = [(source, plan) for source, plan in list(self._plans.items()) if plan.by_call]
+        calls = {
+            id(plan): await shared.next_call(shared.fault_key(source, plan.identity), request_id)
+            for source, plan in numbered
+        }
+        with self._lock:
+            self._requests += 1
+            scoped = self._scoped(view, streaming, calls)
+            candidates = [entry.candidate(shared.fault_key(entry.source, identity), at) for entry, identity in scoped]
+        if not candidates:
+            return None
+        codes = await shared.faults_due(candidates, request_id)
+        fired: _Entry | None = None
+        with self._lock:
+            for (entry, _), code in zip(scoped, codes):
+                entry.seen += 1
+                if code == 1:
+                    fired = entry
+                    entry.fired += 1
+                elif code == 2:
+                    entry.shadowed += 1
+            if fired is None:
+                return None
+            record = self._log.add(at - self._origin, view, entry=fired.id, source=fired.source, kind=fired.spec.kind,
+                                   request_id=request_id, stream=streaming)
+        return build_fault(fired.spec, view, entry=fired.id, source=fired.source, record=record.n, stream=streaming,
+                           request_id=request_id)
+
+    def _scoped(self, view: RequestView, stream: bool, calls: dict[int, int]) -> list[tuple[_Entry, str]]:
+        """The entries whose scope takes the request (each plan counts it as a call: ``calls`` has the shared
+        numbers of the plans that match on it), with their plan's identity."""
+        scoped: list[tuple[_Entry, str]] = []
+        cache: list[RequestFacts] = []
+        for plan in self._plans.values():
+            plan.calls += 1
+            facts = _facts(view, calls.get(id(plan), plan.calls), cache)
+            scoped += [(entry, plan.identity) for entry in plan.entries if entry.in_scope(view, stream, facts)]
+        return scoped
+
+    async def shared_counts(self) -> dict[tuple[str, str], dict[str, int]]:
+        """The installed entries' counters as Redis has them, by (source, entry id); empty without shared state."""
+        shared = self.shared
+        if shared is None:
+            return {}
+        plans = list(self._plans.items())
+        found = await shared.counts([shared.fault_key(source, plan.identity) for source, plan in plans])
+        counts: dict[tuple[str, str], dict[str, int]] = {}
+        for (source, plan), fields in zip(plans, found):
+            for entry in plan.entries:
+                counts[(source, entry.id)] = {
+                    what: fields.get(f"{entry.id}:{what}", 0) for what in ("seen", "fired", "shadowed")
+                }
+        return counts
 
     def _choose(self, view: RequestView, stream: bool, now: float) -> tuple[FaultSpec, str, str] | None:
         """Every entry in scope counts the request; the first that is due fires, later due ones are shadowed."""
@@ -295,18 +413,31 @@ class FaultBook:
         with self._lock:
             return self._log.records()
 
-    def summary(self, now: float | None = None, answers: Answers | None = None) -> dict[str, Any]:
+    def summary(
+        self,
+        now: float | None = None,
+        answers: Answers | None = None,
+        counts: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
+    ) -> dict[str, Any]:
         """For ``GET /_mock/faults``: installed entries and counters, injected faults and the client's answers
-        (``answers``: how the journal says the client answered each, see ``fault_log.client_answers``)."""
+        (``answers``: how the journal says the client answered each, see ``fault_log.client_answers``;
+        ``counts``: the shared counters, see :meth:`shared_counts`, in place of this process's)."""
         at = self.clock() if now is None else now
         with self._lock:
             since = at - self._origin
             records = self._log.records()
             answered = {r.n: found for r in records if answers is not None and (found := answers(r)) is not None}
+            installed = [entry.as_dict() for plan in self._plans.values() for entry in plan.entries]
+            for item in installed if counts else ():
+                shared = counts.get((item["source"], item["id"])) if counts else None
+                if shared is not None:
+                    item.update(shared)
+                    times = item["spec"].get("times")
+                    item["exhausted"] = times is not None and item["fired"] >= times
             return {
                 "time_s": round(since, 3),
                 "requests": self._requests,
-                "installed": [entry.as_dict() for plan in self._plans.values() for entry in plan.entries],
+                "installed": installed,
                 "injected": [record.as_dict(since, answered.get(record.n)) for record in records],
                 "totals": self._log.totals(answered),
             }

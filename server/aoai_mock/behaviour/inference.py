@@ -19,20 +19,28 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import anyio.from_thread
+import anyio.to_thread
+
 from aoai_mock.behaviour.delivery import DeliveryPlan
 from aoai_mock.behaviour.fault_build import Fault
 from aoai_mock.behaviour.memo import AnswerMemo
 from aoai_mock.behaviour.pacing import pace_for
-from aoai_mock.behaviour.ratelimit import estimate_cost
+from aoai_mock.behaviour.ratelimit import Admission, estimate_cost
 from aoai_mock.behaviour.responders.base import Responder
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenarios.request_facts import RequestView
+from aoai_mock.behaviour.shared_counters import naming
 from aoai_mock.config import Deployment
+from aoai_mock.errors import ServerError
 from aoai_mock.state.record import Record
 from aoai_mock.wire import headers as names
 from aoai_mock.wire.validation import validate
 
-__all__ = ["Call", "Answer", "Answered", "Family", "Estimate", "Outcome", "answer", "decide_fault", "quota_figures"]
+__all__ = [
+    "Call", "Answer", "Answered", "Family", "Estimate", "Outcome", "answer", "answer_shared", "decide_fault",
+    "quota_figures",
+]
 
 
 @dataclass(slots=True)  # not frozen: built for every request, and frozen init is twice as slow
@@ -141,22 +149,65 @@ class Outcome:
 
 def answer(call: Call, family: Family) -> Outcome:
     """Validate, fault, quota, responder, answer, pacing: see the module's docstring."""
-    runtime, record, deployment = call.runtime, call.record, call.deployment
-    memo = runtime.answers
+    key, known, parsed, stream, plan = _checked(call, family)
+    if plan is not None and not plan.answers:
+        return Outcome(None, stream, plan)
+    if call.deployment.rate_limit.enforce:
+        _admit(call, family.estimate(call, parsed))
+    return _answered(call, family, key, known, parsed, stream, plan)
+
+
+async def answer_shared(call: Call, family: Family) -> Outcome:
+    """:func:`answer` for an enforced quota, a fault plan or a scenario kept in Redis (``--state redis://``),
+    on the event loop: the same steps, the round trips awaited in between (a scenario's rule is decided in a
+    worker thread, which waits for Redis: every family asks the book its own way)."""
+    runtime = call.runtime
+    key, known, parsed, stream, plan = _checked(call, family, faults=False)
+    if not runtime.faults.idle or names.FAULT_B in call.headers:
+        fault = await runtime.faults.decide_shared(call.view(), request_id=call.record.request_id, stream=stream)
+        plan = plan_of(fault, call.record, call.deployment) if fault is not None else None
+    if plan is not None and not plan.answers:
+        return Outcome(None, stream, plan)
+    if call.deployment.rate_limit.enforce:
+        cost = _cost(call.deployment, family.estimate(call, parsed))
+        limiter, record = runtime.limiter, call.record
+        admission = await limiter.admit_shared(call.deployment, cost, call.operation, call.api_version,
+                                               record.request_id)
+        _admitted(call, cost, admission)
+    if call.responder is None and (call.scenario is not None or runtime.book.active is not None):
+        try:
+            return await anyio.to_thread.run_sync(_answered, call, family, key, known, parsed, stream, plan)
+        except ServerError as exc:  # Redis out of reach: its 500 names this request
+            raise naming(exc, call.record.request_id) from exc
+    return _answered(call, family, key, known, parsed, stream, plan)
+
+
+_Checked = tuple[tuple[str, str, str, bytes] | None, Any, Any, bool, DeliveryPlan | None]
+
+
+def _checked(call: Call, family: Family, faults: bool = True) -> _Checked:
+    """The request's memo key and remembered answer (or None), the validated request, whether it streams, and
+    its fault's plan (``faults``: decided here)."""
+    runtime = call.runtime
     key = _memo_key(call, family)
-    known = memo.get(key, deployment) if key is not None else None
+    known = runtime.answers.get(key, call.deployment) if key is not None else None
     if known is not None:
         parsed = known[0]
     else:
         parsed = validate(family.model, call.body) if family.parse is None else family.parse(call)
     stream = family.streams and call.body.get("stream") is True
     plan = None
-    if not runtime.faults.idle or names.FAULT_B in call.headers:  # the common case asks nothing more
+    if faults and (not runtime.faults.idle or names.FAULT_B in call.headers):  # the common case asks nothing more
         plan = decide_fault(call, stream)
-        if plan is not None and not plan.answers:
-            return Outcome(None, stream, plan)
-    if deployment.rate_limit.enforce:
-        _admit(call, family.estimate(call, parsed))
+    return key, known, parsed, stream, plan
+
+
+def _answered(
+    call: Call, family: Family, key: tuple[str, str, str, bytes] | None, known: Any, parsed: Any, stream: bool,
+    plan: DeliveryPlan | None,
+) -> Outcome:
+    """The responder's answer to an admitted request, and its pacing."""
+    runtime, record, deployment = call.runtime, call.record, call.deployment
     if call.responder is None and call.scenario is None and runtime.book.active is None:
         record.responder = deployment.responder.name
         responder = None  # the deployment's own
@@ -169,10 +220,10 @@ def answer(call: Call, family: Family) -> Outcome:
         if (
             key is not None
             and responder is None
-            and memo.again(key)  # remembered the second time it comes
+            and runtime.answers.again(key)  # remembered the second time it comes
             and getattr(runtime.responder(deployment), "pure", False)
         ):
-            memo.put(key, deployment, parsed, answered.result)
+            runtime.answers.put(key, deployment, parsed, answered.result)
     record.tokens_in, record.tokens_out = answered.tokens_in, answered.tokens_out
     if deployment.pacing.enabled:
         plan = plan or DeliveryPlan()
@@ -226,11 +277,27 @@ def quota_figures(headers: dict[str, str], deployment: Deployment) -> None:
 
 
 def _admit(call: Call, estimate: Estimate) -> None:
-    """Charge the enforced quota with the estimate; the 429 (raised) when it is spent."""
-    deployment = call.deployment
+    """Charge the enforced quota with the estimate; the 429 (raised) when it is spent. A quota kept in Redis
+    is charged on the event loop, which this (a worker thread's) waits for: on the loop itself,
+    :func:`answer_shared` charges it."""
+    deployment, limiter = call.deployment, call.runtime.limiter
+    cost = _cost(deployment, estimate)
+    if limiter.shared is None:
+        admission = limiter.admit(deployment, cost, call.operation, call.api_version)
+    else:
+        admission = anyio.from_thread.run(
+            limiter.admit_shared, deployment, cost, call.operation, call.api_version, call.record.request_id
+        )
+    _admitted(call, cost, admission)
+
+
+def _cost(deployment: Deployment, estimate: Estimate) -> int:
     default = deployment.rate_limit.default_max_tokens_estimate if estimate.generates else 0
-    cost = estimate_cost(estimate.prompt_tokens, estimate.max_tokens, default, choices=estimate.choices)
-    admission = call.runtime.limiter.admit(deployment, cost, call.operation, call.api_version)
+    return estimate_cost(estimate.prompt_tokens, estimate.max_tokens, default, choices=estimate.choices)
+
+
+def _admitted(call: Call, cost: int, admission: Admission) -> None:
+    """The quota's decision in the record; the 429 raised, or the admission's figures among the headers."""
     call.record.quota = {"cost": cost, "admitted": admission.error is None, "retry_after_ms": admission.retry_after_ms}
     if admission.error is not None:
         raise admission.error

@@ -34,21 +34,36 @@ Guarantees (tested):
 
 With ``enforce: false`` (the default) nothing is metered: :meth:`RateLimiter.admit` always admits, with the
 headers of a deployment whose whole quota is left.
+
+Shared quotas (``--state redis://``, docs/shared-state.md). Once :meth:`RateLimiter.share` gave the limiter a
+Redis, :meth:`RateLimiter.admit_shared` meters every process on that Redis against one pair of buckets per
+deployment: one Lua script (:data:`ADMIT_SCRIPT`) brings them up to date, admits or refuses, takes the cost and
+works out ``retry-after-ms``, atomically, with the arithmetic of :class:`_Bucket` on the same doubles (state
+travels as exact decimal strings), so it decides as one process would. The time is the caller's clock: the
+wall clock where none was injected (processes on several hosts then agree, as far as their clocks do). An
+unenforced quota never reaches Redis.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aoai_mock.config import Deployment, RateLimitSpec
 from aoai_mock.errors import RateLimited
 from aoai_mock.wire.operations import OPERATIONS
 
-__all__ = ["Admission", "RateLimiter", "estimate_cost", "operation_id", "OPERATION_IDS", "NEVER_SECONDS"]
+if TYPE_CHECKING:
+    from aoai_mock.state.redis_state import RedisState
+
+__all__ = [
+    "Admission", "RateLimiter", "estimate_cost", "operation_id", "OPERATION_IDS", "NEVER_SECONDS", "ADMIT_SCRIPT",
+]
 
 Headers = tuple[tuple[bytes, bytes], ...]
 
@@ -137,6 +152,28 @@ class _Quota:
     requests: _Bucket
 
 
+@dataclass(slots=True)
+class _Asked:
+    """One shared admission waiting for its round trip: the fresh quota's figures go out, the reply comes back."""
+
+    key: str
+    quota: _Quota
+    now: float
+    cost: int
+    tokens_per_minute: int
+    request_id: str
+    answer: asyncio.Future[bytes]
+
+
+def _settle(answer: asyncio.Future[bytes], reply: bytes = b"", error: BaseException | None = None) -> None:
+    if answer.done():  # its request went away meanwhile
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(reply)
+
+
 def _settings(deployment: Deployment) -> tuple[int, int, float, float]:
     spec = deployment.rate_limit
     return (deployment.tokens_per_minute, deployment.requests_per_minute, spec.token_window_seconds,
@@ -163,6 +200,18 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._quotas: dict[str, _Quota] = {}
         self._idle: dict[str, tuple[Deployment, Admission]] = {}
+        self.shared: RedisState | None = None  # set by :meth:`share`: enforced quotas live in Redis
+        self._script: Any = None
+        self._asked: list[_Asked] = []  # admissions waiting for the next round trip
+        self._sender: asyncio.Task[None] | None = None  # the task making round trips while any is asked
+
+    def share(self, shared: RedisState) -> None:
+        """Keep enforced quotas in ``shared`` (no I/O here): callers use :meth:`admit_shared` from now on.
+        The default monotonic clock becomes the wall clock, which other processes and hosts read too."""
+        self.shared = shared
+        self._script = shared.script(ADMIT_SCRIPT)
+        if self._clock is time.monotonic:
+            self._clock = time.time
 
     def admit(self, deployment: Deployment, cost_tokens: int, operation: str, api_version: str) -> Admission:
         """Admit or refuse one request costing ``cost_tokens`` (see :func:`estimate_cost`).
@@ -192,9 +241,92 @@ class RateLimiter:
             wait_ms = _retry_ms(quota, now, max(token_wait, request_wait), need_tokens, need_requests)
             return self._refuse(deployment, quota, now, wait_ms, limit, operation, api_version)
 
+    async def admit_shared(
+        self, deployment: Deployment, cost_tokens: int, operation: str, api_version: str, request_id: str = ""
+    ) -> Admission:
+        """:meth:`admit`, against the buckets in Redis that every process sharing it meters: at most one round
+        trip when the quota is enforced (requests asked while one is under way share the next), none
+        otherwise. A Redis out of reach raises :class:`~aoai_mock.state.redis_state.RedisUnavailable`, the
+        500 of ``request_id``."""
+        if not deployment.rate_limit.enforce:
+            return self._unenforced(deployment)
+        shared = self.shared
+        assert shared is not None, "share() gives the limiter its Redis first"
+        now = self._clock()
+        quota = _new_quota(deployment, now)
+        loop = asyncio.get_running_loop()
+        asked = _Asked(shared.key("quota", deployment.name), quota, now, max(0, cost_tokens),
+                       deployment.tokens_per_minute, request_id, loop.create_future())
+        self._asked.append(asked)
+        if self._sender is None:
+            self._sender = loop.create_task(self._send(shared))
+        reply = await asked.answer
+        allowed, limit, wait_ms, token_level, token_stamp, request_level, request_stamp = reply.split(b",")
+        tokens, requests = quota.tokens, quota.requests
+        tokens.level, tokens.stamp = float(token_level), float(token_stamp)
+        requests.level, requests.stamp = float(request_level), float(request_stamp)
+        with self._lock:
+            self._quotas[deployment.name] = quota  # what this process saw last: :meth:`state` reads it
+        if allowed == b"1":
+            return Admission(True, _headers(deployment, quota, now))
+        return self._refuse(deployment, quota, now, int(wait_ms), limit.decode(), operation, api_version)
+
+    async def _send(self, shared: RedisState) -> None:
+        """Send the admissions asked, in order, a batch a round trip, until none is left."""
+        try:
+            while self._asked:
+                batch, self._asked = self._asked[:_BATCH], self._asked[_BATCH:]
+                await self._round_trip(shared, batch)
+        finally:
+            self._sender = None
+
+    async def _round_trip(self, shared: RedisState, batch: list[_Asked]) -> None:
+        """One script call decides ``batch``; each waiting request gets its answer, or the error."""
+        from aoai_mock.state.redis_state import RedisUnavailable  # (loaded already: there is a Redis)
+
+        keys: dict[str, int] = {}
+        args: list[object] = [_KEEP_MS]
+        for asked in batch:
+            tokens, requests = asked.quota.tokens, asked.quota.requests
+            args += (keys.setdefault(asked.key, len(keys) + 1), _settings_text(asked.quota.settings), repr(asked.now),
+                     asked.cost, asked.tokens_per_minute, repr(tokens.capacity), repr(tokens.rate),
+                     repr(requests.capacity), repr(requests.rate))
+        try:
+            reply = await shared.call(self._script(keys=list(keys), args=args), request_id=batch[0].request_id)
+        except RedisUnavailable as exc:
+            for asked in batch:
+                _settle(asked.answer, error=exc.for_request(asked.request_id))
+        except BaseException as exc:
+            for asked in batch:
+                _settle(asked.answer, error=exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            for asked, answer in zip(batch, reply.split(b";"), strict=True):
+                _settle(asked.answer, answer)
+
+    async def reset_shared(self, deployment: str | None = None) -> None:
+        """:meth:`reset`, and the buckets in Redis too (every process's, when shared)."""
+        self.reset(deployment)
+        shared = self.shared
+        if shared is None:
+            return
+        if deployment is not None:
+            await shared.call(shared.client.delete(shared.key("quota", deployment)))
+            return
+        pattern, cursor = shared.key("quota", "*"), 0
+        while True:
+            cursor, keys = await shared.call(shared.client.scan(cursor, match=pattern, count=1000))
+            if keys:
+                await shared.call(shared.client.unlink(*keys))
+            if not cursor:
+                return
+
     def state(self, deployment: Deployment) -> dict[str, dict[str, float]] | None:
         """What an enforced quota holds now, per bucket (for ``GET /_mock/deployments``); None when nothing is
-        metered. Reading changes nothing: a deployment no request has reached yet reads full."""
+        metered. Reading changes nothing: a deployment no request has reached yet reads full. With a shared
+        quota it is what this process's last request saw in Redis, refilled to now: others' requests since
+        then are not counted."""
         if not deployment.rate_limit.enforce:
             return None
         with self._lock:
@@ -235,6 +367,88 @@ class RateLimiter:
         error = RateLimited(operation_id(operation), api_version, seconds, limit,
                             {k.decode("latin-1"): v.decode("latin-1") for k, v in headers})
         return Admission(False, headers, error, wait_ms)
+
+
+def _settings_text(settings: tuple[int, int, float, float]) -> str:
+    tpm, rpm, token_window, request_window = settings
+    return f"{tpm}:{rpm}:{token_window!r}:{request_window!r}"
+
+
+_KEEP_MS = 3_600_000  # a bucket untouched this long is full again (any refills within two minutes): Redis drops it
+_BATCH = 256  # admissions one script call decides at most
+
+# The shared admission: :meth:`RateLimiter.admit` in Lua, for a batch of requests in the order asked. Each
+# deployment's buckets are one hash (fields: s, the settings the buckets were built from; tl, ts, rl, rs: the
+# token and request levels and stamps, as exact decimal strings). ARGV[1]: the hashes' expiry in ms; then
+# nine values a request: its key's index in KEYS, settings, now, cost, tokens_per_minute, token capacity,
+# token rate, request capacity, request rate. Returns, a request each, joined by ";": "allowed,limit,ms,tl,ts,
+# rl,rs": 1 or 0, "token" or "call", retry-after-ms (0 when admitted), the buckets after the decision.
+ADMIT_SCRIPT = """
+local TOLERANCE = 1e-9
+local NEVER_MS = 86400000
+local buckets, out = {}, {}
+
+local function level_at(level, stamp, cap, rate, when)
+  if when <= stamp then return level end
+  return math.min(cap, level + (when - stamp) * rate)
+end
+local function holds(level, stamp, cap, rate, need, when)
+  return level_at(level, stamp, cap, rate, when) + TOLERANCE * cap >= need
+end
+local function wait(level, stamp, cap, rate, need, now)
+  if holds(level, stamp, cap, rate, need, now) then return 0 end
+  if rate <= 0 or need > cap then return math.huge end
+  return math.max(0, stamp + (need - level) / rate - now)
+end
+local function text(x) return string.format('%.17g', x) end
+
+for i = 2, #ARGV, 9 do
+  local k, settings = tonumber(ARGV[i]), ARGV[i + 1]
+  local now, cost, tpm = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  local tcap, trate = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])
+  local rcap, rrate = tonumber(ARGV[i + 7]), tonumber(ARGV[i + 8])
+  local b = buckets[k]
+  if b == nil then
+    local saved = redis.call('HMGET', KEYS[k], 's', 'tl', 'ts', 'rl', 'rs')
+    b = {saved[1], tonumber(saved[2]), tonumber(saved[3]), tonumber(saved[4]), tonumber(saved[5])}
+    buckets[k] = b
+  end
+  if b[1] ~= settings then
+    b[1], b[2], b[3], b[4], b[5] = settings, tcap, now, rcap, now
+  end
+  local tl, ts = level_at(b[2], b[3], tcap, trate, now), math.max(b[3], now)
+  local rl, rs = level_at(b[4], b[5], rcap, rrate, now), math.max(b[5], now)
+  local allowed, limit, ms = 0, 'token', 0
+  if cost > tpm then
+    ms = NEVER_MS
+  else
+    local need_t, need_r = math.min(cost, tcap), math.min(1, rcap)
+    local wait_t, wait_r = wait(tl, ts, tcap, trate, need_t, now), wait(rl, rs, rcap, rrate, need_r, now)
+    if wait_t == 0 and wait_r == 0 then
+      allowed, tl, rl = 1, tl - cost, rl - 1
+    else
+      if wait_t < wait_r then limit = 'call' end
+      local longest = math.max(wait_t, wait_r)
+      if longest == math.huge then
+        ms = NEVER_MS
+      else
+        ms = math.max(1, math.ceil(longest * 1000 - 1e-6))
+        while not (holds(tl, ts, tcap, trate, need_t, now + ms / 1000)
+                   and holds(rl, rs, rcap, rrate, need_r, now + ms / 1000)) do
+          ms = ms + 1
+        end
+      end
+    end
+  end
+  b[2], b[3], b[4], b[5] = tl, ts, rl, rs
+  out[#out + 1] = table.concat({allowed, limit, ms, text(tl), text(ts), text(rl), text(rs)}, ',')
+end
+for k, b in pairs(buckets) do
+  redis.call('HSET', KEYS[k], 's', b[1], 'tl', text(b[2]), 'ts', text(b[3]), 'rl', text(b[4]), 'rs', text(b[5]))
+  redis.call('PEXPIRE', KEYS[k], ARGV[1])
+end
+return table.concat(out, ';')
+"""
 
 
 def _bucket_state(bucket: _Bucket, now: float) -> dict[str, float]:

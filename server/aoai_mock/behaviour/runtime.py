@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aoai_mock.behaviour import embeddings, responders, shaping, tokens
 from aoai_mock.behaviour.deployments import Change, DeploymentConflict, Deployments
@@ -25,6 +25,9 @@ from aoai_mock.config import Deployment, ResponderSpec
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.settings import FROZEN_CREATED, Settings
 from aoai_mock.state.store import MemoryStore, Store
+
+if TYPE_CHECKING:
+    from aoai_mock.state.redis_state import RedisState
 
 __all__ = ["Runtime", "SCENARIO_FAULTS"]
 
@@ -50,6 +53,8 @@ class Runtime:
     # a --state file at start). Consulted after the scenario's and the configured deployments.
     extra_deployments: dict[str, Deployment] = field(default_factory=dict)
     answers: AnswerMemo = field(default_factory=AnswerMemo)  # requests that come again (load tests)
+    # --state redis://: the Redis this process shares state with (docs/shared-state.md); None: nothing shared
+    shared: RedisState | None = None
     # The configured deployments as the control API has changed them (behaviour/deployments.py): built from
     # ``settings.config``, which nothing reads for deployments after this.
     deployments: Deployments = field(init=False)
@@ -99,6 +104,10 @@ class Runtime:
         tokens.clear_caches()
         self.answers.clear()
         shaping.clear_caches()
+
+    async def reset_shared(self) -> None:
+        """What :meth:`reset` leaves to Redis when state is shared: the quotas' buckets (every process's)."""
+        await self.limiter.reset_shared()
 
     def clear_stored(self) -> None:
         """Forget every stored object (files, batches, fine-tuning jobs and the deployments they made,

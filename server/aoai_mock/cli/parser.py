@@ -97,14 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="N",
-        help="processes serving (env AOAI_MOCK_WORKERS; default 1); journal, quotas and counters are per process",
+        help="processes serving (env AOAI_MOCK_WORKERS; default 1); journal, quotas and counters are per process "
+        "unless --state names a Redis",
     )
     serve.add_argument(
         "--state",
         dest="state_path",
-        metavar="PATH",
+        metavar="PATH|URL",
         help="keep files, batches, fine-tuning jobs, assistants and threads in this SQLite file, so a restarted "
-        "server still has them (env AOAI_MOCK_STATE; default: in memory only)",
+        "server still has them; or, with redis://HOST:PORT/DB (rediss:// for TLS), share quotas, fault schedules, "
+        "scenario counters and control API changes with every process on that Redis (docs/shared-state.md) "
+        "(env AOAI_MOCK_STATE; default: in memory only)",
     )
     serve.add_argument(
         "--batch-seconds", type=float, metavar="SECONDS",

@@ -7,6 +7,10 @@
   the entry ids, or a 400 naming the bad field;
 * ``DELETE /_mock/faults``: removes the ``control`` plan (a scenario's own faults stay while it is
   active); ``?all=true`` removes every plan.
+
+With shared state (``--state redis://...``) an installed or removed ``control`` plan is installed or removed
+on every process that shares the Redis, and ``GET`` shows the counters every process counts on
+(:mod:`aoai_mock.behaviour.shared_control`); the log of injected faults is this process's own.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from starlette.responses import Response
 
 from aoai_mock.behaviour.fault_log import client_answers
 from aoai_mock.behaviour.faults import FaultBook, load_plan
+from aoai_mock.behaviour.shared_control import faults_changed
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.http.control import control_body, require_admin_key
 from aoai_mock.http.render import json_response
@@ -37,7 +42,9 @@ def _faults(request: Request) -> FaultBook:
 @router.get("/faults")
 async def summary(request: Request) -> Response:
     answers = client_answers(request.app.state.journal)  # the journal's retry links: one story in both
-    return json_response(_faults(request).summary(answers=answers))
+    faults = _faults(request)
+    counts = await faults.shared_counts() if faults.shared is not None else None
+    return json_response(faults.summary(answers=answers, counts=counts))
 
 
 @router.post("/faults")
@@ -47,12 +54,16 @@ async def install(request: Request) -> Response:
         data = bounded_yaml.load(body.decode("utf-8")) if body.strip() else []
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InvalidRequest(f"aoai-mock: a fault plan must be JSON or YAML: {exc}", code="invalid_fault_plan") from None
-    ids = _faults(request).install(load_plan(data), CONTROL_SOURCE)
+    plan = load_plan(data)
+    ids = await faults_changed(request.app.state.runtime, plan)
+    if ids is None:  # nothing shared: this process only
+        ids = _faults(request).install(plan, CONTROL_SOURCE)
     return json_response({"installed": ids, "source": CONTROL_SOURCE}, 201)
 
 
 @router.delete("/faults")
 async def remove(request: Request) -> Response:
     every = request.query_params.get("all", "").lower() in ("1", "true", "yes")
+    await faults_changed(request.app.state.runtime, None)
     _faults(request).clear(None if every else CONTROL_SOURCE)
     return json_response({"installed": _faults(request).summary()["installed"]})

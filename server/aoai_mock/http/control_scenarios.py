@@ -12,6 +12,9 @@
   serves the configured deployments as configured again (those added through ``/_mock/deployments`` are
   gone): a clean slate between tests;
 * ``DELETE /_mock/scenarios/{name}`` unloads one.
+
+With shared state (``--state redis://...``) each of these changes every process that shares the Redis
+(:mod:`aoai_mock.behaviour.shared_control`), and the listings show the counters every process counts on.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from starlette.responses import Response
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenarios import ScenarioError, load_text
 from aoai_mock.behaviour.scenarios.engine import ScenarioBook
+from aoai_mock.behaviour.shared_control import counters_reset, scenarios_changed
 from aoai_mock.errors import InvalidRequest, UnsupportedMediaType
 from aoai_mock.http.control import control_body, journal_of, require_admin_key
 from aoai_mock.http.render import json_response
@@ -42,12 +46,12 @@ def _book(request: Request) -> ScenarioBook:
     return _runtime(request).book
 
 
-def _listing(book: ScenarioBook, status: int = 200) -> Response:
-    return json_response({"object": "list", "active": book.active, "data": book.summary()}, status)
+async def _listing(book: ScenarioBook, status: int = 200) -> Response:
+    return json_response({"object": "list", "active": book.active, "data": await book.shared_summary()}, status)
 
 
-def _summary(book: ScenarioBook, name: str) -> dict[str, object]:
-    return next(s for s in book.summary() if s["name"] == name)
+async def _summary(book: ScenarioBook, name: str) -> dict[str, object]:
+    return next(s for s in await book.shared_summary() if s["name"] == name)
 
 
 async def _yaml_text(request: Request) -> str:
@@ -63,7 +67,7 @@ async def _yaml_text(request: Request) -> str:
 
 @router.get("/scenarios")
 async def list_scenarios(request: Request) -> Response:
-    return _listing(_book(request))
+    return await _listing(_book(request))
 
 
 @router.post("/scenarios")
@@ -78,10 +82,12 @@ async def load_scenario(request: Request) -> Response:
         book.load(scenario)
     except ScenarioError as exc:
         raise InvalidRequest(_problems(exc), code="invalid_scenario") from None
-    if request.query_params.get("activate", "").lower() in ("1", "true", "yes"):
+    activate = request.query_params.get("activate", "").lower() in ("1", "true", "yes")
+    if activate:
         book.activate(scenario.name)
     _runtime(request).sync_scenario_faults()
-    return json_response(_summary(book, str(scenario.name)), 201)
+    await scenarios_changed(_runtime(request), text=text, name=str(scenario.name), active=activate)
+    return json_response(await _summary(book, str(scenario.name)), 201)
 
 
 def _problems(error: ScenarioError) -> str:
@@ -94,7 +100,8 @@ async def deactivate(request: Request) -> Response:
     book = _book(request)
     book.activate(None)
     _runtime(request).sync_scenario_faults()
-    return _listing(book)
+    await scenarios_changed(_runtime(request), active=True)
+    return await _listing(book)
 
 
 @router.get("/scenarios/{name}")
@@ -108,14 +115,16 @@ async def activate(request: Request, name: str) -> Response:
     book = _book(request)
     book.activate(name)
     _runtime(request).sync_scenario_faults()
-    return _listing(book)
+    await scenarios_changed(_runtime(request), active=True)
+    return await _listing(book)
 
 
 @router.post("/scenarios/{name}/reset")
 async def reset_one(request: Request, name: str) -> Response:
     book = _book(request)
     book.reset(name)
-    return json_response(_summary(book, name))
+    await counters_reset(_runtime(request), name)
+    return json_response(await _summary(book, name))
 
 
 @router.delete("/scenarios/{name}")
@@ -123,12 +132,17 @@ async def unload(request: Request, name: str) -> Response:
     book = _book(request)
     book.remove(name)
     _runtime(request).sync_scenario_faults()
-    return _listing(book)
+    await scenarios_changed(_runtime(request), name=name, removed=True, active=True)
+    return await _listing(book)
 
 
 @router.post("/reset")
 async def reset_all(request: Request) -> Response:
     book = _book(request)
-    _runtime(request).reset()
+    runtime = _runtime(request)
+    runtime.reset()
+    if runtime.shared is not None:
+        await counters_reset(runtime)
+        await runtime.reset_shared()
     deleted = journal_of(request).clear()
     return json_response({"scenarios": book.names(), "requests_deleted": deleted})

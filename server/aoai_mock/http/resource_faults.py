@@ -29,7 +29,8 @@ from aoai_mock.behaviour.inference import plan_of
 from aoai_mock.behaviour.responders.base import Context, Conversation
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenarios.request_facts import RequestView
-from aoai_mock.errors import AzureError
+from aoai_mock.behaviour.shared_counters import naming
+from aoai_mock.errors import AzureError, ServerError
 from aoai_mock.http.deliver import before_answer
 from aoai_mock.http.deps import receive_body, replayed
 from aoai_mock.http.front import error_reply
@@ -72,7 +73,7 @@ async def resource_fault(
             early = await _fault(runtime, scope, receive, record, view, body.get("stream") is True)
             if early is not None:
                 return early, receive
-        return _scenario_answer(runtime, record, view, named_scenario), receive
+        return await _scenario_answer(runtime, record, view, named_scenario), receive
     except AzureError as exc:
         return error_reply(exc), receive
 
@@ -80,7 +81,11 @@ async def resource_fault(
 async def _fault(
     runtime: Runtime, scope: Scope, receive: Receive, record: Record, view: RequestView, stream: bool
 ) -> ASGIApp | None:
-    fault = runtime.faults.decide(view, request_id=record.request_id, stream=stream)
+    faults = runtime.faults
+    if faults.shared is None:
+        fault = faults.decide(view, request_id=record.request_id, stream=stream)
+    else:
+        fault = await faults.decide_shared(view, request_id=record.request_id, stream=stream)
     if fault is None:
         return None
     deployment = record.deployment
@@ -91,12 +96,21 @@ async def _fault(
     return early
 
 
-def _scenario_answer(runtime: Runtime, record: Record, view: RequestView, scenario: str | None) -> ASGIApp | None:
+async def _scenario_answer(
+    runtime: Runtime, record: Record, view: RequestView, scenario: str | None
+) -> ASGIApp | None:
     """A scenario rule that names this operation answers it: its ``error:`` reply in place of the route's.
     Raises the AzureError (rendered by the caller)."""
     if scenario is None and runtime.book.active is None:
         return None
-    decision = runtime.book.decide_named(view, scenario)
+    book = runtime.book
+    if book.shared is None:
+        decision = book.decide_named(view, scenario)
+    else:
+        try:
+            decision = await book.decide_named_shared(view, scenario)
+        except ServerError as exc:  # Redis out of reach: its 500 names this request
+            raise naming(exc, record.request_id) from exc
     if decision is None or decision.responder is None:
         return None
     record.scenario, record.rule, record.responder = decision.scenario, decision.rule, "scenario"

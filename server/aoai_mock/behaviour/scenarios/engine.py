@@ -8,6 +8,10 @@ decision's ``responder`` answer (or the deployment's own when it is None)::
 
 Every decision counts as a call of its scenario (``call`` in matches and templates); a rule counts the
 calls it answered, which drive ``replies`` sequences and ``times``. ``reset`` zeroes both.
+
+With ``shared`` set (``--state redis://...``), both counters are kept in Redis, shared by every process, and
+each decision takes its rule in one script there (:mod:`aoai_mock.behaviour.shared_counters`); a scenario
+with a rule that matches on ``call`` takes one round trip more, for the call's number.
 """
 
 from __future__ import annotations
@@ -30,6 +34,13 @@ from aoai_mock.behaviour.scenarios.matching import (
 )
 from aoai_mock.behaviour.scenarios.replies import Bindings, CompiledReply
 from aoai_mock.behaviour.scenarios.schema import Rule, Scenario
+from aoai_mock.behaviour.shared_counters import (
+    RuleCandidate,
+    SharedCounters,
+    blocking,
+    off_loop,
+    plan_identity,
+)
 from aoai_mock.config import Deployment, ResponderSpec
 from aoai_mock.errors import InvalidRequest, UnknownScenario
 from aoai_mock.state.record import SCENARIO_DEFAULT, Record
@@ -100,6 +111,14 @@ class _Rule:
         count = len(self.replies)
         return self.replies[hits % count if self.spec.then == "cycle" else min(hits, count - 1)]
 
+    def candidate(self, errors_only: bool = False) -> RuleCandidate:
+        """This rule's limits, for the shared decision; ``errors_only``: the replies that are errors."""
+        spec = self.spec
+        limit = len(self.replies) if spec.then == "fall_through" else -1
+        flags = "".join("1" if r.error is not None else "0" for r in self.replies) if errors_only else ""
+        cycle = 1 if spec.then == "cycle" else 0
+        return self.index, spec.times if spec.times is not None else -1, limit, cycle, flags
+
 
 @dataclass(slots=True)
 class _Loaded:
@@ -109,6 +128,12 @@ class _Loaded:
     deployments: dict[str, Deployment]
     calls: int = 0
     hits: list[int] = field(default_factory=list)
+    identity: str = ""  # its counters' name in Redis, with shared state
+
+    @property
+    def by_call(self) -> bool:
+        """A rule matches on ``call``: the call's number is needed before matching."""
+        return any(rule.spec.match.call is not None for rule in self.rules)
 
     def reset(self) -> None:
         self.calls = 0
@@ -145,20 +170,24 @@ class ScenarioBook:
         self._loaded: dict[str, _Loaded] = {}
         self._active: str | None = None
         self._lock = threading.Lock()
+        self.shared: SharedCounters | None = None  # counters kept in Redis (--state redis://...)
         for scenario in scenarios:
             self.load(scenario)
 
     # -- managing ----------------------------------------------------------------------------------
 
-    def load(self, scenario: Scenario) -> None:
+    def load(self, scenario: Scenario, version: int | None = None) -> None:
         """Add a scenario, or replace the one of the same name (its counters start again).
 
-        The first scenario loaded becomes the active one.
+        The first scenario loaded becomes the active one. With shared state its counters are those of its
+        identity: its content and ``version`` (the control API's number for it; None: the content alone).
         """
         if not scenario.name:
             problem = Problem(scenario.source or "<scenario>", None, "name", "a loaded scenario needs a name")
             raise ScenarioError([problem])
         compiled = _compile(scenario)
+        if self.shared is not None:
+            compiled.identity = _identity(scenario, version)
         name = scenario.name
         with self._lock:
             self._loaded[name] = compiled
@@ -192,6 +221,38 @@ class ScenarioBook:
 
     def names(self) -> list[str]:
         return list(self._loaded)
+
+    def share(self, shared: SharedCounters) -> None:
+        """Count in Redis from now on (scenarios loaded already take their content's identity)."""
+        with self._lock:
+            self.shared = shared
+            for loaded in self._loaded.values():
+                loaded.identity = loaded.identity or _identity(loaded.scenario, None)
+
+    def shared_keys(self, name: str | None = None) -> list[str]:
+        """The Redis hashes of the loaded scenarios' counters (of ``name``'s only, when given)."""
+        shared = self.shared
+        if shared is None:
+            return []
+        loaded = list(self._loaded.items())
+        return [shared.scenario_key(n, found.identity) for n, found in loaded if name in (None, n)]
+
+    async def shared_summary(self) -> list[dict[str, Any]]:
+        """:meth:`summary`, with the counters Redis keeps in place of this process's."""
+        listing = self.summary()
+        shared = self.shared
+        if shared is None:
+            return listing
+        keys = self.shared_keys()
+        counts = dict(zip(list(self._loaded), await shared.counts(keys)))
+        for item in listing:
+            found = counts.get(item["name"])
+            if found is None:
+                continue
+            item["calls"] = found.get("calls", 0)
+            for i, rule in enumerate(item["rules"]):
+                rule["hits"] = found.get(f"hits:{i}", 0)
+        return listing
 
     def get(self, name: str) -> Scenario:
         return self._require(name).scenario
@@ -233,6 +294,8 @@ class ScenarioBook:
         Raises UnknownScenario for a name that is not loaded, and InvalidRequest listing the near misses
         when no rule matches and the scenario says ``on_no_match: error``.
         """
+        if self.shared is not None and (scenario_name or self._active) is not None and off_loop():
+            return blocking(lambda: self.decide_shared(view, scenario_name))
         with self._lock:
             chosen = scenario_name or self._active
             if chosen is None:
@@ -256,6 +319,8 @@ class ScenarioBook:
         reply is an ``error:`` and that matches answers it with that error; no such rule, None (the route
         answers as always, whatever ``on_no_match`` says: a scenario written for chat leaves the other
         routes alone, and a run's text reply waits for the run)."""
+        if self.shared is not None and (scenario_name or self._active) is not None and off_loop():
+            return blocking(lambda: self.decide_named_shared(view, scenario_name))
         with self._lock:
             chosen = scenario_name or self._active
             if chosen is None:
@@ -276,13 +341,79 @@ class ScenarioBook:
                     return self._answer(chosen, loaded, rule, hits, captures, view)
             return None
 
+    async def decide_shared(self, view: RequestView, scenario_name: str | None = None) -> Decision:
+        """:meth:`decide`, the counters kept in Redis: the rules that match are worked out here, the first of
+        them still available takes the request there (one script)."""
+        shared = self.shared
+        if shared is None:
+            return self.decide(view, scenario_name)
+        chosen = scenario_name or self._active
+        if chosen is None:
+            return Decision()
+        loaded = self._require(chosen)
+        key = shared.scenario_key(chosen, loaded.identity)
+        call = await shared.next_call(key) if loaded.by_call else 0
+        facts = RequestFacts(view, call)
+        matched = {
+            rule.index: (rule, found) for rule in loaded.rules if (found := rule.matcher.matches(facts)) is not None
+        }
+        mode = "counted" if loaded.by_call else "count"
+        calls, index, hits = await shared.take_rule(key, mode, [rule.candidate() for rule, _ in matched.values()])
+        call = call or calls
+        with self._lock:
+            loaded.calls += 1
+            if index >= 0:
+                loaded.hits[index] += 1
+        if index < 0:
+            return self._no_match(chosen, loaded, RequestFacts(view, call), view)
+        rule, captures = matched[index]
+        return self._decision(chosen, loaded, rule, call, hits, captures, view)
+
+    async def decide_named_shared(self, view: RequestView, scenario_name: str | None = None) -> Decision | None:
+        """:meth:`decide_named`, the counters kept in Redis (a rule counts a call only when it answers)."""
+        shared = self.shared
+        if shared is None:
+            return self.decide_named(view, scenario_name)
+        chosen = scenario_name or self._active
+        if chosen is None:
+            return None
+        loaded = self._require(chosen)
+        key = shared.scenario_key(chosen, loaded.identity)
+        upcoming = (await shared.counts([key]))[0].get("calls", 0) + 1 if loaded.by_call else 0
+        facts = RequestFacts(view, upcoming)
+        matched = {}
+        for rule in loaded.rules:
+            named = rule.spec.match.operation
+            if not named or view.operation not in {OPERATION_ALIASES.get(o, o) for o in named}:
+                continue
+            if all(reply.error is None for reply in rule.replies):
+                continue  # only an error answers in a route's place
+            if (found := rule.matcher.matches(facts)) is not None:
+                matched[rule.index] = (rule, found)
+        if not matched:
+            return None
+        calls, index, hits = await shared.take_rule(key, "if_taken", [r.candidate(True) for r, _ in matched.values()])
+        if index < 0:
+            return None
+        with self._lock:
+            loaded.calls += 1
+            loaded.hits[index] += 1
+        rule, captures = matched[index]
+        return self._decision(chosen, loaded, rule, calls, hits, captures, view)
+
+    @staticmethod
+    def _decision(
+        name: str, loaded: _Loaded, rule: _Rule, call: int, hits: int, captures: dict[Any, Any], view: RequestView
+    ) -> Decision:
+        bindings = Bindings(name, rule.name, call, hits + 1, view, captures)
+        responder = ScenarioResponder(rule.reply(hits), bindings)
+        return Decision(name, rule.name, rule.index, call, responder, _default_spec(loaded))
+
     @staticmethod
     def _answer(
         name: str, loaded: _Loaded, rule: _Rule, hits: int, captures: dict[Any, Any], view: RequestView
     ) -> Decision:
-        bindings = Bindings(name, rule.name, loaded.calls, hits + 1, view, captures)
-        responder = ScenarioResponder(rule.reply(hits), bindings)
-        return Decision(name, rule.name, rule.index, loaded.calls, responder, _default_spec(loaded))
+        return ScenarioBook._decision(name, loaded, rule, loaded.calls, hits, captures, view)
 
     @staticmethod
     def _no_match(name: str, loaded: _Loaded, facts: RequestFacts, view: RequestView) -> Decision:
@@ -290,8 +421,12 @@ class ScenarioBook:
             raise InvalidRequest(near_misses(name, loaded, facts), code="scenario_no_match")
         responder = None
         if loaded.default is not None:
-            responder = ScenarioResponder(loaded.default, Bindings(name, None, loaded.calls, 0, view))
-        return Decision(name, None, None, loaded.calls, responder, _default_spec(loaded))
+            responder = ScenarioResponder(loaded.default, Bindings(name, None, facts.call, 0, view))
+        return Decision(name, None, None, facts.call, responder, _default_spec(loaded))
+
+
+def _identity(scenario: Scenario, version: int | None) -> str:
+    return plan_identity(scenario.model_dump(mode="json", exclude_none=True), version)
 
 
 def _default_spec(loaded: _Loaded) -> ResponderSpec | None:

@@ -16,8 +16,9 @@ import anyio.to_thread
 from starlette.types import ASGIApp
 
 from aoai_mock.behaviour import answering
-from aoai_mock.behaviour.inference import Call, Family, Outcome, answer
+from aoai_mock.behaviour.inference import Call, Family, Outcome, answer, answer_shared
 from aoai_mock.behaviour.responses.family import RESPONSES as RESPONSES_FAMILY
+from aoai_mock.behaviour.shared_counters import needs_redis
 from aoai_mock.errors import (
     ApiVersionNotSupported,
     InvalidJson,
@@ -134,7 +135,10 @@ def _route(family: Family, framing: Framing) -> FastRoute:
             # request's arrival) before this one is worked out, instead of after every ready request is.
             await asyncio.sleep(0)
         if exchange.record.body_size < family.offload_bytes:
-            outcome = answer(call, family)
+            if call.runtime.shared is not None and (call.deployment.rate_limit.enforce or needs_redis(call)):
+                outcome = await answer_shared(call, family)
+            else:
+                outcome = answer(call, family)
             if outcome.plan is None and not outcome.stream:  # most answers: as they are
                 return JsonReply(json_bytes(outcome.answer.body()))  # type: ignore[union-attr]
         else:  # a large request: worked out in a thread while the loop serves others
