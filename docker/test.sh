@@ -7,6 +7,8 @@
 #  4. wheels for aoai-mock and its dependencies, built on the host (HTTPS is not trusted inside containers)
 #  5. the image: healthy, the openai SDK answered through the published port, non-root, stops within 2 s
 #  6. the compose example: the app container calls http://aoai-mock:8000 by service name and exits 0
+#  7. the scaled example: three replicas on one Redis behind nginx (local stand-ins for the official redis and
+#     nginx images, from Debian packages); its client finds one fault schedule and one quota, and exits 0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -15,6 +17,9 @@ WHEELS_REL=.cache/docker/wheels # relative: the Dockerfile's WHEELHOUSE is a fol
 BASE_IMAGE=aoai-mock-base:bookworm
 IMAGE=aoai-mock:test
 APP_IMAGE=aoai-mock-example-app:test
+CLIENT_IMAGE=aoai-mock-scaled-client:test
+REDIS_IMAGE=aoai-mock-redis:test # stand-ins for redis:7 and nginx (docker/redis.Dockerfile, docker/nginx.Dockerfile)
+NGINX_IMAGE=aoai-mock-nginx:test
 PROJECT=aoai-mock-test-$$
 PY=$ROOT/.venv/bin/python
 CONTAINER=""
@@ -30,6 +35,7 @@ cleanup() {
     set +e
     if [ -n "$CONTAINER" ]; then docker rm -f "$CONTAINER" >/dev/null 2>&1; fi
     if [ -n "${COMPOSE_UP:-}" ]; then compose down --volumes --remove-orphans >/dev/null 2>&1; fi
+    if [ -n "${SCALED_UP:-}" ]; then compose_scaled down --volumes --remove-orphans >/dev/null 2>&1; fi
     if [ -n "$STARTED_DOCKERD" ]; then
         kill "$STARTED_DOCKERD" 2>/dev/null
         for _ in $(seq 50); do kill -0 "$STARTED_DOCKERD" 2>/dev/null || break; sleep 0.2; done
@@ -117,7 +123,8 @@ need_base_image() {
 #    pyproject.toml changes.
 need_wheels() {
     local wheels=$ROOT/$WHEELS_REL stamp
-    stamp=$(sha256sum pyproject.toml examples/compose/app/requirements.txt | sha256sum | cut -c1-16)
+    stamp=$(sha256sum pyproject.toml examples/compose/app/requirements.txt examples/compose-scaled/client/requirements.txt |
+        sha256sum | cut -c1-16)
     mkdir -p "$wheels"
     if [ "$(cat "$wheels/.stamp" 2>/dev/null)" != "$stamp" ]; then
         step "pip wheel: aoai-mock's dependencies and openai into $WHEELS_REL"
@@ -125,7 +132,8 @@ need_wheels() {
         # async-timeout: redis asks for it on Pythons before 3.11.3, as the image's (bookworm's 3.11.2) is, and
         # pip here resolves for this machine's Python, which may be newer.
         "$PY" -m pip wheel --quiet -w "$wheels" ".[otel]" "async-timeout>=4.0.3" \
-            -r examples/compose/app/requirements.txt >"$CACHE/pip-wheel.log" 2>&1 ||
+            -r examples/compose/app/requirements.txt -r examples/compose-scaled/client/requirements.txt \
+            >"$CACHE/pip-wheel.log" 2>&1 ||
             { tail -30 "$CACHE/pip-wheel.log" >&2; fail "pip wheel"; }
         echo "$stamp" >"$wheels/.stamp"
     fi
@@ -213,16 +221,23 @@ compose() {
         docker-compose --project-name "$PROJECT" --file examples/compose/docker-compose.yml "$@"
 }
 
+# An example's Python image (the folder's Dockerfile and requirements.txt), from the wheelhouse: folder, tag.
+# Without aoai-mock's own wheel, which the examples do not install: a change to the sources keeps them cached.
+build_from_wheels() {
+    local context=$CACHE/app-context
+    rm -rf "$context" && mkdir -p "$context/wheels"
+    cp "$1"/* "$context/"
+    cp -l "$ROOT/$WHEELS_REL"/*.whl "$context/wheels/" 2>/dev/null || cp "$ROOT/$WHEELS_REL"/*.whl "$context/wheels/"
+    rm -f "$context"/wheels/aoai_mock-*.whl
+    docker build --quiet --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg WHEELHOUSE=wheels -t "$2" "$context" \
+        >/dev/null
+    rm -rf "$context"
+}
+
 # 6. The compose example, with the images built here (its `build:` sections fetch from PyPI).
 test_compose() {
     step "docker build $APP_IMAGE (examples/compose/app, openai from the wheelhouse)"
-    local context=$CACHE/app-context
-    rm -rf "$context" && mkdir -p "$context/wheels"
-    cp examples/compose/app/* "$context/"
-    cp -l "$ROOT/$WHEELS_REL"/*.whl "$context/wheels/" 2>/dev/null || cp "$ROOT/$WHEELS_REL"/*.whl "$context/wheels/"
-    docker build --quiet --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg WHEELHOUSE=wheels -t "$APP_IMAGE" \
-        "$context" >/dev/null
-    rm -rf "$context"
+    build_from_wheels examples/compose/app "$APP_IMAGE"
 
     step "docker-compose up: app -> http://aoai-mock:8000 once aoai-mock is healthy"
     COMPOSE_PORT=$(free_port)
@@ -232,9 +247,31 @@ test_compose() {
     COMPOSE_UP=""
 }
 
+compose_scaled() {
+    AOAI_MOCK_IMAGE=$IMAGE CLIENT_IMAGE=$CLIENT_IMAGE REDIS_IMAGE=$REDIS_IMAGE NGINX_IMAGE=$NGINX_IMAGE \
+        AOAI_MOCK_HOST_PORT=${COMPOSE_PORT:-8000} docker-compose --project-name "$PROJECT-scaled" \
+        --file examples/compose-scaled/compose.yaml --file docker/compose-scaled.test.yml "$@"
+}
+
+# 7. The scaled example: redis:7 and nginx replaced by images of Debian's packages (the override file).
+test_compose_scaled() {
+    step "docker build $REDIS_IMAGE and $NGINX_IMAGE (Debian's redis-server and nginx), $CLIENT_IMAGE"
+    docker build --quiet --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$REDIS_IMAGE" - <docker/redis.Dockerfile >/dev/null
+    docker build --quiet --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NGINX_IMAGE" - <docker/nginx.Dockerfile >/dev/null
+    build_from_wheels examples/compose-scaled/client "$CLIENT_IMAGE"
+
+    step "docker-compose up: client -> nginx -> aoai-mock-1..3 -> redis"
+    COMPOSE_PORT=$(free_port)
+    SCALED_UP=1
+    compose_scaled up --no-build --exit-code-from client || fail "the scaled compose run failed (client's exit code: $?)"
+    compose_scaled down --volumes --remove-orphans
+    SCALED_UP=""
+}
+
 need_tools
 need_engine
 need_base_image
 need_wheels
 test_image
 test_compose
+test_compose_scaled
