@@ -81,6 +81,14 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
 
         runtime.shared = RedisState.from_url(settings.shared_state_url)
         runtime.limiter.share(runtime.shared)
+        from aoai_mock.behaviour.fine_tuning import restore_deployments
+        from aoai_mock.state.redis_store import RedisStore
+
+        runtime.store = RedisStore.from_url(settings.shared_state_url, runtime.shared)  # docs/shared-state.md
+        restore_deployments(runtime)  # Redis out of reach: none now (the store logs it), the server starts
+        from aoai_mock.behaviour.media_store import share
+
+        share(runtime.media, runtime.store, _image_recipe)  # image urls and spoken texts, for every process
     if settings.scenarios:  # a broken file stops the start here, with every problem (ScenarioError)
         from aoai_mock.behaviour.scenarios.engine import ScenarioBook
         from aoai_mock.behaviour.scenarios.loader import load_paths
@@ -106,7 +114,7 @@ class MockApp:
         self.settings = settings
         self.state = State()
         self.state.runtime = runtime
-        self.state.journal = journal = Journal(settings.journal_size)
+        self.state.journal = journal = _journal(settings, runtime)
         self.state.metrics = measured = Metrics(runtime.deployment)  # scenario and fine-tuned deployments count too
         self.deferred = DeferredApp(self._build_framework, runtime)
         router: Router = inference.fast_route
@@ -155,6 +163,12 @@ class MockApp:
                 from aoai_mock.behaviour.shared_control import follow  # control changes made on other processes
 
                 tasks.start_soon(follow, runtime)
+                from aoai_mock.state.shared_journal import keep_writing  # each request's record, off its answer's path
+
+                tasks.start_soon(keep_writing, self.state.journal)
+                from aoai_mock.state.metrics import publish  # every process's counts on any one's /metrics
+
+                tasks.start_soon(publish, self.state.metrics, runtime.shared)
             yield {LIMITS: self.limits}  # uvicorn's app state, where the protocol reads its limits
             tasks.cancel_scope.cancel()
         # A SIGTERM ends the process without exit handlers (uvicorn re-raises it): the state file takes in its
@@ -185,6 +199,22 @@ class MockApp:
             await send({**failed, "message": repr(exc)})
             raise
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def _journal(settings: Settings, runtime: Runtime) -> Journal:
+    """In memory; with shared state, written to Redis too (:mod:`aoai_mock.state.shared_journal`)."""
+    if runtime.shared is None:
+        return Journal(settings.journal_size)
+    from aoai_mock.state.shared_journal import SharedJournal
+
+    return SharedJournal(settings.journal_size, runtime.shared)
+
+
+def _image_recipe(fields: dict[str, Any]) -> object:
+    """An image recipe another process kept in Redis (Pillow is loaded when the first image is asked for)."""
+    from aoai_mock.behaviour.image_render import ImageRecipe
+
+    return ImageRecipe(**fields)
 
 
 async def _check_redis(shared: RedisState) -> None:

@@ -92,6 +92,7 @@ class Start:
     api_keys: int  # configured keys; 0: any non-empty key is accepted
     admin_key: bool
     workers: int
+    shared: bool = False  # --state redis://
 
     @classmethod
     def of(
@@ -108,6 +109,7 @@ class Start:
             api_keys=len(settings.api_keys),
             admin_key=settings.admin_key is not None,
             workers=settings.workers,
+            shared=settings.shared_state_url is not None,
         )
 
     @property
@@ -131,7 +133,8 @@ def banner(start: Start, colour: bool = False) -> str:
         ("web view", f"{url}/_mock/ui"),
     ]
     if start.workers > 1:
-        facts.append(("workers", f"{start.workers}, each with its own journal, quotas and counters"))
+        alone = "sharing state through Redis" if start.shared else "each with its own journal, quotas and counters"
+        facts.append(("workers", f"{start.workers}, {alone}"))
     width = max(len(name) for name, _ in facts)
     return "\n".join([first, *(f"  {_paint(name.ljust(width), _DIM, colour)}  {text}" for name, text in facts)])
 

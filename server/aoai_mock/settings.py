@@ -49,7 +49,7 @@ class Settings:
     replay_speed: float = 1.0  # recorded stream timing divided by this; 0: no waits
     log_format: str = "text"  # "json": one structured line per request on the aoai_mock.requests logger
     request_lines: bool = False  # text: one line per request on that logger (aoai-mock serve turns it on)
-    workers: int = 1  # processes serving; journal, counters and faults are per process (quotas too, unless shared)
+    workers: int = 1  # processes serving; journal, counters, faults and quotas are per process unless shared_state_url
     # Connections (http/protocol.py):
     read_timeout: float = 30.0  # a request whose headers or body stall this long is closed
     max_connections: int | None = None  # connections served at once; None: what the file limit allows

@@ -1,26 +1,16 @@
-"""The SQLite store: the same behaviour as MemoryStore (run against both), kept across reopening, and a clear
-refusal of any file that is not an aoai-mock state file."""
+"""The SQLite store: the same behaviour as MemoryStore and the Redis store (the ``store`` fixture runs the
+shared tests against all three), kept across reopening, and a clear refusal of any file that is not an
+aoai-mock state file."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aoai_mock.state.sqlite import APPLICATION_ID, SqliteStore, StateFileError
-from aoai_mock.state.store import MemoryStore, Store, paginate
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    found = SqliteStore(tmp_path / "state.db")
-    yield found
-    found.close()
+from aoai_mock.state.store import Store, paginate
 
 
 def test_put_get_delete_and_copies(store: Store) -> None:

@@ -14,7 +14,9 @@ Changes come from ``/_mock/deployments`` (:mod:`aoai_mock.http.control_deploymen
   ``null`` removes a field so that it takes its default again. ``responder`` is the exception: it is replaced
   whole, since its options belong to the responder they were written for. Fields derived from others when
   not written (``response_model``, ``operations``) are derived again;
-* :meth:`Deployments.remove`; :meth:`Deployments.restore`, every configured deployment as configured.
+* :meth:`Deployments.remove`; :meth:`Deployments.restore`, every configured deployment as configured;
+* :meth:`Deployments.put`: what another process made of one name, as it is there (``--state redis://``:
+  :mod:`aoai_mock.behaviour.shared_control` follows the changes made through the other processes).
 
 A bad body is an :class:`~aoai_mock.errors.InvalidRequest` whose ``param`` names the field (dotted:
 ``rate_limit.tokens_per_minute``), the message every problem. The table never knows about HTTP, caches or
@@ -141,6 +143,19 @@ class Deployments:
         before = self._require(name)
         del self.by_name[name]
         return Change(name, before, None)
+
+    def put(self, name: str, deployment: Deployment | None) -> Change:
+        """Serve ``deployment`` under ``name``, or nothing (None), whatever was served before."""
+        before = self.by_name.get(name)
+        if deployment is None:
+            self.by_name.pop(name, None)
+        else:
+            self.by_name[name] = deployment
+        return Change(name, before, deployment)
+
+    def configured(self, name: str) -> Deployment | None:
+        """The deployment of this name as configured (None: the configuration has none)."""
+        return self._configured.get(name)
 
     def restore(self) -> list[Change]:
         """Every configured deployment as configured, and no other; the changes that made."""

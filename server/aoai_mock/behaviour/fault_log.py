@@ -6,17 +6,22 @@ request journal at the time of asking (:func:`client_answers`): the journal link
 it repeats (the SDK's ``x-stainless-retry-count``, or the same request within the wait the failure asked
 for), so ``GET /_mock/faults`` and ``GET /_mock/requests`` always tell the same story. An injection whose
 request has no retry in the journal reads ``not retried``.
+
+With shared state (``--state redis://...``) the journal read is every process's
+(:meth:`~aoai_mock.state.journal.Journal.gather`), so a retry that another process served counts; the log
+of injections itself is this process's own.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aoai_mock.behaviour.scenarios.request_facts import RequestView
-from aoai_mock.state.journal import Journal
+from aoai_mock.state.journal import retries_of
+from aoai_mock.state.record import Record
 from aoai_mock.wire.headers import RETRY_COUNT
 
 __all__ = ["Injection", "FaultLog", "Answers", "client_answers"]
@@ -115,13 +120,14 @@ class FaultLog:
                 "not_retried": len(records) - retried}
 
 
-def client_answers(journal: Journal) -> Answers:
-    """How the client answered each injection, as the journal links its requests: the retry of the faulted
-    request (``after_ms`` from the end of the faulted response to the retry's arrival), or None."""
+def client_answers(journal: Iterable[Record]) -> Answers:
+    """How the client answered each injection, as the journal links its requests (``journal``: a
+    :class:`~aoai_mock.state.journal.Journal`, or the records :meth:`Journal.gather` gives): the retry of the
+    faulted request (``after_ms`` from the end of the faulted response to the retry's arrival), or None."""
     records = list(journal)
     by_id = {record.request_id: record for record in records if record.request_id}
     by_seq = {record.seq: record for record in records}
-    retry_of = {retry.of: (seq, retry) for seq, retry in journal.retries().items()}
+    retry_of = {retry.of: (seq, retry) for seq, retry in retries_of(records).items()}
 
     def answer(injection: Injection) -> dict[str, Any] | None:
         faulted = by_id.get(injection.request_id) if injection.request_id else None

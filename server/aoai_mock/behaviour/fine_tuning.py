@@ -49,6 +49,7 @@ from aoai_mock.config import Deployment, Kind
 from aoai_mock.errors import (
     InvalidResourceRequest,
     ObjectNotFound,
+    ServerError,
     UnexpectedEntityState,
 )
 from aoai_mock.state.store import Page
@@ -136,9 +137,14 @@ def list_checkpoints(runtime: Runtime, job_id: str, query: ListQuery) -> Page:
 
 
 def restore_deployments(runtime: Runtime) -> int:
-    """Serve the models of every succeeded job in the store (a ``--state`` file); how many there are."""
+    """Serve the models of every succeeded job in the store (a ``--state`` file, or Redis); how many there are.
+    A Redis out of reach at start restores none (the store logs the outage): the server starts all the same."""
+    try:
+        jobs = runtime.store.all(KIND)
+    except ServerError:
+        return 0
     count = 0
-    for doc in runtime.store.all(KIND):
+    for doc in jobs:
         if doc.get("status") == "succeeded" and doc.get("fine_tuned_model"):
             count += _register(runtime, doc)
     return count
@@ -170,6 +176,8 @@ def _get(runtime: Runtime, job_id: str) -> Doc:
 def _advance(runtime: Runtime, doc: Doc) -> Doc:
     """The job as of now: moved on as far as the clock lets it; stored back when it changed."""
     moved = LIFECYCLE.advance(runtime, doc, runtime.clock.now())
+    if not moved and doc.get("fine_tuned_model") and doc["fine_tuned_model"] not in runtime.extra_deployments:
+        _register(runtime, doc)  # succeeded in another process sharing the store (Redis)
     view = public(doc)
     active = view["status"] in ("pending", "running")
     if active or not (_newer(doc) and view["status"] == "cancelled"):  # a cancelled job keeps it [captured]

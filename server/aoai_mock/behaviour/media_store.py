@@ -8,17 +8,27 @@
 
 Nothing here is written to disk; a restart forgets it (the audio files also carry their text in their
 metadata where the format has room for it, see :mod:`aoai_mock.behaviour.speech`).
+
+With shared state (``--state redis://...``), :func:`share` keeps the image recipes and the spoken texts on a
+:class:`Shelf` (the Redis store) instead, each for :data:`SHELF_SECONDS`: a ``url`` one process handed out is
+served by any other, and audio one process spoke is transcribed to its text by any other. The image bytes stay
+a cache in each process (rendered again, identically).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["BoundedMap", "MediaStore", "StoredImage"]
+import orjson
+
+__all__ = ["BoundedMap", "MediaStore", "StoredImage", "Shelf", "SharedMap", "share", "SHELF_SECONDS"]
+
+SHELF_SECONDS = 24 * 60 * 60  # how long a shared recipe or spoken text is kept after it was put
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -89,3 +99,41 @@ class MediaStore:
         self.image_recipes.clear()
         self.image_bytes.clear()
         self.spoken.clear()
+
+
+class Shelf(Protocol):
+    """Values that every process sharing state can read, each kept for a while (the Redis store)."""
+
+    def shelve(self, key: str, value: bytes, seconds: int) -> None: ...
+    def fetch(self, key: str) -> bytes | None: ...
+
+
+class SharedMap(BoundedMap[str, V]):
+    """A :class:`BoundedMap` kept on a :class:`Shelf` instead of in the process: what one process put, every
+    other gets, and a reset of the shelf's store forgets it for all."""
+
+    def __init__(
+        self, capacity: int, shelf: Shelf, name: str, encode: Callable[[V], bytes], decode: Callable[[bytes], V]
+    ) -> None:
+        super().__init__(capacity)
+        self.shelf, self.name, self.encode, self.decode = shelf, name, encode, decode
+
+    def get(self, key: str) -> V | None:
+        kept = self.shelf.fetch(f"{self.name}:{key}")
+        return self.decode(kept) if kept is not None else None
+
+    def put(self, key: str, value: V) -> None:
+        self.shelf.shelve(f"{self.name}:{key}", self.encode(value), SHELF_SECONDS)
+
+
+def share(media: MediaStore, shelf: Shelf, recipe: Callable[[dict[str, Any]], object]) -> None:
+    """Keep ``media``'s image recipes and spoken texts on ``shelf``; ``recipe`` makes a recipe (a dataclass)
+    again from its fields."""
+    media.image_recipes = SharedMap(
+        media.image_recipes.capacity, shelf, "image", _fields, lambda kept: recipe(orjson.loads(kept))
+    )
+    media.spoken = SharedMap(media.spoken.capacity, shelf, "spoken", str.encode, bytes.decode)
+
+
+def _fields(value: object) -> bytes:
+    return orjson.dumps(dataclasses.asdict(value))  # type: ignore[call-overload]

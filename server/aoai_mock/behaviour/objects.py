@@ -48,9 +48,7 @@ log = logging.getLogger("aoai_mock")
 
 
 def _next_serial(store: Store, family: str) -> int:
-    found = store.get(SERIAL_KIND, family) or {"id": family, "next": 1}
-    store.put(SERIAL_KIND, {"id": family, "next": found["next"] + 1})
-    return int(found["next"])
+    return store.next_serial(family)  # one atomic step where processes share the store (Redis)
 
 
 def mint_hex(runtime: Runtime, family: str) -> str:

@@ -141,6 +141,10 @@ class Runtime:
         """Stop serving a deployment (``DELETE /_mock/deployments/{name}``) until it is added or reset."""
         self._forget(self.deployments.remove(name))
 
+    def put_deployment(self, name: str, deployment: Deployment | None) -> None:
+        """Serve what another process serves under ``name`` (None: nothing); see :meth:`Deployments.put`."""
+        self._forget(self.deployments.put(name, deployment))
+
     def _forget(self, change: Change) -> None:
         """Drop what was built for the deployment before the change: its responders and context, and its quota
         when the quota's settings changed (a changed quota starts afresh, full, at its new size)."""

@@ -1,17 +1,20 @@
-"""Control API changes to fault plans and scenarios, seen by every process that shares one Redis.
+"""Control API changes to fault plans, scenarios and deployments, seen by every process that shares one Redis.
 
 A process that changes something through ``/_mock/`` (a fault plan installed or removed, a scenario loaded,
-activated, deactivated or unloaded, counters reset) changes it in itself first, writes the new state to Redis
-and publishes a notice on one channel; every other process follows (:func:`follow`, a task of the server's
-lifespan), reads the state and applies it. Requests never ask Redis whether something changed: a process that
-has no plan installed answers without a round trip, and a change reaches the others within milliseconds
-(the notice's delivery, one read). A process that starts, or that gets Redis back after an outage, reads the
-whole state once before it follows.
+activated, deactivated or unloaded, a deployment added, changed or removed, counters reset, everything reset)
+changes it in itself first, writes the new state to Redis and publishes a notice on one channel; every other
+process follows (:func:`follow`, a task of the server's lifespan), reads the state and applies it. Requests
+never ask Redis whether something changed: a process that has no plan installed answers without a round trip,
+and a change reaches the others within milliseconds (the notice's delivery, one read). A process that starts,
+or that gets Redis back after an outage, reads the whole state once before it follows.
 
 In Redis (under the mock's namespace): ``control:faults`` (the control plan, as JSON with its version),
 ``control:scenarios`` (a hash: each scenario loaded or unloaded through the API, as its YAML and version),
 ``control:active`` (the active scenario, set once one is activated or deactivated through the API),
-``control:version`` (the numbers those versions are taken from) and the ``control`` channel.
+``control:deployments`` (a hash: each deployment changed through the API since the last reset, as its fields
+written in the configuration's shape, or null when it is not served, and its version), ``control:version``
+(the numbers those versions are taken from) and the ``control`` channel. ``POST /_mock/reset`` deletes
+``control:deployments``: every process serves the configured deployments as configured again.
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ import asyncio
 import logging
 
 import orjson
+from pydantic import ValidationError
 
+from aoai_mock.behaviour.deployments import written
 from aoai_mock.behaviour.faults import FaultPlan, dump_plan, load_plan
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.shared_counters import SharedCounters
+from aoai_mock.config import Deployment
 from aoai_mock.errors import AzureError
 
-__all__ = ["attach", "follow", "faults_changed", "scenarios_changed", "counters_reset", "CONTROL_SOURCE"]
+__all__ = ["attach", "follow", "faults_changed", "scenarios_changed", "deployment_changed", "counters_reset",
+           "CONTROL_SOURCE"]
 
 log = logging.getLogger("aoai_mock")
 
@@ -107,15 +114,32 @@ async def scenarios_changed(runtime: Runtime, *, text: str | None = None, name: 
     await _notify(shared, "scenarios")
 
 
+async def deployment_changed(runtime: Runtime, name: str) -> None:
+    """The deployment ``name`` was added, changed or removed here (``/_mock/deployments``): every process serves
+    it as this one does now."""
+    shared = _of(runtime)
+    if shared is None:
+        return
+    version = await _version(shared)
+    shared.deployments[name] = version
+    deployment = runtime.deployments.get(name)
+    stored = orjson.dumps({"version": version, "deployment": None if deployment is None else written(deployment)})
+    await shared.state.call(shared.state.client.hset(shared.control_key("deployments"), name, stored))
+    await _notify(shared, "deployments")
+
+
 async def counters_reset(runtime: Runtime, scenario: str | None = None) -> None:
     """Counters start again on every process: one scenario's, or (``POST /_mock/reset``) every scenario's and
-    every fault plan's (each process's own log and windows too)."""
+    every fault plan's (each process's own log and windows too), and every process (:meth:`Runtime.reset`)
+    serves the configured deployments as configured again."""
     shared = _of(runtime)
     if shared is None:
         return
     keys = runtime.book.shared_keys(scenario)
     if scenario is None:
         keys += runtime.faults.shared_keys()
+        keys.append(shared.control_key("deployments"))
+        shared.deployments.clear()
     await shared.forget(keys)
     if scenario is None:
         await _notify(shared, "reset")
@@ -165,14 +189,18 @@ async def _apply(runtime: Runtime, shared: SharedCounters, data: bytes) -> None:
         await _faults(runtime, shared)
     elif what == "scenarios":
         await _scenarios(runtime, shared)
+    elif what == "deployments":
+        await _deployments(runtime, shared)
     elif what == "reset":
-        runtime.faults.reset()
-        runtime.book.reset()
+        runtime.reset()  # the origin's reset: counters, log, windows, this process's caches, deployments
+        shared.deployments.clear()
+        await _deployments(runtime, shared)  # (a change made since the reset)
 
 
 async def _catch_up(runtime: Runtime, shared: SharedCounters) -> None:
     await _scenarios(runtime, shared)
     await _faults(runtime, shared)
+    await _deployments(runtime, shared)
 
 
 async def _faults(runtime: Runtime, shared: SharedCounters) -> None:
@@ -216,3 +244,24 @@ async def _scenarios(runtime: Runtime, shared: SharedCounters) -> None:
         if name is None or name in book.names():
             book.activate(name)
     runtime.sync_scenario_faults()
+
+
+async def _deployments(runtime: Runtime, shared: SharedCounters) -> None:
+    """Each deployment changed through another process as it is there; one this process took from Redis that
+    Redis no longer has (a reset missed during an outage, a Redis that restarted empty) as configured."""
+    found = await shared.state.call(shared.state.client.hgetall(shared.control_key("deployments")))
+    applied = shared.deployments
+    for raw_name, raw in sorted(found.items(), key=lambda item: orjson.loads(item[1])["version"]):
+        name, stored = raw_name.decode(), orjson.loads(raw)
+        if applied.get(name) == stored["version"]:
+            continue
+        applied[name] = stored["version"]
+        try:
+            deployment = None if stored["deployment"] is None else Deployment.model_validate(stored["deployment"])
+        except ValidationError as exc:  # a process of another version of the mock wrote it
+            log.warning("the deployment %r changed through another process cannot be served here: %s", name, exc)
+            continue
+        runtime.put_deployment(name, deployment)
+    for name in [name for name in applied if name.encode() not in found]:
+        del applied[name]
+        runtime.put_deployment(name, runtime.deployments.configured(name))

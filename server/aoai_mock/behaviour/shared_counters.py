@@ -172,6 +172,7 @@ class SharedCounters:
         self.process = uuid.uuid4().hex
         self.faults_version: int | None = None  # 0: no control plan
         self.scenarios: dict[str, int] = {}  # name -> version applied (0: unloaded)
+        self.deployments: dict[str, int] = {}  # name -> version applied (changed through /_mock/deployments)
 
     def control_key(self, *parts: str) -> str:
         return self.state.key("control", *parts)

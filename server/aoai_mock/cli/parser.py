@@ -98,15 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="processes serving (env AOAI_MOCK_WORKERS; default 1); journal, quotas and counters are per process "
-        "unless --state names a Redis",
+        "unless --state names a Redis, which they then share",
     )
     serve.add_argument(
         "--state",
         dest="state_path",
         metavar="PATH|URL",
         help="keep files, batches, fine-tuning jobs, assistants and threads in this SQLite file, so a restarted "
-        "server still has them; or, with redis://HOST:PORT/DB (rediss:// for TLS), share quotas, fault schedules, "
-        "scenario counters and control API changes with every process on that Redis (docs/shared-state.md) "
+        "server still has them; or, with redis://HOST:PORT/DB (rediss:// for TLS), share stored objects, quotas, "
+        "fault schedules, scenario counters, the journal, metrics and control API changes with every process on "
+        "that Redis (docs/shared-state.md) "
         "(env AOAI_MOCK_STATE; default: in memory only)",
     )
     serve.add_argument(

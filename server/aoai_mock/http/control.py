@@ -12,6 +12,9 @@ a 400 :class:`~aoai_mock.errors.InvalidRequest` whose ``param`` names it.
 
 ``DELETE /_mock/requests``: forgets every entry and answers ``200 {"deleted": n}``; sequence numbers
 carry on, so a client polling with ``since=<seq>`` is not confused by a clear.
+
+With shared state (``--state redis://...``) both act on the journal every process writes
+(:mod:`aoai_mock.state.shared_journal`); while Redis cannot be reached they answer Azure's 500.
 """
 
 from __future__ import annotations
@@ -84,12 +87,12 @@ async def list_requests(request: Request) -> Response:
         filters = Filters.parse(request.query_params.multi_items())
     except FilterError as exc:
         raise InvalidRequest(str(exc), param=exc.param, code="invalid_filter") from None
-    return json_response({"object": "list", "data": journal_of(request).entries(filters)})
+    return json_response({"object": "list", "data": await journal_of(request).read(filters)})
 
 
 @_admin.delete("/requests")
 async def clear_requests(request: Request) -> Response:
-    return json_response({"deleted": journal_of(request).clear()})
+    return json_response({"deleted": await journal_of(request).clear_all()})
 
 
 # Last, once every admin route is declared: including copies the routes.

@@ -14,8 +14,9 @@
 A bad body is a 400 ``invalid_deployment`` whose ``param`` names the field; an unknown name a 404
 ``unknown_deployment``. Only the configured deployments and those added here change: a scenario's are changed
 by loading the scenario again, a fine-tuned model's follow its job (409). ``POST /_mock/reset`` serves the
-configured deployments as configured again. With ``--workers N`` each worker process has its own deployments:
-a change reaches the worker that took the request.
+configured deployments as configured again. Processes that share a Redis (``--state redis://``) all follow a
+change made through any of them, within milliseconds (:mod:`aoai_mock.behaviour.shared_control`); otherwise
+each process (each of ``--workers N``) has its own deployments, and a change reaches the one that took it.
 
 One deployment, as listed: every field of :class:`~aoai_mock.config.Deployment` as the configuration file
 writes it (defaults and derived values included), then what is worth seeing as it runs::
@@ -41,6 +42,7 @@ from starlette.responses import Response
 
 from aoai_mock.behaviour.deployments import CONFIG, DeploymentConflict, UnknownDeployment
 from aoai_mock.behaviour.runtime import Runtime
+from aoai_mock.behaviour.shared_control import deployment_changed
 from aoai_mock.config import Deployment
 from aoai_mock.errors import InvalidRequest
 from aoai_mock.http.control import control_body, require_admin_key
@@ -77,6 +79,7 @@ async def get_deployment(request: Request, name: str) -> Response:
 async def add_deployment(request: Request) -> Response:
     runtime = _runtime(request)
     added = runtime.add_deployment(await _body(request))
+    await deployment_changed(runtime, added.name)
     return json_response(_listed(runtime, added.name), 201)
 
 
@@ -85,6 +88,7 @@ async def change_deployment(request: Request, name: str) -> Response:
     runtime = _runtime(request)
     _changeable(runtime, name)
     runtime.change_deployment(name, await _body(request))
+    await deployment_changed(runtime, name)
     return json_response(_listed(runtime, name))
 
 
@@ -93,6 +97,7 @@ async def remove_deployment(request: Request, name: str) -> Response:
     runtime = _runtime(request)
     _changeable(runtime, name)
     runtime.remove_deployment(name)
+    await deployment_changed(runtime, name)
     return json_response({"name": name, "deleted": True})
 
 

@@ -144,5 +144,5 @@ async def reset_all(request: Request) -> Response:
     if runtime.shared is not None:
         await counters_reset(runtime)
         await runtime.reset_shared()
-    deleted = journal_of(request).clear()
+    deleted = await journal_of(request).clear_all()
     return json_response({"scenarios": book.names(), "requests_deleted": deleted})

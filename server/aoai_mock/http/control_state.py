@@ -24,4 +24,5 @@ router = APIRouter(prefix="/_mock", dependencies=[Depends(require_admin_key)])
 async def reset_state(request: Request) -> Response:
     runtime = request.app.state.runtime
     runtime.clear_stored()
-    return json_response({"reset": True, "state": str(runtime.settings.state_path or "memory")})
+    where = runtime.settings.state_path or getattr(runtime.store, "url", None)  # a Redis store: its URL, no password
+    return json_response({"reset": True, "state": str(where or "memory")})

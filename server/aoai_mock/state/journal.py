@@ -82,7 +82,10 @@ import orjson
 
 from aoai_mock.state.record import BODY_LIMIT, SENT, Headers, Record
 
-__all__ = ["Journal", "Record", "Filters", "FilterError", "BODY_LIMIT", "MASK", "is_secret", "describe"]
+__all__ = [
+    "Journal", "Record", "Filters", "FilterError", "BODY_LIMIT", "MASK", "is_secret", "describe", "listing",
+    "retries_of",
+]
 
 MASK = "***"
 
@@ -120,23 +123,30 @@ class Journal:
 
     def entries(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """The entries that pass ``filters``, described, in order of arrival."""
-        chosen = filters or Filters()
-        every = sorted(self._entries, key=_arrival)
-        retries = _retries(every)
-        found = [entry for entry in every if chosen.matches(entry)]
-        if chosen.limit is not None:
-            found = found[-chosen.limit :]
-        return [describe(entry, retries.get(entry.seq)) for entry in found]
+        return listing(self._entries, filters)
 
     def retries(self) -> dict[int, Retry]:
         """Which kept entries retry an earlier one, by ``seq`` (the rule of :func:`_retries`)."""
-        return _retries(sorted(self._entries, key=_arrival))
+        return retries_of(self._entries)
 
     def clear(self) -> int:
         """Forget every entry (sequence numbers carry on); returns how many there were."""
         count = len(self._entries)
         self._entries.clear()
         return count
+
+    async def read(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        """:meth:`entries` as ``GET /_mock/requests`` gives them: of every process when the journal is shared
+        (:class:`~aoai_mock.state.shared_journal.SharedJournal`), else this one's."""
+        return self.entries(filters)
+
+    async def clear_all(self) -> int:
+        """:meth:`clear`, for every process when the journal is shared."""
+        return self.clear()
+
+    async def gather(self) -> list[Record]:
+        """The raw entries (a snapshot), of every process when the journal is shared."""
+        return list(self._entries)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -148,6 +158,22 @@ class Journal:
 
 def _arrival(entry: Record) -> float:
     return entry.start
+
+
+def listing(records: Iterable[Record], filters: Filters | None = None) -> list[dict[str, Any]]:
+    """The ``records`` that pass ``filters``, described, in order of arrival, each with its retry link."""
+    chosen = filters or Filters()
+    every = sorted(records, key=_arrival)
+    retries = _retries(every)
+    found = [entry for entry in every if chosen.matches(entry)]
+    if chosen.limit is not None:
+        found = found[-chosen.limit :]
+    return [describe(entry, retries.get(entry.seq)) for entry in found]
+
+
+def retries_of(records: Iterable[Record]) -> dict[int, Retry]:
+    """Which of ``records`` retry an earlier one, by ``seq`` (the rule of :func:`is_retry`)."""
+    return _retries(sorted(records, key=_arrival))
 
 
 # Reading: filters ---------------------------------------------------------------------------------------

@@ -119,14 +119,23 @@ class RedisState:
             result = await awaitable
         except _UNREACHABLE as exc:
             error = RedisUnavailable(self.url, exc, request_id or _NO_REQUEST_ID)
-            if not self._down:
-                self._down = True
-                log.warning("%s: requests that need it get a 500 until it answers again", error)
+            self.down(error)
             raise error from exc
+        self.up()
+        return result
+
+    def down(self, error: RedisUnavailable) -> None:
+        """Note an outage: logged once, when it starts, whichever of the process's clients met it (this one, or
+        the stored objects' blocking one, :mod:`aoai_mock.state.redis_store`)."""
+        if not self._down:
+            self._down = True
+            log.warning("%s: requests that need it get a 500 until it answers again", error)
+
+    def up(self) -> None:
+        """Note that Redis answered: logged once, when an outage ends."""
         if self._down:
             self._down = False
             log.warning("Redis at %s answers again", self.url)
-        return result
 
     async def ping(self) -> bool:
         """True when Redis answers; :class:`RedisUnavailable` when it does not."""

@@ -5,7 +5,8 @@ Objects are JSON documents (dicts with an ``"id"``) grouped by ``kind`` (``"file
 wire objects on top; this layer knows nothing of HTTP or of any one API.
 
 :class:`MemoryStore` is the default; a SQLite-backed store (``--state PATH``) implements the same
-:class:`Store` protocol so a restarted server keeps its objects. Listing pages the way the OpenAI API
+:class:`Store` protocol so a restarted server keeps its objects, and a Redis-backed one (``--state redis://...``,
+:mod:`aoai_mock.state.redis_store`) so that every process given that Redis shares them. Listing pages the way the OpenAI API
 pages: ``limit``, ``order`` (by ``created_at``, then insertion), ``after`` / ``before`` cursors, and a
 :class:`Page` with ``first_id``, ``last_id`` and ``has_more``.
 
@@ -28,7 +29,8 @@ Contracts between the API families (keep them: other families read these objects
 * **Batches** are kind ``"batch"``, **fine-tuning jobs** kind ``"fine_tuning.job"``: the wire object plus
   private keys whose names start with ``_`` (timing, validation results), which the routes never render.
 * Kind ``"serial"`` holds one counter per id family (``{"id": "file", "next": 7}``), so that ids made from
-  ``--seed`` stay unique across a restart with ``--state``.
+  ``--seed`` stay unique across a restart with ``--state``; ``next_serial(family)`` takes the next number
+  (one atomic step in a store that processes share, :mod:`aoai_mock.state.redis_store`).
 * ``reset()`` forgets every kind and every blob; ``POST /_mock/state/reset`` calls it.
 """
 
@@ -45,7 +47,7 @@ from typing import Any, Literal, Protocol
 
 __all__ = [
     "Store", "MemoryStore", "Page", "paginate", "Order", "Transactional", "Transaction", "transaction",
-    "no_transaction", "UNHELD_KINDS", "StateFileError",
+    "no_transaction", "UNHELD_KINDS", "SERIAL", "StateFileError",
 ]  # fmt: skip
 
 
@@ -89,6 +91,7 @@ class Store(Protocol):
     def get_blob(self, id: str) -> bytes | None: ...
     def delete_blob(self, id: str) -> bool: ...
     def reset(self) -> None: ...
+    def next_serial(self, family: str) -> int: ...
 
 
 def paginate(
@@ -139,9 +142,10 @@ class _Pending:
 
 _PENDING: ContextVar[_Pending | None] = ContextVar("aoai_mock_store_transaction", default=None)
 _GONE = object()
+SERIAL = "serial"
 # Id counters are written at once, even inside a transaction: two requests that interleave must never mint the
 # same id (a failed request may use up a number; the ids stay unique).
-UNHELD_KINDS = frozenset({"serial"})
+UNHELD_KINDS = frozenset({SERIAL})
 
 
 class Transactional:
@@ -279,6 +283,13 @@ class Transactional:
             pending.moved.clear()
             pending.blobs.clear()
         self._reset()
+
+    def next_serial(self, family: str) -> int:
+        """The next number of the id family ``family`` (1, 2, ...), from its doc of kind ``"serial"``, written at
+        once. A store that processes share overrides this with one atomic step, so that no two get one number."""
+        found = self.get(SERIAL, family) or {"id": family, "next": 1}
+        self.put(SERIAL, {"id": family, "next": int(found["next"]) + 1})
+        return int(found["next"])
 
     def kinds(self) -> Iterator[str]:
         found = self._kinds()

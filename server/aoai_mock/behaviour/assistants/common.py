@@ -43,7 +43,6 @@ THREAD = "thread"
 MESSAGE = "thread.message"
 RUN = "thread.run"
 STEP = "thread.run.step"
-_SERIAL = "serial"
 _ID_LENGTH = 24
 
 
@@ -76,10 +75,7 @@ def new_id(runtime: Runtime, prefix: str) -> str:
     if not runtime.ids.frozen:
         return runtime.ids.object_id(prefix, b"", _ID_LENGTH)
     family = prefix.rstrip("_-")
-    store = runtime.store
-    counter = store.get(_SERIAL, family) or {"id": family, "next": 1}
-    number = int(counter["next"])
-    store.put(_SERIAL, {"id": family, "next": number + 1})
+    number = runtime.store.next_serial(family)  # one atomic step where processes share the store (Redis)
     return runtime.ids.object_id(prefix, f"{family}:{number}".encode(), _ID_LENGTH)
 
 
