@@ -52,6 +52,8 @@ log = logging.getLogger("aoai_mock")
 
 _BATCH = 256  # records in one script call at most
 _PAGE = 500  # entries in one reply at most
+_GATHER_S = 0.005  # the writer waits this long after a record comes, so that one call carries the records of a
+# burst (a reader never waits for it: reading writes the queue first)
 _RETRY_S = 1.0  # after Redis went away, the writer tries again this often
 _LAST_WRITE_S = 2.0  # what is queued when the server stops gets this long to reach Redis
 
@@ -110,6 +112,7 @@ class SharedJournal(Journal):
         try:
             while True:
                 await self._wake.wait()
+                await asyncio.sleep(_GATHER_S)
                 self._wake.clear()
                 try:
                     await self._flush()
