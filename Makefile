@@ -8,7 +8,7 @@ PORT ?= 8000
 
 LEGACY := .venv-legacy
 
-.PHONY: run test bench clean docker-test
+.PHONY: run test test-shared bench clean docker-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,13 @@ $(JS)/node_modules/.stamp: $(JS)/package-lock.json
 test: $(VENV)/.stamp-test $(LEGACY)/.stamp $(JS)/node_modules/.stamp
 	sh tests/ui/chromium.sh
 	sh tests/redis.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/shared $(PYTEST_ARGS)
+
+# Several aoai-mock processes on one Redis (tests/shared, docs/shared-state.md): slow process-level tests (about
+# four minutes), run on their own to keep `make test` under ten; .ci/run runs both.
+test-shared: $(VENV)/.stamp-test
+	sh tests/redis.sh
+	$(BIN)/python -m pytest tests/shared $(PYTEST_ARGS)
 
 # The Dockerfile and examples/compose/ for real: build, healthy, the openai SDK, non-root, stop, compose.
 # Starts its own dockerd when none answers; see docs/docker.md.
