@@ -166,6 +166,9 @@ class MockApp:
                 from aoai_mock.state.shared_journal import keep_writing  # each request's record, off its answer's path
 
                 tasks.start_soon(keep_writing, self.state.journal)
+                from aoai_mock.behaviour.shared_fault_log import keep_writing as keep_logging  # injected faults
+
+                tasks.start_soon(keep_logging, runtime.faults.shared_log)
                 from aoai_mock.state.metrics import publish  # every process's counts on any one's /metrics
 
                 tasks.start_soon(publish, self.state.metrics, runtime.shared)

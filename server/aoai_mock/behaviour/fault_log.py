@@ -8,8 +8,9 @@ for), so ``GET /_mock/faults`` and ``GET /_mock/requests`` always tell the same 
 request has no retry in the journal reads ``not retried``.
 
 With shared state (``--state redis://...``) the journal read is every process's
-(:meth:`~aoai_mock.state.journal.Journal.gather`), so a retry that another process served counts; the log
-of injections itself is this process's own.
+(:meth:`~aoai_mock.state.journal.Journal.gather`), so a retry that another process served counts, and the
+injections listed are every process's (:mod:`aoai_mock.behaviour.shared_fault_log`, a :class:`Listing` read
+from Redis); this log then keeps this process's own for the HTTP layer's word on their delivery.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from aoai_mock.state.journal import retries_of
 from aoai_mock.state.record import Record
 from aoai_mock.wire.headers import RETRY_COUNT
 
-__all__ = ["Injection", "FaultLog", "Answers", "client_answers"]
+__all__ = ["Injection", "FaultLog", "Listing", "Answers", "client_answers"]
 
 # How the client answered an injection, read from the journal; None: no answer seen yet.
 Answers = Callable[["Injection"], "dict[str, Any] | None"]
@@ -110,13 +111,26 @@ class FaultLog:
     def records(self) -> list[Injection]:
         return list(self._records.values())
 
+    def listing(self, now: float) -> Listing:
+        return Listing(self.records(), self._count, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What a log lists: its ``records`` in order, how many were ``injected`` since it was last cleared (the
+    oldest beyond its size are not kept), and ``now`` on the clock its records' times are read on."""
+
+    records: list[Injection]
+    injected: int
+    now: float
+
     def totals(self, answers: dict[int, dict[str, Any]]) -> dict[str, Any]:
-        records = self._records.values()
+        records = self.records
         by_kind: dict[str, int] = {}
         for record in records:
             by_kind[record.kind] = by_kind.get(record.kind, 0) + 1
         retried = sum(1 for r in records if r.answer(0.0, answers.get(r.n)).get("answer") == "retried")
-        return {"injected": self._count, "kept": len(records), "by_kind": by_kind, "retried": retried,
+        return {"injected": self.injected, "kept": len(records), "by_kind": by_kind, "retried": retried,
                 "not_retried": len(records) - retried}
 
 

@@ -16,7 +16,10 @@ plan per source; installing again under a source replaces its plan. Time is the 
 
 With ``shared`` set (``--state redis://...``), the schedules' counters are kept in Redis and each decision is
 one script there (:mod:`aoai_mock.behaviour.shared_counters`), after one more round trip for the call number
-of a plan that matches on ``call``; windows and the log of injections stay this process's.
+of a plan that matches on ``call``. A plan's windows open when the first process installed it (or the last
+reset): that moment is kept with the plan's counters, and each process reads it once per install
+(:meth:`FaultBook.anchor_shared`) and judges its windows by its own clock from there. Every injection also goes
+to the log every process lists (``shared_log``: :mod:`aoai_mock.behaviour.shared_fault_log`).
 """
 
 from __future__ import annotations
@@ -25,13 +28,13 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from aoai_mock.behaviour.fault_build import Fault, build_fault
 from aoai_mock.behaviour.fault_header import HEADER, parse_fault_header
-from aoai_mock.behaviour.fault_log import Answers, FaultLog, Injection
+from aoai_mock.behaviour.fault_log import Answers, FaultLog, Injection, Listing
 from aoai_mock.behaviour.scenarios.fault_schema import (
     STREAM_KINDS,
     FaultEntry,
@@ -49,6 +52,9 @@ from aoai_mock.behaviour.shared_counters import (
     plan_identity,
 )
 from aoai_mock.errors import InvalidRequest
+
+if TYPE_CHECKING:  # loaded only with shared state (it imports redis)
+    from aoai_mock.behaviour.shared_fault_log import SharedFaultLog
 
 __all__ = ["Fault", "FaultBook", "FaultEntry", "FaultPlan", "FaultSpec", "load_plan", "is_stream", "HEADER_SOURCE"]
 
@@ -156,11 +162,23 @@ class _Plan:
         self.calls = 0
         # An entry matches on ``call``: with shared state, the plan's call number is taken from Redis first.
         self.by_call = any(e.spec.match is not None and e.spec.match.call is not None for e in entries)
+        self.windowed = any(e.spec.window is not None for e in entries)
+        self.anchored = False  # with shared state: its windows' origin is the one Redis keeps
+
+    @property
+    def origin(self) -> float:
+        return self.entries[0].origin
 
     def reset(self, origin: float) -> None:
         self.calls = 0
+        self.anchored = False
         for entry in self.entries:
             entry.reset(origin)
+
+    def anchor(self, origin: float) -> None:
+        self.anchored = True
+        for entry in self.entries:
+            entry.origin = origin
 
 
 def _facts(view: RequestView, call: int, cache: list[RequestFacts]) -> Callable[[], RequestFacts]:
@@ -196,14 +214,19 @@ def _entries(plan: PlanLike) -> list[FaultEntry]:
 class FaultBook:
     """Installed fault plans by source, their counters, and the log of injected faults. Thread-safe."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, log_size: int = 1000) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, log_size: int = 1000, wall: Callable[[], float] = time.time
+    ) -> None:
         self.clock = clock
+        self.log_size = log_size
+        self.wall = wall  # with shared state, times other processes read are on the wall clock
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
         self._log = FaultLog(log_size)
         self._origin = clock()
         self._requests = 0
         self.shared: SharedCounters | None = None  # schedules counted in Redis (--state redis://...)
+        self.shared_log: SharedFaultLog | None = None  # and injections logged there
 
     # -- managing ----------------------------------------------------------------------------------
 
@@ -237,22 +260,27 @@ class FaultBook:
                 self._plans.pop(source, None)
 
     def reset(self, now: float | None = None) -> None:
-        """Counters, seeded draws and clock origins (of the book and every plan) start again; the log empties."""
+        """Counters, seeded draws and clock origins (of the book and every plan) start again; the log empties
+        (with shared state, this process's own: ``shared_control`` clears the shared one)."""
         at = self.clock() if now is None else now
         with self._lock:
             self._origin = at
             self._requests = 0
             self._log.clear()
+            if self.shared_log is not None:
+                self.shared_log.forget()
             for plan in self._plans.values():
                 plan.reset(at)
 
     def sources(self) -> list[str]:
         return list(self._plans)
 
-    def share(self, shared: SharedCounters) -> None:
-        """Count the schedules in Redis from now on (plans installed already take their content's identity)."""
+    def share(self, shared: SharedCounters, log: SharedFaultLog | None = None) -> None:
+        """Count the schedules in Redis from now on (plans installed already take their content's identity), and
+        write the injections to ``log``."""
         with self._lock:
             self.shared = shared
+            self.shared_log = log
             for plan in self._plans.values():
                 plan.identity = plan.identity or plan_identity(dump_plan(entry.spec for entry in plan.entries))
 
@@ -262,6 +290,49 @@ class FaultBook:
         if shared is None:
             return []
         return [shared.fault_key(s, plan.identity) for s, plan in list(self._plans.items()) if source in (None, s)]
+
+    # -- windows with shared state ----------------------------------------------------------------
+
+    def window_starts(self, *, unanchored: bool = False) -> dict[str, float]:
+        """When the windows of the installed plans that have one open, as this process has it (wall-clock
+        seconds), by the plans' Redis hashes; ``unanchored``: only plans whose shared origin it has not read."""
+        shared = self.shared
+        if shared is None:
+            return {}
+        offset = self.wall() - self.clock()
+        return {
+            shared.fault_key(source, plan.identity): offset + plan.origin
+            for source, plan in list(self._plans.items())
+            if plan.windowed and not (unanchored and plan.anchored)
+        }
+
+    def anchor(self, starts: Mapping[str, float]) -> None:
+        """The windows of the plans in ``starts`` (wall-clock seconds, by Redis hash) open then: this process's
+        clock judges them from that moment on."""
+        shared = self.shared
+        if shared is None:
+            return
+        offset = self.clock() - self.wall()
+        with self._lock:
+            for source, plan in self._plans.items():
+                started = starts.get(shared.fault_key(source, plan.identity))
+                if started is not None:
+                    plan.anchor(offset + started)
+
+    async def anchor_shared(self, request_id: str | None = None, *, every: bool = False) -> None:
+        """Windows of plans installed (or reset) since the last look open when Redis says: when the first
+        process to install the plan did (this one, if none did before). ``every``: every plan's, those this
+        process read before too (written again where Redis lost them)."""
+        shared = self.shared
+        starts = self.window_starts(unanchored=not every) if shared is not None else {}
+        if shared is not None and starts:
+            self.anchor(await shared.anchor(starts, request_id))
+
+    def _logged(self, record: Injection) -> Injection:
+        """``record`` (new, or its delivery reported) goes to the shared log too. Called under the lock."""
+        if self.shared_log is not None:
+            self.shared_log.put(record, self.wall() - (self.clock() - self._origin))
+        return record
 
     # -- deciding ----------------------------------------------------------------------------------
 
@@ -296,8 +367,8 @@ class FaultBook:
             if chosen is None:
                 return None
             spec, entry_id, source = chosen
-            record = self._log.add(at - self._origin, view, entry=entry_id, source=source, kind=spec.kind,
-                                   request_id=request_id, stream=streaming)
+            record = self._logged(self._log.add(at - self._origin, view, entry=entry_id, source=source,
+                                                kind=spec.kind, request_id=request_id, stream=streaming))
         return build_fault(spec, view, entry=entry_id, source=source, record=record.n, stream=streaming,
                            request_id=request_id)
 
@@ -309,6 +380,8 @@ class FaultBook:
         shared = self.shared
         if shared is None or view.headers.get(HEADER) is not None:
             return self.decide(view, now, request_id=request_id, stream=stream)
+        if any(plan.windowed and not plan.anchored for plan in list(self._plans.values())):
+            await self.anchor_shared(request_id)
         streaming = is_stream(view) if stream is None else stream
         at = self.clock() if now is None else now
         numbered = [(source, plan) for source, plan in list(self._plans.items()) if plan.by_call]
@@ -334,8 +407,8 @@ class FaultBook:
                     entry.shadowed += 1
             if fired is None:
                 return None
-            record = self._log.add(at - self._origin, view, entry=fired.id, source=fired.source, kind=fired.spec.kind,
-                                   request_id=request_id, stream=streaming)
+            record = self._logged(self._log.add(at - self._origin, view, entry=fired.id, source=fired.source,
+                                                kind=fired.spec.kind, request_id=request_id, stream=streaming))
         return build_fault(fired.spec, view, entry=fired.id, source=fired.source, record=record.n, stream=streaming,
                            request_id=request_id)
 
@@ -401,6 +474,7 @@ class FaultBook:
             if client_closed is not None:
                 details["client_closed"] = client_closed
             found.transport.update(details)
+            self._logged(found)
 
     def record_outcome(self, record: int, **fields: Any) -> None:
         """Add what the HTTP layer knows of the client's answer to fault ``record`` (merged into ``client``)."""
@@ -408,24 +482,31 @@ class FaultBook:
             found = self._log.get(record)
             if found is not None:
                 found.client = {**(found.client or {}), **fields}
+                self._logged(found)
 
     def injections(self) -> list[Injection]:
         with self._lock:
             return self._log.records()
+
+    async def shared_listing(self) -> Listing | None:
+        """Every process's injections, as the shared log lists them; None without shared state."""
+        return await self.shared_log.read() if self.shared_log is not None else None
 
     def summary(
         self,
         now: float | None = None,
         answers: Answers | None = None,
         counts: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
+        log: Listing | None = None,
     ) -> dict[str, Any]:
         """For ``GET /_mock/faults``: installed entries and counters, injected faults and the client's answers
         (``answers``: how the journal says the client answered each, see ``fault_log.client_answers``;
-        ``counts``: the shared counters, see :meth:`shared_counts`, in place of this process's)."""
+        ``counts``: the shared counters, see :meth:`shared_counts`, in place of this process's; ``log``: the
+        shared log's injections, see :meth:`shared_listing`, in place of this process's)."""
         at = self.clock() if now is None else now
         with self._lock:
-            since = at - self._origin
-            records = self._log.records()
+            log = log or self._log.listing(at - self._origin)
+            since, records = log.now, log.records
             answered = {r.n: found for r in records if answers is not None and (found := answers(r)) is not None}
             installed = [entry.as_dict() for plan in self._plans.values() for entry in plan.entries]
             for item in installed if counts else ():
@@ -439,5 +520,5 @@ class FaultBook:
                 "requests": self._requests,
                 "installed": installed,
                 "injected": [record.as_dict(since, answered.get(record.n)) for record in records],
-                "totals": self._log.totals(answered),
+                "totals": log.totals(answered),
             }

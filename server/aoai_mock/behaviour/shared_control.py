@@ -8,6 +8,12 @@ never ask Redis whether something changed: a process that has no plan installed 
 and a change reaches the others within milliseconds (the notice's delivery, one read). A process that starts,
 or that gets Redis back after an outage, reads the whole state once before it follows.
 
+A plan with a ``window`` opens it when the first process installed it: the process that installs a plan (or
+resets the counters) writes that moment with the plan's counters before it announces the change, and the
+others, and processes started later, read it when they install the plan (``FaultBook.anchor_shared``).
+``POST /_mock/reset`` clears the log of injected faults every process lists
+(:mod:`aoai_mock.behaviour.shared_fault_log`).
+
 In Redis (under the mock's namespace): ``control:faults`` (the control plan, as JSON with its version),
 ``control:scenarios`` (a hash: each scenario loaded or unloaded through the API, as its YAML and version),
 ``control:active`` (the active scenario, set once one is activated or deactivated through the API),
@@ -43,11 +49,14 @@ _WAIT_S = 1.0  # a wait for a notice, shorter than the client's read timeout
 
 
 def attach(runtime: Runtime) -> None:
-    """Count fault schedules and scenario counters in ``runtime.shared``'s Redis (nothing without it)."""
+    """Count fault schedules and scenario counters in ``runtime.shared``'s Redis, and log injected faults there
+    (nothing without it)."""
     if runtime.shared is None:
         return
+    from aoai_mock.behaviour.shared_fault_log import SharedFaultLog  # (it imports redis)
+
     counters = SharedCounters(runtime.shared)
-    runtime.faults.share(counters)
+    runtime.faults.share(counters, SharedFaultLog(runtime.shared, runtime.faults.log_size, counters.process))
     runtime.book.share(counters)
 
 
@@ -85,6 +94,7 @@ async def faults_changed(runtime: Runtime, plan: FaultPlan | None) -> list[str] 
     version = await _version(shared)
     ids = runtime.faults.install(entries, CONTROL_SOURCE, version=version)
     shared.faults_version = version
+    await runtime.faults.anchor_shared()  # its windows open now, for every process
     stored = orjson.dumps({"version": version, "faults": dump_plan(entries)})
     await shared.state.call(client.set(shared.control_key("faults"), stored))
     if old:
@@ -111,6 +121,7 @@ async def scenarios_changed(runtime: Runtime, *, text: str | None = None, name: 
         await shared.state.call(client.hset(shared.control_key("scenarios"), name, stored))
     if active:
         await shared.state.call(client.set(shared.control_key("active"), runtime.book.active or ""))
+    await runtime.faults.anchor_shared()  # the active scenario's windows open now, unless they opened before
     await _notify(shared, "scenarios")
 
 
@@ -129,19 +140,25 @@ async def deployment_changed(runtime: Runtime, name: str) -> None:
 
 
 async def counters_reset(runtime: Runtime, scenario: str | None = None) -> None:
-    """Counters start again on every process: one scenario's, or (``POST /_mock/reset``) every scenario's and
-    every fault plan's (each process's own log and windows too), and every process (:meth:`Runtime.reset`)
-    serves the configured deployments as configured again."""
+    """Counters start again on every process: one scenario's, or (``POST /_mock/reset``, after
+    :meth:`Runtime.reset` here) every scenario's and every fault plan's (their windows open again now, and the
+    log of injected faults is emptied), and every process (:meth:`Runtime.reset`) serves the configured
+    deployments as configured again."""
     shared = _of(runtime)
     if shared is None:
         return
     keys = runtime.book.shared_keys(scenario)
+    starts: dict[str, float] = {}
     if scenario is None:
         keys += runtime.faults.shared_keys()
         keys.append(shared.control_key("deployments"))
         shared.deployments.clear()
-    await shared.forget(keys)
+        starts = runtime.faults.window_starts()
+    await shared.forget(keys, starts)
     if scenario is None:
+        runtime.faults.anchor(starts)
+        if runtime.faults.shared_log is not None:
+            await runtime.faults.shared_log.clear()
         await _notify(shared, "reset")
 
 
@@ -193,6 +210,7 @@ async def _apply(runtime: Runtime, shared: SharedCounters, data: bytes) -> None:
         await _deployments(runtime, shared)
     elif what == "reset":
         runtime.reset()  # the origin's reset: counters, log, windows, this process's caches, deployments
+        await runtime.faults.anchor_shared()  # windows: from the moment the origin reset them
         shared.deployments.clear()
         await _deployments(runtime, shared)  # (a change made since the reset)
 
@@ -201,6 +219,7 @@ async def _catch_up(runtime: Runtime, shared: SharedCounters) -> None:
     await _scenarios(runtime, shared)
     await _faults(runtime, shared)
     await _deployments(runtime, shared)
+    await runtime.faults.anchor_shared(every=True)  # scenarios' plans given at start; a Redis that came back empty
 
 
 async def _faults(runtime: Runtime, shared: SharedCounters) -> None:
@@ -215,6 +234,7 @@ async def _faults(runtime: Runtime, shared: SharedCounters) -> None:
     if version != shared.faults_version:
         runtime.faults.install(load_plan(stored["faults"]), CONTROL_SOURCE, version=version)
         shared.faults_version = version
+        await runtime.faults.anchor_shared()  # its windows opened when the process that installed it installed it
 
 
 async def _scenarios(runtime: Runtime, shared: SharedCounters) -> None:
@@ -244,6 +264,7 @@ async def _scenarios(runtime: Runtime, shared: SharedCounters) -> None:
         if name is None or name in book.names():
             book.activate(name)
     runtime.sync_scenario_faults()
+    await runtime.faults.anchor_shared()
 
 
 async def _deployments(runtime: Runtime, shared: SharedCounters) -> None:

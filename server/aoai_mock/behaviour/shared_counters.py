@@ -9,7 +9,9 @@ fault plan or a scenario is involved):
   process); ``after``, ``next``, ``every`` and ``times`` are checked against them in the script. A seeded
   ``probability`` draws the n-th request's number from the seed and n in the script (the same seed gives the
   same sequence on every process and run, a different one from a single process's own generator); a
-  ``window`` is opened by each process's own clock, which starts when that process installed the plan;
+  ``window`` opens at the moment the plan was installed (or reset) by the first process that did, kept in the
+  same hash (``started``, wall-clock seconds: :meth:`SharedCounters.anchor`), and each process judges it by its
+  own clock from that moment (its clock agrees with the others' wall clocks, as for quotas);
 * a scenario's ``calls`` and each rule's ``hits`` (which drive ``times``, ``replies`` sequences and the
   ``call`` / ``rule_call`` template values) live in one hash per scenario.
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.from_thread
@@ -39,6 +41,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+STARTED = "started"  # the field of a fault plan's hash that says when its windows open (wall-clock seconds)
 
 _FAULTS = """
 local out = {}
@@ -223,9 +227,26 @@ class SharedCounters:
             for key in keys:
                 pipe.hgetall(key)
             found = await self.state.call(pipe.execute())
-        return [{k.decode(): int(v) for k, v in hash_.items()} for hash_ in found]
+        return [{k.decode(): int(v) for k, v in hash_.items() if k != STARTED.encode()} for hash_ in found]
 
-    async def forget(self, keys: Sequence[str]) -> None:
-        """Counters that start again: their hashes deleted."""
-        if keys:
-            await self.state.call(self.state.client.delete(*keys))
+    async def anchor(self, starts: Mapping[str, float], request_id: str | None = None) -> dict[str, float]:
+        """When the windows of each plan open, as Redis keeps it: ``starts`` (wall-clock seconds, by the plan's
+        hash) written where no process wrote one before, one round trip."""
+        async with self.state.client.pipeline(transaction=True) as pipe:
+            for key, started in starts.items():
+                pipe.hsetnx(key, STARTED, repr(started))
+                pipe.hget(key, STARTED)
+            found = await self._run(pipe.execute(), request_id)
+        return {key: float(found[2 * i + 1]) for i, key in enumerate(starts)}
+
+    async def forget(self, keys: Sequence[str], starts: Mapping[str, float] | None = None) -> None:
+        """Counters that start again: their hashes deleted; the plans in ``starts`` (wall-clock seconds, by hash)
+        open their windows then, in the same transaction."""
+        if not keys and not starts:
+            return
+        async with self.state.client.pipeline(transaction=True) as pipe:
+            if keys:
+                pipe.delete(*keys)
+            for key, started in (starts or {}).items():
+                pipe.hset(key, STARTED, repr(started))
+            await self.state.call(pipe.execute())

@@ -10,8 +10,9 @@
 
 With shared state (``--state redis://...``) an installed or removed ``control`` plan is installed or removed
 on every process that shares the Redis, and ``GET`` shows the counters every process counts on
-(:mod:`aoai_mock.behaviour.shared_control`); the log of injected faults is this process's own, and how the
-client answered each is read from the journal every process writes.
+(:mod:`aoai_mock.behaviour.shared_control`), and the injected faults of every process
+(:mod:`aoai_mock.behaviour.shared_fault_log`); how the client answered each is read from the journal every
+process writes.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ async def summary(request: Request) -> Response:
     answers = client_answers(await request.app.state.journal.gather())  # the journal's retry links: one story
     faults = _faults(request)
     counts = await faults.shared_counts() if faults.shared is not None else None
-    return json_response(faults.summary(answers=answers, counts=counts))
+    return json_response(faults.summary(answers=answers, counts=counts, log=await faults.shared_listing()))
 
 
 @router.post("/faults")

@@ -6,9 +6,10 @@ filters, and ``since=<seq>`` polls them all; retry links (:func:`~aoai_mock.stat
 retry to the attempt it repeats whichever processes served them.
 
 * **Off the answer's path.** :meth:`SharedJournal.add` (the front door's call once a response has ended)
-  keeps the record in this process's own journal too, and puts it on a queue; :meth:`SharedJournal.keep_writing`
-  (a task of the server's lifespan) writes what the queue holds in one script call, so records that end while
-  a call is under way go together in the next. Nothing a request waits for touches Redis.
+  keeps the record in this process's own journal too, and puts it on a queue
+  (:class:`~aoai_mock.state.redis_writer.QueuedWriter`); :meth:`SharedJournal.keep_writing` (a task of the
+  server's lifespan) writes what the queue holds in one script call, so records that end while a call is under
+  way go together in the next. Nothing a request waits for touches Redis.
 * **Order.** The script gives each record the next number of one counter and adds it to a sorted set scored
   by that number, atomically, so a reader that has seen ``seq`` N will never be shown a new entry numbered N
   or less: polling with ``since`` misses nothing and repeats nothing. Entries are listed by arrival, which the
@@ -32,30 +33,24 @@ the epoch).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import anyio
 import orjson
 
 from aoai_mock.state.journal import Filters, Journal, listing
 from aoai_mock.state.record import Headers, Record
-from aoai_mock.state.redis_state import RedisState, RedisUnavailable
+from aoai_mock.state.redis_state import RedisState
+from aoai_mock.state.redis_writer import Naming, QueuedWriter
 
 __all__ = ["SharedJournal", "keep_writing", "dump", "load"]
 
 log = logging.getLogger("aoai_mock")
 
-_BATCH = 256  # records in one script call at most
 _PAGE = 500  # entries in one reply at most
-_GATHER_S = 0.005  # the writer waits this long after a record comes, so that one call carries the records of a
-# burst (a reader never waits for it: reading writes the queue first)
-_RETRY_S = 1.0  # after Redis went away, the writer tries again this often
-_LAST_WRITE_S = 2.0  # what is queued when the server stops gets this long to reach Redis
+_NAMING = Naming("the journal", "requests", "the journal size")
 
 # KEYS: the entries, the counter, the last clear. ARGV: the cap, the highest seq the process has seen, then
 # each record's end (wall time) and its payload. Returns the highest seq given (or seen).
@@ -88,49 +83,25 @@ class SharedJournal(Journal):
         self.state = state
         self._keys = (state.key("journal"), state.key("journal", "seq"), state.key("journal", "cleared"))
         self._script = state.script(_WRITE)
-        self._queue: deque[Record] = deque()
-        self._wake = asyncio.Event()
-        self._writing = asyncio.Lock()
+        self._writer: QueuedWriter[Record] = QueuedWriter(state, capacity, self._write, _NAMING)
         self._mirror: dict[int, Record] = {}  # what was read, by seq, in order
         self._highest = 0  # the highest seq this process has given or read
-        self.dropped = 0  # records the queue gave up (Redis gone for longer than the journal size lasts)
-        self._down = False
 
     def add(self, record: Record) -> int:
         seq = super().add(record)
-        queue = self._queue
-        if len(queue) >= self.capacity:  # the journal would drop it anyway, for this process's newer requests
-            queue.popleft()
-            self.dropped += self._down
-        queue.append(record)
-        self._wake.set()
+        self._writer.put(record)
         return seq
 
     async def keep_writing(self) -> None:
         """Write what the queue holds as it comes, as long as the server runs (a task of its lifespan); when it
         stops, what is left gets a last try."""
-        try:
-            while True:
-                await self._wake.wait()
-                await asyncio.sleep(_GATHER_S)
-                self._wake.clear()
-                try:
-                    await self._flush()
-                except Exception:  # noqa: BLE001 - kept queued, logged once: tried again
-                    await asyncio.sleep(_RETRY_S)
-                    self._wake.set()
-        finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(_LAST_WRITE_S):
-                try:
-                    await self._flush()
-                except Exception:  # noqa: BLE001 - the server stops all the same
-                    pass
+        await self._writer.keep_writing()
 
     async def read(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         return listing(await self.gather(), filters)
 
     async def gather(self) -> list[Record]:
-        await self._flush()
+        await self._writer.flush()
         return await self._refresh()
 
     async def clear_all(self) -> int:
@@ -140,57 +111,23 @@ class SharedJournal(Journal):
         pipe.delete(entries)
         pipe.set(cleared, repr(self._clock()))
         count, _, _ = await self.state.call(pipe.execute())
-        self._queue.clear()
+        self._writer.clear()
         self._mirror.clear()
         self.clear()
         return int(count)
 
-    async def _flush(self) -> None:
-        """Write the queue, a batch per script call. A Redis out of reach (:class:`RedisUnavailable`), or one that
-        refuses the write, leaves what is not written queued, and raises."""
-        async with self._writing:
-            queue = self._queue
-            while queue:
-                batch = [queue.popleft() for _ in range(min(_BATCH, len(queue)))]
-                args: list[Any] = [self.capacity, self._highest]
-                for record in batch:
-                    try:
-                        end, payload = dump(record)
-                    except TypeError as exc:  # a value JSON cannot hold: a bug of ours, that record only
-                        log.warning("the journal cannot write %r to Redis: %s", record, exc)
-                        continue
-                    args += (repr(end), payload)
-                try:
-                    highest = await self.state.call(self._script(keys=self._keys, args=args))
-                except Exception as exc:
-                    self._requeue(batch)
-                    self._went_away(exc)
-                    raise
-                self._highest = max(self._highest, int(highest))
-                if self._down:
-                    self._came_back()
-
-    def _requeue(self, batch: list[Record]) -> None:
-        queue = self._queue
-        queue.extendleft(reversed(batch))
-        while len(queue) > self.capacity:
-            queue.popleft()
-            self.dropped += self._down
-
-    def _went_away(self, exc: Exception) -> None:
-        """Say so once an outage (the connection's own line has named Redis and the cause already)."""
-        if not self._down:
-            self._down = True
-            refused = "" if isinstance(exc, RedisUnavailable) else f" (it refused a write: {exc!r})"
-            log.warning("the journal keeps this process's requests (%d at most) until Redis at %s answers%s",
-                        self.capacity, self.state.url, refused)
-
-    def _came_back(self) -> None:
-        self._down = False
-        dropped = f", {self.dropped} dropped (more than the journal size)" if self.dropped else ""
-        log.warning("Redis at %s answers again: the journal is writing the requests kept meanwhile%s", self.state.url,
-                    dropped)
-        self.dropped = 0
+    async def _write(self, batch: list[Record]) -> None:
+        """One script call for ``batch`` (the writer keeps it queued when this raises)."""
+        args: list[Any] = [self.capacity, self._highest]
+        for record in batch:
+            try:
+                end, payload = dump(record)
+            except TypeError as exc:  # a value JSON cannot hold: a bug of ours, that record only
+                log.warning("the journal cannot write %r to Redis: %s", record, exc)
+                continue
+            args += (repr(end), payload)
+        highest = await self.state.call(self._script(keys=self._keys, args=args))
+        self._highest = max(self._highest, int(highest))
 
     async def _refresh(self) -> list[Record]:
         """The shared entries: the copy brought up to date (what is gone from Redis, gone from it too)."""
