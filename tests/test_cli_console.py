@@ -374,7 +374,7 @@ def test_deployments_lists_the_configuration(tmp_path: Path):
     assert listed == [{
         "name": "slow", "model": "gpt-4o", "version": "2024-11-20", "kind": "chat", "responder": "generated",
         "tokens_per_minute": 10000, "requests_per_minute": 60, "quota_enforced": True,
-        "time_to_first_token_ms": 200.0, "tokens_per_second": 50.0, "jitter": 0.2,
+        "sku": "standard", "ptu": None, "spillover_to": None, "time_to_first_token_ms": 200.0, "tokens_per_second": 50.0, "jitter": 0.2,
     }]
     table = aoai_mock("deployments", env={"AOAI_MOCK_CONFIG": str(config)}).stdout
     assert "slow  gpt-4o 2024-11-20  chat  generated  10,000 / 60 enforced  200 ms first, 50 tokens/s +-20%" in table

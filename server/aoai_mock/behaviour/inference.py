@@ -6,7 +6,9 @@ completions, embeddings, Responses): the body is validated, the fault is decided
 :class:`~aoai_mock.behaviour.delivery.DeliveryPlan`), an enforced quota admits or refuses the request,
 the responder is chosen (the request's header, a scenario's rule or default, else the deployment's),
 the family answers (its content filter included), and pacing is planned. The outcome is a complete
-answer or an event iterator, with the plan; the HTTP layer only renders it.
+answer or an event iterator, with the plan; the HTTP layer only renders it. A provisioned deployment's
+utilization admits the request in place of a quota, and a request it would refuse (or fail) may be answered by
+a standard deployment instead (:mod:`aoai_mock.behaviour.provisioned`, docs/provisioned.md).
 
 Everything learned on the way goes into the request's :class:`~aoai_mock.state.record.Record`: the
 scenario and rule, the responder, the fault and what it does, the quota's decision, the tokens.
@@ -22,17 +24,18 @@ from typing import Any, Protocol
 import anyio.from_thread
 import anyio.to_thread
 
+from aoai_mock.behaviour import provisioned
 from aoai_mock.behaviour.delivery import DeliveryPlan
 from aoai_mock.behaviour.fault_build import Fault
 from aoai_mock.behaviour.memo import AnswerMemo
 from aoai_mock.behaviour.pacing import pace_for
-from aoai_mock.behaviour.ratelimit import Admission, estimate_cost
+from aoai_mock.behaviour.ratelimit import Admission, estimate_cost, operation_id
 from aoai_mock.behaviour.responders.base import Responder
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.behaviour.scenarios.request_facts import RequestView
 from aoai_mock.behaviour.shared_counters import naming
 from aoai_mock.config import Deployment
-from aoai_mock.errors import ServerError
+from aoai_mock.errors import AzureError, ServerError
 from aoai_mock.state.record import Record
 from aoai_mock.wire import headers as names
 from aoai_mock.wire.validation import validate
@@ -149,6 +152,8 @@ class Outcome:
 
 def answer(call: Call, family: Family) -> Outcome:
     """Validate, fault, quota, responder, answer, pacing: see the module's docstring."""
+    if call.deployment.ptu is not None:
+        return _provisioned(call, family)
     key, known, parsed, stream, plan = _checked(call, family)
     if plan is not None and not plan.answers:
         return Outcome(None, stream, plan)
@@ -162,6 +167,11 @@ async def answer_shared(call: Call, family: Family) -> Outcome:
     on the event loop: the same steps, the round trips awaited in between (a scenario's rule is decided in a
     worker thread, which waits for Redis: every family asks the book its own way)."""
     runtime = call.runtime
+    if call.deployment.ptu is not None:  # its utilization is this process's own; a worker waits for the rest
+        try:
+            return await anyio.to_thread.run_sync(answer, call, family)
+        except ServerError as exc:
+            raise naming(exc, call.record.request_id) from exc
     key, known, parsed, stream, plan = _checked(call, family, faults=False)
     if not runtime.faults.idle or names.FAULT_B in call.headers:
         fault = await runtime.faults.decide_shared(call.view(), request_id=call.record.request_id, stream=stream)
@@ -320,3 +330,87 @@ def _responder(call: Call, family: Family, parsed: Any) -> Responder | None:
         return runtime.responder_for(decision.default)
     record.responder = call.deployment.responder.name
     return None
+
+
+# -- provisioned deployments (behaviour/provisioned.py) ----------------------------------------------------
+
+
+def _provisioned(call: Call, family: Family) -> Outcome:
+    """A provisioned deployment's answer: admitted by its utilization, else Azure's immediate 429; or, when
+    it would fail so and a standard deployment is named, that deployment's answer (spillover)."""
+    headers = call.response_headers
+    headers[:] = [header for header in headers if not header[0].startswith(b"x-ratelimit-")]  # not metered so
+    target = provisioned.spillover_target(call.deployment, call.headers)
+    try:
+        outcome = _metered(call, family, target is not None)
+    except AzureError as exc:
+        if target is None or not provisioned.spills(exc):
+            _note_utilization(call)
+            raise
+        return _spill(call, family, target, exc)
+    _note_utilization(call)
+    return outcome
+
+
+def _metered(call: Call, family: Family, spill: bool) -> Outcome:
+    """The provisioned deployment's own answer; its errors raised (an injected one too, when it would spill)."""
+    deployment, record = call.deployment, call.record
+    key, known, parsed, stream, plan = _checked(call, family)
+    if plan is not None and not plan.answers:
+        if spill and plan.error is not None and provisioned.spills(plan.error):
+            raise plan.error
+        return Outcome(None, stream, plan)
+    estimate = family.estimate(call, parsed)
+    ratio = provisioned.throughput(deployment)[1]
+    default = deployment.rate_limit.default_max_tokens_estimate if estimate.generates else 0
+    output = default if estimate.max_tokens is None else estimate.max_tokens
+    cost = round(provisioned.work(estimate.prompt_tokens, output, ratio, estimate.choices))
+    decision = call.runtime.provisioned.admit(deployment, cost)  # corrected when the response ends (front door)
+    record.quota = {"cost": cost, "admitted": decision.allowed, "retry_after_ms": decision.retry_after_ms,
+                    "utilization": round(decision.utilization, 1)}
+    if not decision.allowed:
+        raise provisioned.refusal(deployment, decision, operation_id(call.operation), call.api_version)
+    return _answered(call, family, key, known, parsed, stream, plan)
+
+
+def _note_utilization(call: Call) -> None:
+    utilization = call.runtime.provisioned.utilization(call.deployment)
+    call.response_headers.append((provisioned.UTILIZATION, provisioned.percent(utilization)))
+
+
+def _spill(call: Call, family: Family, name: str, failed: AzureError) -> Outcome:
+    """The standard deployment ``name`` answers in the provisioned one's place, saying so in its headers; if it
+    is not there or fails too, the provisioned deployment's own error, with the spillover's status."""
+    runtime, record, origin, headers = call.runtime, call.record, call.deployment, call.response_headers
+    own = record.quota  # the provisioned deployment's decision; the standard one's own quota may note another
+    spillover = {"from": origin.name, "to": name, "status": failed.status, "error": None, "quota": None}
+    noted = {**(own or {}), "spillover": spillover}
+    standard = runtime.deployment(name, call.scenario)
+    if standard is None or standard.ptu is not None or call.operation not in standard.operations:
+        raise _unspilled(call, failed, noted, 404 if standard is None else 400)
+    record.deployment, before = standard.name, len(headers)
+    if not standard.rate_limit.enforce:  # its full quota, as on its own answers
+        headers.extend(runtime.limiter.admit(standard, 0, call.operation, call.api_version).headers)
+    spilled = Call(runtime, record, call.operation, standard, call.api_version, call.body, call.headers, call.origin,
+                   headers, call.responder, call.scenario)
+    try:
+        outcome = answer(spilled, family)
+        if outcome.answer is None and outcome.plan is not None and outcome.plan.error is not None:
+            raise outcome.plan.error
+    except AzureError as exc:
+        del headers[before:]
+        record.deployment = origin.name
+        raise _unspilled(call, failed, noted, exc.status) from None
+    spillover["quota"] = record.quota if record.quota is not own else None
+    record.quota = noted
+    headers.extend(provisioned.spilled_headers(origin, standard, call.operation, call.api_version, outcome.stream))
+    return outcome
+
+
+def _unspilled(call: Call, failed: AzureError, noted: dict[str, Any], status: int) -> AzureError:
+    """The provisioned deployment's own error, saying in ``x-ms-spillover-error`` how the spillover failed."""
+    noted["spillover"]["error"] = status
+    call.record.quota = noted
+    failed.headers = {**failed.headers, provisioned.SPILLOVER_ERROR: str(status)}
+    _note_utilization(call)
+    return failed

@@ -11,12 +11,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aoai_mock.behaviour import embeddings, responders, shaping, tokens
+from aoai_mock.behaviour import embeddings, entra, responders, shaping, tokens
 from aoai_mock.behaviour.deployments import Change, DeploymentConflict, Deployments
 from aoai_mock.behaviour.faults import FaultBook
 from aoai_mock.behaviour.ids import Clock, IdFactory
 from aoai_mock.behaviour.media_store import MediaStore
 from aoai_mock.behaviour.memo import AnswerMemo
+from aoai_mock.behaviour.provisioned import ProvisionedMeter
 from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.behaviour.responders.base import Context, Responder
 from aoai_mock.behaviour.scenarios.engine import ScenarioBook
@@ -42,6 +43,7 @@ class Runtime:
     ids: IdFactory = field(default_factory=IdFactory)
     book: ScenarioBook = field(default_factory=ScenarioBook)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    provisioned: ProvisionedMeter = field(default_factory=ProvisionedMeter)  # provisioned deployments' utilization
     faults: FaultBook = field(default_factory=FaultBook)
     store: Store = field(default_factory=MemoryStore)  # files, assistants, threads, batches, ...
     media: MediaStore = field(default_factory=MediaStore)  # generated images, the texts of spoken audio
@@ -100,8 +102,10 @@ class Runtime:
         self.book.reset()
         self.faults.reset()
         self.limiter.reset()
+        self.provisioned.reset()
         embeddings.clear_caches()
         tokens.clear_caches()
+        entra.clear_cache()
         self.answers.clear()
         shaping.clear_caches()
 

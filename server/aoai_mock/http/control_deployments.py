@@ -25,7 +25,9 @@ writes it (defaults and derived values included), then what is worth seeing as i
     "changed": false,              # a configured deployment changed through PATCH since the start (or reset)
     "requests_per_minute": 6000,   # the request quota in force (rate_limit's, else Azure's arithmetic)
     "paced": false,                # whether its answers wait (pacing)
-    "quota": null                  # enforced: {"tokens": bucket, "requests": bucket}
+    "quota": null,                 # enforced: {"tokens": bucket, "requests": bucket}
+    "utilization": null            # provisioned: {"ptu", "input_tpm_per_ptu", "output_to_input_ratio",
+                                   #   "capacity_tokens_per_minute", "utilization" (percent), "below_100_in_s"}
 
 A bucket is ``{"remaining": n, "capacity": c, "full_in_s": s}``: what a request may spend now, what the
 bucket holds when full, and seconds until it is (:mod:`aoai_mock.behaviour.ratelimit` has the model).
@@ -123,6 +125,7 @@ def describe(deployment: Deployment, source: str, runtime: Runtime) -> dict[str,
     described["requests_per_minute"] = deployment.requests_per_minute
     described["paced"] = deployment.pacing.enabled
     described["quota"] = runtime.limiter.state(deployment)
+    described["utilization"] = runtime.provisioned.state(deployment)  # a provisioned deployment's, else None
     return described
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aoai_mock.behaviour.provisioned import finished
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
 from aoai_mock.errors import AzureError, ServerError
@@ -285,6 +286,9 @@ class AzureFront:
                 record.first_byte = end
             if record._response_parts:
                 record.join_response()
+            target = exchange.target
+            if target is not None and target.ptu is not None:  # provisioned: the work done replaces the estimate
+                finished(runtime.provisioned, target, record)
             self.metrics.observe(record)
             for observe in self.observers:
                 observe(record)
@@ -361,6 +365,8 @@ async def _send_json(
         headers = [(b"content-length", str(len(body)).encode()), JSON_HEADER, *own, *extra, *added, CACHE_HEADER]
     if status != 401:
         target = exchange.target
+        if target is not None and target.ptu is not None:
+            target = _answering(front, record, target)
         operation = record.operation
         reasoning = target is not None and target.reasoning
         kind = fast_kind(operation, reasoning) if reasoning or operation == "responses" else ""  # else always ""
@@ -435,6 +441,8 @@ def _family(
     the answering route found (``Exchange.target``) or a framework route said (:func:`answer_as`)."""
     if exchange is not None:
         target, values = exchange.target, None
+        if target is not None and target.ptu is not None:
+            target = _answering(front, record, target)
         operation = record.operation
         kind = fast_kind(operation, target.reasoning) if target is not None and (target.reasoning or operation == "responses") else ""
     else:
@@ -467,7 +475,7 @@ def _per_request(
         elif fact is MODEL_SESSION:
             headers.append((name, b"d" + record.request_id[:8].encode()))
         elif fact is QUOTA:  # the figures of the deployment it spends, when nobody meters it
-            if target is not None and not target.rate_limit.enforce:
+            if target is not None and not target.rate_limit.enforce and target.ptu is None:
                 admitted = front.runtime.limiter.admit(target, 0, record.operation or "", record.api_version or "")
                 headers.extend(admitted.headers)
         else:
@@ -485,12 +493,19 @@ def _limits(target: Deployment) -> tuple[bytes, bytes] | None:
     found = _LIMITS.get(id(target))
     if found is None or found[0] is not target:
         limits = None
-        if not target.rate_limit.limit_headers:
+        if not target.rate_limit.limit_headers and target.ptu is None:  # provisioned: no quota to state
             limits = (str(target.requests_per_minute).encode(), str(target.tokens_per_minute).encode())
         if len(_LIMITS) >= 1024:
             _LIMITS.clear()
         found = _LIMITS[id(target)] = (target, limits)
     return found[1]
+
+
+def _answering(front: AzureFront, record: Record, target: Deployment) -> Deployment:
+    """The deployment that answered a provisioned one's request: the standard one it spilled over to, if any."""
+    if not record.deployment or record.deployment == target.name:
+        return target
+    return front.runtime.deployment(record.deployment) or target
 
 
 def _fact(

@@ -25,7 +25,12 @@ One entry, as :meth:`Journal.entries` and ``GET /_mock/requests`` give it::
                                     # when the scenario's default answered; both null when no scenario did
       "responder": "echo",          # the responder that wrote the answer, when one did
       "fault": {"kind": "cut", "source": "header", "effect": "cut after 3 events"},   # or null
-      "quota": {"cost": 1040, "admitted": true},   # an enforced quota's decision, or null
+      "quota": {"cost": 1040, "admitted": true},   # an enforced quota's decision, or null; a provisioned
+                                    # deployment's has "utilization" too (percent, after it), and, when a standard
+                                    # deployment answered in its place, "spillover": {"from": "gpt-4o-ptu", "to":
+                                    # "gpt-4o-paygo", "status": 429 (why), "error": null (the standard one's status
+                                    # when it failed too), "quota": null (its own quota's decision)}
+                                    # (docs/provisioned.md)
       "tokens": {"prompt": 12, "completion": 30},  # where the family reports usage, else null
       "status": 200,                # the status line sent; null when none was (hung, closed, reset)
       "outcome": "sent",            # "sent", "hung", "closed", "reset", "cut", "malformed", "error_event",

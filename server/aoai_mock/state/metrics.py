@@ -11,6 +11,9 @@ exposition format, loaded only then):
 * ``aoai_mock_tokens_total{deployment, operation, kind="prompt"|"completion"}``
 * ``aoai_mock_faults_injected_total{kind}``
 
+A request a provisioned deployment spilled over to a standard one counts twice, as Azure Monitor shows it: the
+provisioned deployment's failure (its 429, say) and the standard deployment's answer (docs/provisioned.md).
+
 The ``deployment`` label is a configured deployment's name, or ``unknown`` for any other name a request
 carried (a client cannot grow the scrape by inventing names); ``operation`` and ``status`` come from fixed sets.
 
@@ -106,6 +109,21 @@ class Metrics:
                 found[3] += record.tokens_out  # _COMPLETION
         if record.fault is not None:
             self._faults[record.fault] = self._faults.get(record.fault, 0) + 1
+        quota = record.quota
+        if quota is not None and "spillover" in quota:
+            self._spilled(record.operation, quota["spillover"])
+
+    def _spilled(self, operation: str | None, spillover: dict[str, Any]) -> None:
+        """A request that spilled over counts, as in Azure Monitor, also as the provisioned deployment's
+        immediate failure (its status, no time taken) when the standard deployment answered it."""
+        if spillover.get("error") is not None:  # the provisioned deployment's answer went out: counted already
+            return
+        key = (spillover["from"], operation, spillover["status"])
+        found = self._records.get(key)
+        if found is None:
+            found = self._records[key] = [0.0] * (_BUCKET0 + len(BUCKETS) + 1)
+        found[0] += 1  # _N
+        found[_BUCKET0] += 1  # in the first bucket: 0 seconds
 
     def snapshot(self) -> Snapshot:
         """Copies, keyed by (deployment, operation, status) as label strings."""

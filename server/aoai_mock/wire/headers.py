@@ -61,7 +61,8 @@ RETRY_COUNT = "x-stainless-retry-count"  # the openai SDKs' attempt number, 0 fo
 JSON_HEADER = (b"content-type", b"application/json")
 CACHE_HEADER = (b"cache-control", b"no-cache, must-revalidate")
 
-_KEPT = (b"retry-after", b"x-should-retry", b"x-ratelimit-", b"policy-id")
+_KEPT = (b"retry-after", b"x-should-retry", b"x-ratelimit-", b"policy-id", b"azure-openai-deployment-",
+         b"x-ms-spillover-")  # fmt: skip
 
 
 def kept_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
