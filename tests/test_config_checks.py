@@ -70,7 +70,7 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
         (HEAD + "    responder:\n      name: generated\n      options:\n        tools: nevr\n",
          "8: deployments.0.responder.options.tools: tools is auto or never, not 'nevr'; did you mean 'never'?"),
         ("deployments:\n  - name: d\n    model: gpt-4o\n    kind: chta\n",
-         "4: deployments.0.kind: 'chta' is not one of chat, completions, embeddings, image, audio, speech; "
+         "4: deployments.0.kind: 'chta' is not one of chat, completions, embeddings, image, audio, speech, realtime; "
          "did you mean 'chat'?"),
         (HEAD + "    operations: [chat.completion]\n",
          "5: deployments.0.operations: unknown operations ['chat.completion']; did you mean 'chat.completions'?"),
@@ -151,7 +151,7 @@ deployments:
         "7: deployments.1.name: deployment names must be unique; repeated: chat (first in deployments.0)",
         "10: deployments.1.pacing.jitter: must be at most 1, not 2",
         "11: deployments.2.name: deployment names must be unique; repeated: chat (first in deployments.0)",
-        "13: deployments.2.kind: 'chta' is not one of chat, completions, embeddings, image, audio, speech; "
+        "13: deployments.2.kind: 'chta' is not one of chat, completions, embeddings, image, audio, speech, realtime; "
         "did you mean 'chat'?",
     ]
 

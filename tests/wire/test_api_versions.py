@@ -50,6 +50,7 @@ CONSTANTS = {
     "FINE_TUNING": "fine_tuning",
     "MODELS": "models",
     "RESPONSES": "responses",
+    "REALTIME": "realtime",
 }
 
 # Our own reading of the route shapes, independent of the module.

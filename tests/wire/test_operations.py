@@ -39,40 +39,43 @@ OLD_OFFERS: dict[str, list[str]] = {
     "2024-07-01-preview": _PREVIEW_BATCH,
     "2024-08-01-preview": _PREVIEW_BATCH,
     "2024-09-01-preview": _PREVIEW_BATCH,
-    "2024-10-01-preview": _PREVIEW_BATCH,
+    "2024-10-01-preview": sorted([*_PREVIEW_BATCH, "realtime"]),  # the Realtime API's first version
     "2024-10-21": sorted([*_GA_2024, "batches"]),
-    "2024-12-01-preview": _PREVIEW_BATCH,
-    "2025-01-01-preview": _PREVIEW_BATCH,
-    "2025-02-01-preview": _PREVIEW_BATCH,
-    "2025-03-01-preview": sorted([*_PREVIEW_BATCH, "responses"]),
-    "2025-04-01-preview": sorted([*_PREVIEW_BATCH, "responses", "images.edits"]),
+    "2024-12-01-preview": sorted([*_PREVIEW_BATCH, "realtime"]),
+    "2025-01-01-preview": sorted([*_PREVIEW_BATCH, "realtime"]),
+    "2025-02-01-preview": sorted([*_PREVIEW_BATCH, "realtime"]),
+    "2025-03-01-preview": sorted([*_PREVIEW_BATCH, "realtime", "responses"]),
+    "2025-04-01-preview": sorted([*_PREVIEW_BATCH, "realtime", "responses", "images.edits"]),
     "preview": ["chat.completions", "embeddings", "files", "fine_tuning", "images.edits", "images.generations",
-                "models", "responses", "vector_stores"],
-    "v1": ["chat.completions", "embeddings", "files", "fine_tuning", "models", "responses", "vector_stores"],
+                "models", "realtime", "responses", "vector_stores"],
+    "v1": ["chat.completions", "embeddings", "files", "fine_tuning", "models", "realtime", "responses",
+           "vector_stores"],
 }
 OLD_OPERATION_NAMES = {  # http/deps.py: how OperationNotSupported names an operation
     "chat.completions": "chatCompletion", "completions": "completion", "embeddings": "embeddings",
     "images.generations": "imageGeneration", "images.edits": "imageEdit", "audio.transcriptions": "audioTranscription",
     "audio.translations": "audioTranslation", "audio.speech": "audioSpeech", "responses": "responses",
+    "realtime": "realtime",
 }
 OLD_OPERATION_IDS = {  # behaviour/ratelimit.py: the operation a 429 names
     "chat.completions": "ChatCompletions_Create", "completions": "Completions_Create",
     "embeddings": "Embeddings_Create", "images.generations": "ImageGenerations_Create",
     "images.edits": "ImageEdits_Create", "audio.transcriptions": "Transcriptions_Create",
     "audio.translations": "Translations_Create", "audio.speech": "Speech_Create", "responses": "Create_Response",
+    "realtime": "Realtime_Connect",
     "assistants": "Create_Run", "vector_stores": "Create_Vector_Store", "files": "Files_Upload",
     "batches": "Batch_Create", "fine_tuning": "FineTuning_Create", "models": "Models_List",
 }
 OLD_KIND_OPERATIONS = {  # config.py: what a deployment of each kind answers
     "chat": {"chat.completions", "responses"}, "completions": {"completions"}, "embeddings": {"embeddings"},
     "image": {"images.generations", "images.edits"}, "audio": {"audio.transcriptions", "audio.translations"},
-    "speech": {"audio.speech"},
+    "speech": {"audio.speech"}, "realtime": {"realtime"},
 }
 OLD_ALIASES = {"chat": "chat.completions"}  # the scenario match schema
 OLD_SCENARIO_OPERATIONS = (  # the scenario schema's Operation literal (and so the shipped JSON schema)
     "assistants", "audio.speech", "audio.transcriptions", "audio.translations", "batches", "chat",
     "chat.completions", "completions", "embeddings", "files", "fine_tuning", "images.edits",
-    "images.generations", "models", "responses", "vector_stores",
+    "images.generations", "models", "realtime", "responses", "vector_stores",
 )
 OLD_BATCH_ENDPOINTS = {
     "/chat/completions": "chat.completions", "/completions": "completions", "/embeddings": "embeddings",
@@ -90,11 +93,13 @@ OLD_DEPLOYMENT_TAILS = {
 OLD_RESOURCE_WORDS = {
     "assistants": "assistants", "threads": "assistants", "vector_stores": "vector_stores", "files": "files",
     "batches": "batches", "fine_tuning": "fine_tuning", "responses": "responses", "models": "models",
+    "realtime": "realtime", "realtimeapi": "realtime",  # the WebSocket, and the preview's ephemeral keys
 }
 # /openai/v1/...: the fast routes, the v1 copies of files, fine-tuning and vector stores, models, responses
 OLD_V1_SERVED = {
     "chat/completions": "chat.completions", "embeddings": "embeddings", "files": "files",
     "fine_tuning": "fine_tuning", "vector_stores": "vector_stores", "models": "models", "responses": "responses",
+    "realtime": "realtime",
 }
 
 
@@ -448,6 +453,7 @@ OLD_V1_ROUTES = {
     ("POST", "/openai/v1/vector_stores/{vs_id}/files/{file_id}"),
     ("GET", "/openai/v1/vector_stores/{vs_id}/files/{file_id}/content"),
     ("POST", "/openai/v1/vector_stores/{vs_id}/search"),
+    ("POST", "/openai/v1/realtime/client_secrets"),  # the WebSocket itself is no HTTP route
 }
 
 

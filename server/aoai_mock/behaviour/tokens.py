@@ -83,9 +83,10 @@ RANK_FILES = {
 
 
 def encoding_name_for(model: str) -> str:
-    """The tokenizer a model uses: o200k for gpt-4o, gpt-4.1, gpt-5 and the o-series, cl100k before."""
+    """The tokenizer a model uses: o200k for gpt-4o, gpt-4.1, gpt-5, gpt-realtime and the o-series, cl100k
+    before."""
     name = model.lower()
-    if name.startswith(("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "gpt-image", "gpt-oss")):
+    if name.startswith(("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "gpt-image", "gpt-oss", "gpt-realtime")):
         return "o200k_base"
     return "cl100k_base"
 

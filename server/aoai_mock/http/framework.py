@@ -26,6 +26,7 @@ from aoai_mock.http.routes import files as file_routes
 from aoai_mock.http.routes import fine_tuning as fine_tuning_routes
 from aoai_mock.http.routes import images as image_routes
 from aoai_mock.http.routes import models
+from aoai_mock.http.routes import realtime as realtime_routes
 from aoai_mock.http.routes import responses as response_routes
 from aoai_mock.http.routes import runs as run_routes
 from aoai_mock.http.routes import threads as thread_routes
@@ -74,5 +75,6 @@ def build_framework(state: State) -> FastAPI:
         app.include_router(family.router)
     for family in _FAMILIES:  # under /openai/v1/ too, where the operation registry says v1 serves them
         app.include_router(v1_routes(family.router))
+    app.include_router(realtime_routes.router)  # WebSockets: /openai/realtime, /openai/v1/realtime
     app.include_router(metrics.router)
     return app

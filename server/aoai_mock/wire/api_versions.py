@@ -63,6 +63,7 @@ from aoai_mock.wire.operations import (
     IMAGES_GENERATIONS,
     MODELS,
     OPERATIONS,
+    REALTIME,
     RESPONSES,
     VECTOR_STORES,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "FINE_TUNING",
     "MODELS",
     "RESPONSES",
+    "REALTIME",
     "ALL_OPERATIONS",
     "DEPLOYMENT_OPERATIONS",
     "ApiVersion",

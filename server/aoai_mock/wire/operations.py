@@ -55,6 +55,7 @@ __all__ = [
     "FINE_TUNING",
     "MODELS",
     "RESPONSES",
+    "REALTIME",
     "Scope",
     "Operation",
     "OPERATIONS",
@@ -78,6 +79,7 @@ BATCHES = "batches"
 FINE_TUNING = "fine_tuning"
 MODELS = "models"
 RESPONSES = "responses"
+REALTIME = "realtime"  # the WebSocket session of /openai/realtime and /openai/v1/realtime
 
 Scope = Literal["deployment", "resource"]
 
@@ -200,6 +202,12 @@ _TABLE: tuple[Operation, ...] = (
         preview_since="2025-03-01-preview", ga_since=None, v1_versions=_V1_BOTH,
         streams=True, usage=True, unsupported_name="responses",
         kinds=frozenset({"chat"}),  # chat models answer the Responses API too
+    ),
+    Operation(  # a WebSocket: the deployment is named by the query (deployment=, or model= under /openai/v1/)
+        name=REALTIME, operation_id="Realtime_Connect", scope="resource",  # [inferred] operation id
+        paths=(_PREFIX + "realtime", _PREFIX + "realtimeapi"), v1_paths=(_V1_PREFIX + "realtime",),
+        preview_since="2024-10-01-preview", ga_since=None, v1_versions=_V1_BOTH,
+        usage=True, unsupported_name="realtime", kinds=frozenset({"realtime"}),
     ),
     Operation(
         name=ASSISTANTS, operation_id="Create_Run",  # runs are what spend a deployment's quota

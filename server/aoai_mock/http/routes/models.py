@@ -35,6 +35,7 @@ _CAPABILITIES: dict[Kind, dict[str, bool]] = {
     Kind.image: {"chat_completion": False, "completion": False, "embeddings": False, "inference": True},
     Kind.audio: {"chat_completion": False, "completion": False, "embeddings": False, "inference": True},
     Kind.speech: {"chat_completion": False, "completion": False, "embeddings": False, "inference": True},
+    Kind.realtime: {"chat_completion": False, "completion": False, "embeddings": False, "inference": True},
 }
 
 
