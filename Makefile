@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 LEGACY := .venv-legacy
+SK := .venv-sk
 
 .PHONY: run test test-shared bench clean docker-test
 
@@ -32,6 +33,13 @@ $(LEGACY)/.stamp:
 	$(LEGACY)/bin/python -m pip install --quiet "openai==0.28.1"
 	touch $@
 
+# Semantic Kernel in its own environment (it pins pydantic and websockets below this project's): the suite runs
+# its AzureChatCompletion against --tls (tests/test_tls_clients.py, docs/https.md).
+$(SK)/.stamp:
+	$(PYTHON) -m venv $(SK)
+	$(SK)/bin/python -m pip install --quiet "semantic-kernel==1.45.0"
+	touch $@
+
 # The JavaScript examples' packages as package-lock.json pins them (docs/javascript.md): the suite runs the
 # examples with them. Re-installed when the lock changes; without npm the examples' tests skip.
 JS := examples/javascript
@@ -40,7 +48,7 @@ $(JS)/node_modules/.stamp: $(JS)/package-lock.json
 		cd $(JS) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.stamp; \
 	else echo "npm not found: tests/test_javascript_examples.py will skip (docs/javascript.md)"; fi
 
-test: $(VENV)/.stamp-test $(LEGACY)/.stamp $(JS)/node_modules/.stamp
+test: $(VENV)/.stamp-test $(LEGACY)/.stamp $(SK)/.stamp $(JS)/node_modules/.stamp
 	sh tests/ui/chromium.sh
 	sh tests/redis.sh
 	$(BIN)/python -m pytest --ignore=tests/shared $(PYTEST_ARGS)
@@ -60,4 +68,4 @@ bench: $(VENV)/.stamp-test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LEGACY) build *.egg-info server/*.egg-info $(JS)/node_modules
+	rm -rf $(VENV) $(LEGACY) $(SK) build *.egg-info server/*.egg-info $(JS)/node_modules

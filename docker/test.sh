@@ -5,7 +5,8 @@
 #  2. a Docker engine: the one answering already, else a dockerd of our own (own socket, stopped by PID)
 #  3. the base image from Debian packages (debootstrap, cached in .cache/docker/), as no registry is reachable
 #  4. wheels for aoai-mock and its dependencies, built on the host (HTTPS is not trusted inside containers)
-#  5. the image: healthy, the openai SDK answered through the published port, non-root, stops within 2 s
+#  5. the image: healthy, the openai SDK answered through the published port, non-root, stops within 2 s;
+#     with --tls: healthy, and the SDK answered over HTTPS trusting only the CA copied out of the container
 #  6. the compose example: the app container calls http://aoai-mock:8000 by service name and exits 0
 #  7. the scaled example: three replicas on one Redis behind nginx (local stand-ins for the official redis and
 #     nginx images, from Debian packages); its client finds one fault schedule and one quota, and exits 0
@@ -213,6 +214,24 @@ test_image() {
     [ "$t_ms" -lt 2000 ] || fail "docker stop took ${t_ms} ms"
     [ "$code" = 0 ] || fail "exit code $code after SIGTERM (137 means it was killed)"
     docker rm "$CONTAINER" >/dev/null
+    CONTAINER=""
+    test_image_tls
+}
+
+# 5b. --tls in the image (docs/https.md): the CA out of the container with docker cp, trusted by SSL_CERT_FILE.
+test_image_tls() {
+    local port ca
+    port=$(free_port)
+    step "docker run $IMAGE --tls on 127.0.0.1:$port"
+    CONTAINER=$(docker run --detach --health-interval 1s -p "127.0.0.1:$port:8000" -e AOAI_MOCK_ADMIN_KEY=docker-test-admin \
+        -v "$ROOT/examples/compose/scenarios:/scenarios:ro" "$IMAGE" --tls)
+    wait_healthy "$CONTAINER" 60
+    ca=$CACHE/tls-ca.pem
+    docker cp "$CONTAINER:/data/tls/ca.pem" "$ca"
+    SSL_CERT_FILE=$ca "$PY" docker/sdk_check.py "https://127.0.0.1:$port"
+    "$PY" -c "import httpx, sys; httpx.get(sys.argv[1])" "https://127.0.0.1:$port/_mock/health" 2>/dev/null &&
+        fail "an HTTPS client that does not trust the CA reached the container"
+    docker rm -f "$CONTAINER" >/dev/null
     CONTAINER=""
 }
 

@@ -24,6 +24,8 @@ from aoai_mock.state.record import SCENARIO_DEFAULT, SENT, Record
 
 __all__ = [
     "Start",
+    "Https",
+    "CA_ENV",
     "banner",
     "banner_json",
     "iso_now",
@@ -66,13 +68,16 @@ def wants_colour(stream: IO[str], env: Mapping[str, str] | None = None) -> bool:
     return bool(isatty and isatty())
 
 
-def local_url(host: str, port: int) -> str:
+def local_url(host: str, port: int, scheme: str = "http") -> str:
     """A URL this machine reaches the server at: a wildcard address is reached on loopback."""
     if host in ("", "0.0.0.0"):
         host = "127.0.0.1"
     elif host == "::":
         host = "::1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+CA_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")  # where clients read a CA file from
 
 
 # -- the banner -----------------------------------------------------------------------------------------------
@@ -93,10 +98,13 @@ class Start:
     admin_key: bool
     workers: int
     shared: bool = False  # --state redis://
+    tls: "Https | None" = None
+    local_auth: bool = True  # False: --disable-local-auth, keys refused
 
     @classmethod
     def of(
-        cls, settings: Settings, port: int, version: str, scenarios: tuple[str, ...], active: str | None
+        cls, settings: Settings, port: int, version: str, scenarios: tuple[str, ...], active: str | None,
+        tls: "Https | None" = None,
     ) -> "Start":
         return cls(
             version=version,
@@ -110,11 +118,27 @@ class Start:
             admin_key=settings.admin_key is not None,
             workers=settings.workers,
             shared=settings.shared_state_url is not None,
+            tls=tls,
+            local_auth=not settings.disable_local_auth,
         )
 
     @property
     def url(self) -> str:
-        return local_url(self.host, self.port)
+        return local_url(self.host, self.port, "https" if self.tls else "http")
+
+
+@dataclass(frozen=True, slots=True)
+class Https:
+    """How a server with TLS on is trusted: the certificate served and, when the mock made it, the CA's file
+    and the names the certificate is for."""
+
+    certificate: str
+    ca: str | None = None  # None: the user's own certificate (--tls-cert)
+    names: tuple[str, ...] = ()
+
+    def env(self) -> dict[str, str]:
+        """The variables that make clients trust the CA: Python's ssl and httpx, requests, Node."""
+        return {name: self.ca for name in CA_ENV} if self.ca else {}
 
 
 def banner(start: Start, colour: bool = False) -> str:
@@ -127,7 +151,7 @@ def banner(start: Start, colour: bool = False) -> str:
         ("deployments", _deployments(start.deployments)),
         ("scenarios", _scenarios(start.scenarios, start.active)),
         ("seed", _seed(start.seed)),
-        ("api keys", _keys(start.api_keys)),
+        ("api keys", _keys(start.api_keys) if start.local_auth else "refused (local auth disabled); Entra ID tokens only"),
         ("admin key", "on: the control API asks for it" if start.admin_key else "off: the control API is open"),
         ("control API", f"{url}/_mock/"),
         ("web view", f"{url}/_mock/ui"),
@@ -135,6 +159,8 @@ def banner(start: Start, colour: bool = False) -> str:
     if start.workers > 1:
         alone = "sharing state through Redis" if start.shared else "each with its own journal, quotas and counters"
         facts.append(("workers", f"{start.workers}, {alone}"))
+    if start.tls is not None:
+        facts += _https(start.tls)
     width = max(len(name) for name, _ in facts)
     return "\n".join([first, *(f"  {_paint(name.ljust(width), _DIM, colour)}  {text}" for name, text in facts)])
 
@@ -158,14 +184,30 @@ def banner_json(start: Start) -> str:
         "scenarios": list(start.scenarios),
         "active_scenario": start.active,
         "seed": start.seed,
-        "auth": "configured-keys" if start.api_keys else "any-key",
+        "auth": "entra-only" if not start.local_auth else "configured-keys" if start.api_keys else "any-key",
         "api_keys": start.api_keys,
         "admin_key": start.admin_key,
         "control_api": f"{url}/_mock/",
         "web_view": f"{url}/_mock/ui",
         "workers": start.workers,
     }
+    if start.tls is not None:
+        https = start.tls
+        line["tls"] = {"certificate": https.certificate, "ca": https.ca, "names": list(https.names), "env": https.env()}
     return orjson.dumps(line).decode()
+
+
+def _https(https: Https) -> list[tuple[str, str]]:
+    """The banner's HTTPS lines: what is served, and (for the mock's own CA) the line to paste into a shell."""
+    if https.ca is None:
+        return [("https", f"your certificate {https.certificate} (--tls-cert)")]
+    from shlex import quote
+
+    exports = " ".join(f"{name}={quote(path)}" for name, path in https.env().items())
+    return [
+        ("https", f"certificate for {', '.join(https.names)} by the mock's CA {https.ca}"),
+        ("trust it", f"export {exports}"),
+    ]
 
 
 def _deployments(names: tuple[str, ...]) -> str:
@@ -308,6 +350,9 @@ def deployment_facts(deployment: Deployment) -> dict[str, Any]:
         "tokens_per_minute": deployment.tokens_per_minute,
         "requests_per_minute": deployment.requests_per_minute,
         "quota_enforced": deployment.rate_limit.enforce,
+        "sku": deployment.sku.value,
+        "ptu": deployment.ptu,
+        "spillover_to": deployment.spillover_to,
         "time_to_first_token_ms": pacing.time_to_first_token_ms,
         "tokens_per_second": pacing.tokens_per_second,
         "jitter": pacing.jitter,
@@ -318,6 +363,9 @@ def deployment_row(facts: Mapping[str, Any]) -> tuple[str, ...]:
     """The table row of :func:`deployment_facts`: name, model and version, kind, responder, quota, pacing."""
     quota = f"{facts['tokens_per_minute']:,} / {facts['requests_per_minute']:,}"
     quota += " enforced" if facts["quota_enforced"] else " reported"
+    if facts.get("ptu"):
+        quota = f"{facts['ptu']} PTU {facts['sku']}"
+        quota += f", spills to {facts['spillover_to']}" if facts.get("spillover_to") else ""
     pacing = "none"
     if facts["time_to_first_token_ms"] or facts["tokens_per_second"]:
         pacing = f"{facts['time_to_first_token_ms']:g} ms first, {facts['tokens_per_second']:g} tokens/s"

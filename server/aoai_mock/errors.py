@@ -11,6 +11,7 @@ Azure sends two body shapes (``../shared/WIRE-NOTES.md``):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -99,6 +100,54 @@ class PermissionDenied(AzureError):
 
     def __init__(self) -> None:
         super().__init__("Principal does not have access to API/Operation.", code="PermissionDenied")
+
+
+__all__ += ["TokenRejected", "MissingDataAction", "KeyAuthDisabled"]
+
+
+class TokenRejected(AzureError):
+    """401 for a Bearer token the service will not read: a wrong audience, expired or not yet valid, or not a
+    token at all [captured message, 2023-2025 issue reports: one text for every case]. Its body is not the
+    ``{"error": ...}`` shape but ``{"statusCode", "message"}``."""
+
+    status = 401
+    gateway = True
+
+    def __init__(self, audience: str) -> None:
+        message = (
+            f"Unauthorized. Access token is missing, invalid, audience is incorrect ({audience}), or have expired."
+        )
+        super().__init__(message, code="401")
+        self.verbatim = b'{"statusCode":401,"message":' + json.dumps(message).encode() + b"}"
+
+
+class MissingDataAction(AzureError):
+    """401 for a valid token whose principal holds no role granting the operation's data action [captured:
+    ``.../deployments/chat/completions/action`` for chat, ``.../OpenAI/responses/write`` for Responses]."""
+
+    status = 401
+    gateway = True
+
+    def __init__(self, principal: str, data_action: str, operation: str) -> None:
+        super().__init__(
+            f"The principal `{principal}` lacks the required data action `{data_action}` to perform "
+            f"`{operation}` operation.",
+            code="PermissionDenied",
+        )
+
+
+class KeyAuthDisabled(AzureError):
+    """403 for an api-key sent to a resource whose local (key) authentication is disabled [captured body]."""
+
+    status = 403
+    gateway = True
+    verbatim = (
+        b'{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this '
+        b'resource."}}'
+    )
+
+    def __init__(self) -> None:
+        super().__init__("Key based authentication is disabled for this resource.", code="AuthenticationTypeDisabled")
 
 
 class MissedModelDeployment(AzureError):
@@ -269,6 +318,29 @@ class RateLimited(AzureError):
         self.api_version = api_version
         self.retry_after = retry_after
         self.limit = limit
+
+
+__all__ += ["CapacityExceeded"]
+
+
+class CapacityExceeded(AzureError):
+    """A provisioned deployment's immediate 429: its utilization is at or above 100% [documented: the status,
+    ``retry-after-ms`` and ``retry-after``; inferred: the body, in the shape and words of the captured standard
+    429, since no provisioned one is published]. ``headers`` carry the wait and the utilization."""
+
+    status = 429
+    gateway = True
+
+    def __init__(self, operation_id: str, api_version: str, retry_after: int, headers: dict[str, str]) -> None:
+        unit = "second" if retry_after == 1 else "seconds"
+        super().__init__(
+            f"Requests to the {operation_id} Operation under Azure OpenAI API version {api_version} have "
+            f"exceeded the provisioned throughput of this deployment: its utilization is above 100%. Please "
+            f"retry after {retry_after} {unit}.",
+            code="429",
+            headers=headers,
+        )
+        self.retry_after = retry_after
 
 
 # -- injected faults (behaviour/faults.py): the gateway's and the model service's other retryable errors ----------

@@ -19,6 +19,25 @@ __all__ = ["Settings", "resolve", "ConfigError"]
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 FROZEN_CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z: `created` when --seed freezes time
+# The audiences an Azure OpenAI (Cognitive Services) and a Foundry resource accept (docs/entra-id.md)
+ENTRA_AUDIENCES = ("https://cognitiveservices.azure.com", "https://ai.azure.com")
+
+
+@dataclass(frozen=True, slots=True)
+class EntraSettings:
+    """How a Bearer token that is a JWT is judged (behaviour/entra.py, docs/entra-id.md)."""
+
+    audiences: tuple[str, ...] = ENTRA_AUDIENCES
+    # Either set: the principal must be granted, by an ``oid`` listed or a ``roles`` claim listed (RBAC's stand-in)
+    roles: tuple[str, ...] = ()
+    object_ids: tuple[str, ...] = ()
+    signing_key: str | None = None  # set: signatures are verified (an HS256 secret, or a PEM public key)
+
+    def __repr__(self) -> str:  # the key never reaches a log
+        return (
+            f"EntraSettings(audiences={self.audiences!r}, roles={self.roles!r}, object_ids={self.object_ids!r}, "
+            f"signing_key={'set' if self.signing_key else None})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +74,14 @@ class Settings:
     max_connections: int | None = None  # connections served at once; None: what the file limit allows
     insecure_control_api: bool = False  # serve an open control API on a non-loopback address anyway
     otel: bool = False  # OpenTelemetry: a span and GenAI metrics per request over OTLP (docs/opentelemetry.md)
+    # Entra ID (docs/entra-id.md): api-keys refused with Azure's 403, as a resource with local auth disabled does
+    disable_local_auth: bool = False
+    entra: EntraSettings = field(default_factory=EntraSettings)
+    # HTTPS (docs/https.md, tls.py): a certificate made at start by the mock's CA, or the user's own pair
+    tls: bool = False
+    tls_cert: Path | None = None  # set (with tls_key): served instead of a generated one; tls is then on
+    tls_key: Path | None = None
+    tls_dir: Path | None = None  # where the CA and the generated certificate live; None: tls.default_dir()
 
     @property
     def exposed_control_api(self) -> bool:
@@ -117,6 +144,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("AOAI_MOCK_WORKERS"):
         found["workers"] = _int("AOAI_MOCK_WORKERS", env["AOAI_MOCK_WORKERS"])
     found.update(_replay_from_env(env))
+    found.update(_entra_from_env(env))
+    found.update(_tls_from_env(env))
     if env.get("AOAI_MOCK_READ_TIMEOUT"):
         found["read_timeout"] = _float("AOAI_MOCK_READ_TIMEOUT", env["AOAI_MOCK_READ_TIMEOUT"])
     if env.get("AOAI_MOCK_INSECURE_CONTROL_API"):
@@ -138,6 +167,71 @@ def _replay_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("AOAI_MOCK_REPLAY_SPEED"):
         found["replay_speed"] = _float("AOAI_MOCK_REPLAY_SPEED", env["AOAI_MOCK_REPLAY_SPEED"])
     return found
+
+
+def _tls_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """HTTPS: on or off, the user's certificate and key, the folder of the generated ones."""
+    found: dict[str, Any] = {}
+    if env.get("AOAI_MOCK_TLS"):
+        found["tls"] = env["AOAI_MOCK_TLS"].strip().lower() in ("1", "true", "yes", "on")
+    for key in ("tls_cert", "tls_key", "tls_dir"):
+        name = "AOAI_MOCK_" + key.upper()
+        if env.get(name):
+            found[key] = Path(env[name])
+    return found
+
+
+def _check_tls(values: dict[str, Any]) -> None:
+    """A certificate and its key come together, and either turns HTTPS on. Whether the files can be used is
+    for the serve command to find out (:func:`aoai_mock.tls.own`), as the server will load them."""
+    cert, key = values.get("tls_cert"), values.get("tls_key")
+    if (cert is None) != (key is None):
+        raise ConfigError("--tls-cert and --tls-key go together (AOAI_MOCK_TLS_CERT and AOAI_MOCK_TLS_KEY): "
+                          "the certificate and its private key")
+    if cert is not None:
+        values["tls"] = True
+    for field_name in ("tls_cert", "tls_key", "tls_dir"):
+        if values.get(field_name) is not None:
+            values[field_name] = Path(values[field_name])
+
+
+_ENTRA_LISTS = ("entra_audiences", "entra_roles", "entra_object_ids")
+
+
+def _entra_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Entra ID: local auth off, the audiences, roles and object ids (comma-separated), the signing key."""
+    found: dict[str, Any] = {}
+    if env.get("AOAI_MOCK_DISABLE_LOCAL_AUTH"):
+        found["disable_local_auth"] = env["AOAI_MOCK_DISABLE_LOCAL_AUTH"].strip().lower() in ("1", "true", "yes", "on")
+    for key in _ENTRA_LISTS:
+        name = "AOAI_MOCK_" + key.upper()
+        if env.get(name):
+            found[key] = _split_keys(env[name])
+    if env.get("AOAI_MOCK_ENTRA_SIGNING_KEY"):
+        found["entra_signing_key"] = env["AOAI_MOCK_ENTRA_SIGNING_KEY"]
+    return found
+
+
+def _entra(values: dict[str, Any], config: Config) -> None:
+    """``values``' entra_* entries (flags, environment) over the configuration file's ``entra:``, as one
+    :class:`EntraSettings`; a signing key that names a file is that file's text (a PEM public key)."""
+    if values.get("disable_local_auth") is None and config.disable_local_auth is not None:
+        values["disable_local_auth"] = config.disable_local_auth
+    given = config.entra
+    audiences = values.pop("entra_audiences", None) or (given.audiences if given else None) or ENTRA_AUDIENCES
+    roles = values.pop("entra_roles", None) or (given.required_roles if given else ())
+    object_ids = values.pop("entra_object_ids", None) or (given.object_ids if given else ())
+    key = values.pop("entra_signing_key", None) or (given.signing_key if given else None)
+    if key and not key.lstrip().startswith("-----BEGIN") and _is_file(key):
+        key = Path(key).read_text(encoding="utf-8")
+    values["entra"] = EntraSettings(tuple(audiences), tuple(roles), tuple(object_ids), key or None)
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a secret too long, or with a NUL, to be a path
+        return False
 
 
 def _check_replay(values: Mapping[str, Any]) -> None:
@@ -269,6 +363,8 @@ def resolve(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
         raise ConfigError("at least one connection must be allowed")
     _check_lifecycle(values)
     _check_replay(values)
+    _entra(values, config)
+    _check_tls(values)
     if _redis_url(values.get("state_path")):
         values["shared_state_url"] = _check_redis_url(str(values.pop("state_path")))
     if values.get("state_path") is not None:

@@ -27,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "deployments": commands.deployments,
         "scenarios": commands.scenarios,
         "record": commands.record,
+        "token": commands.token,
         "schema": commands.schema,
         "validate": commands.validate,
     }.get(args.command)

@@ -6,9 +6,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["record", "schema", "validate", "health", "wait", "deployments", "scenarios"]
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["record", "token", "schema", "validate", "health", "wait", "deployments", "scenarios"]
 
 
 def record(args: argparse.Namespace) -> int:
@@ -16,9 +19,9 @@ def record(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     key = os.environ.get(args.api_key_env, "").strip()
-    if not key:
+    if not key and not args.pass_bearer:
         print(f"aoai-mock: set {args.api_key_env} to the upstream's key (or name another variable with "
-              "--api-key-env)", file=sys.stderr)
+              "--api-key-env), or pass clients' Entra ID tokens on with --pass-bearer", file=sys.stderr)
         return 2
     if not args.upstream.startswith(("http://", "https://")):
         print(f"aoai-mock: --upstream must be an http(s) URL, not {args.upstream!r}", file=sys.stderr)
@@ -27,10 +30,21 @@ def record(args: argparse.Namespace) -> int:
 
     from aoai_mock.record.proxy import RecordingProxy, RecordOptions
 
-    proxy = RecordingProxy(RecordOptions(args.upstream, key, Path(args.out)))
+    proxy = RecordingProxy(RecordOptions(args.upstream, key, Path(args.out), pass_bearer=args.pass_bearer))
     print(f"aoai-mock: recording {args.upstream} into {args.out}", file=sys.stderr, flush=True)
     uvicorn.run(proxy, host=args.host, port=args.port, log_level=args.log_level,
                 access_log=args.log_level == "debug", timeout_graceful_shutdown=1)
+    return 0
+
+
+def token(args: argparse.Namespace) -> int:
+    """``aoai-mock token``: an Entra ID access token the mock accepts, on one line (docs/entra-id.md)."""
+    import time
+
+    from aoai_mock.behaviour.entra import DEFAULT_OBJECT_ID, issue
+
+    print(issue(time.time(), audience=args.audience, expires_in=args.expires_in, roles=args.roles,
+                object_id=args.object_id or DEFAULT_OBJECT_ID, name=args.name, signing_key=args.signing_key))
     return 0
 
 
@@ -95,14 +109,20 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def health(url: str, timeout: float) -> str:
-    """One look at ``URL/_mock/health``: ``"200"``, another status, or what went wrong instead (in words)."""
+def health(url: str, timeout: float, context: "ssl.SSLContext | None" = None) -> str:
+    """One look at ``URL/_mock/health``: ``"200"``, another status, or what went wrong instead (in words).
+    An https URL is verified with ``context``, by default the system's CAs (or ``SSL_CERT_FILE``)."""
     import http.client
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = kind(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    host = parts.hostname or "127.0.0.1"
+    if parts.scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            host, parts.port, timeout=timeout, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
     try:
         connection.request("GET", parts.path.rstrip("/") + "/_mock/health")
         return str(connection.getresponse().status)
@@ -116,12 +136,18 @@ def health(url: str, timeout: float) -> str:
 
 def wait(args: argparse.Namespace) -> int:
     """``aoai-mock wait URL``: exit 0 once its health check answers 200, 1 after ``--timeout`` seconds."""
+    import ssl
     import time
 
     url = args.url if "://" in args.url else "http://" + args.url
+    try:
+        context = ssl.create_default_context(cafile=args.cacert) if args.cacert else None
+    except (OSError, ssl.SSLError) as exc:
+        print(f"aoai-mock: --cacert {args.cacert}: {exc.strerror or 'not PEM certificates'}", file=sys.stderr)
+        return 2
     deadline = time.monotonic() + args.timeout
     while True:
-        seen = health(url, max(0.1, min(2.0, deadline - time.monotonic())))
+        seen = health(url, max(0.1, min(2.0, deadline - time.monotonic())), context)
         if seen == "200":
             return 0
         if time.monotonic() + args.interval > deadline:

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aoai-mock", description="A local, deterministic Azure OpenAI.")
     parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(
-        dest="command", metavar="{serve,wait,deployments,scenarios,record,schema,validate}"
+        dest="command", metavar="{serve,wait,deployments,scenarios,record,token,schema,validate}"
     )
     serve = commands.add_parser("serve", help="serve the mock over HTTP")
     serve.add_argument("--host", help="address to bind (env AOAI_MOCK_HOST; default 127.0.0.1)")
@@ -168,11 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="send a span and GenAI metrics per request over OTLP, as the OTEL_* variables say (env AOAI_MOCK_OTEL; "
         "on too when OTEL_EXPORTER_OTLP_ENDPOINT is set; needs the otel extra; docs/opentelemetry.md)",
     )
+    _tls_flags(serve)
+    _entra_flags(serve)
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help=LOG_LEVEL
     )
     _look_parsers(commands)
     _record_parser(commands)
+    _token_parser(commands)
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario or configuration files, for editors")
     schema.add_argument(
         "of", nargs="?", choices=["scenario", "config"], default="scenario",
@@ -195,15 +198,96 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tls_flags(serve: argparse.ArgumentParser) -> None:
+    """HTTPS (docs/https.md)."""
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        default=None,
+        help="serve HTTPS (and wss://) with a certificate for localhost, 127.0.0.1 and ::1 made at start by a "
+        "local CA of the mock's own; the banner says where the CA is for clients to trust (env AOAI_MOCK_TLS=1)",
+    )
+    serve.add_argument(
+        "--tls-cert", metavar="FILE",
+        help="serve HTTPS with this PEM certificate (chain) instead; with --tls-key (env AOAI_MOCK_TLS_CERT)",
+    )
+    serve.add_argument(
+        "--tls-key", metavar="FILE", help="the private key of --tls-cert, in PEM (env AOAI_MOCK_TLS_KEY)"
+    )
+    serve.add_argument(
+        "--tls-dir", metavar="DIR",
+        help="where --tls keeps its CA (made once, then reused) and the server certificate (env AOAI_MOCK_TLS_DIR; "
+        "default $XDG_STATE_HOME/aoai-mock/tls, else ~/.local/state/aoai-mock/tls)",
+    )
+
+
+def _entra_flags(serve: argparse.ArgumentParser) -> None:
+    """Entra ID (docs/entra-id.md): how Bearer tokens that are JWTs are judged, and whether keys still work."""
+    serve.add_argument(
+        "--disable-local-auth",
+        action="store_true",
+        default=None,
+        help="refuse api-keys (and plain Bearer keys) with Azure's 403 AuthenticationTypeDisabled, as a resource "
+        "with local auth disabled does; Entra ID tokens still work (env AOAI_MOCK_DISABLE_LOCAL_AUTH=1)",
+    )
+    serve.add_argument(
+        "--entra-audience", dest="entra_audiences", action="append", metavar="AUD",
+        help="accept tokens for this audience; repeatable (env AOAI_MOCK_ENTRA_AUDIENCES, comma-separated; "
+        "default https://cognitiveservices.azure.com and https://ai.azure.com)",
+    )
+    serve.add_argument(
+        "--entra-role", dest="entra_roles", action="append", metavar="ROLE",
+        help="grant access only to tokens whose roles claim holds this role (or whose oid is an --entra-object-id); "
+        "repeatable (env AOAI_MOCK_ENTRA_ROLES); others get Azure's 401 PermissionDenied",
+    )
+    serve.add_argument(
+        "--entra-object-id", dest="entra_object_ids", action="append", metavar="OID",
+        help="grant access to the principal with this object id (oid), as a role assignment does; repeatable "
+        "(env AOAI_MOCK_ENTRA_OBJECT_IDS)",
+    )
+    serve.add_argument(
+        "--entra-signing-key", metavar="SECRET|FILE",
+        help="verify token signatures: an HS256 secret, or a file with a PEM public key (env "
+        "AOAI_MOCK_ENTRA_SIGNING_KEY; default: signatures are not checked)",
+    )
+
+
+def _token_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    token = commands.add_parser("token", help="print an Entra ID access token the mock accepts, for tests")
+    token.add_argument(
+        "--audience", default="https://cognitiveservices.azure.com", metavar="AUD",
+        help="the aud claim (default %(default)s)",
+    )
+    token.add_argument(
+        "--expires-in", type=float, default=3600, metavar="SECONDS",
+        help="seconds until it expires (default 3600; negative: already expired)",
+    )
+    token.add_argument("--role", dest="roles", action="append", default=[], metavar="ROLE",
+                       help="a role in the roles claim; repeatable")
+    token.add_argument("--object-id", metavar="OID", help="the oid claim (default: a fixed made-up principal)")
+    token.add_argument("--name", metavar="UPN", help="the upn claim, the name a 401 PermissionDenied shows")
+    token.add_argument(
+        "--signing-key", metavar="SECRET",
+        help="sign with HS256 and this secret (as the server's --entra-signing-key); default: unsigned (alg none)",
+    )
+
+
 def _look_parsers(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """The commands that look without serving: wait for a server, list deployments and scenarios."""
     wait = commands.add_parser("wait", help="wait until a server at URL answers its health check (for CI)")
-    wait.add_argument("url", metavar="URL", help="the server, e.g. http://127.0.0.1:8000 (/_mock/health is asked)")
+    wait.add_argument(
+        "url", metavar="URL", help="the server, e.g. http://127.0.0.1:8000 or https://... (/_mock/health is asked)"
+    )
     wait.add_argument(
         "--timeout", type=float, default=30.0, metavar="SECONDS", help="give up after this long (default 30); exit 1"
     )
     wait.add_argument(
         "--interval", type=float, default=0.1, metavar="SECONDS", help="time between two tries (default 0.1)"
+    )
+    wait.add_argument(
+        "--cacert", metavar="FILE",
+        help="for an https:// URL, trust the CA certificates in FILE (aoai-mock serve --tls prints its ca.pem); "
+        "default: the system's, or SSL_CERT_FILE",
     )
     deployments = commands.add_parser("deployments", help="list the deployments a configuration offers")
     deployments.add_argument(
@@ -231,6 +315,12 @@ def _record_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser
         default="AZURE_OPENAI_API_KEY",
         metavar="NAME",
         help="environment variable holding the upstream's key (default %(default)s); never written anywhere",
+    )
+    record.add_argument(
+        "--pass-bearer",
+        action="store_true",
+        help="for an Entra ID upstream: send the client's Authorization: Bearer token on instead of an api-key "
+        "(then no key is needed); the token is never written",
     )
     record.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help=LOG_LEVEL

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from aoai_mock.console import Start
     from aoai_mock.settings import Settings
+    from aoai_mock.tls import TlsFiles
 
 __all__ = ["serve", "BIND_FAILED"]
 
@@ -52,6 +53,15 @@ def serve(args: argparse.Namespace) -> int:
         "max_connections": args.max_connections,
         "insecure_control_api": args.insecure_control_api,
         "otel": args.otel,
+        "disable_local_auth": args.disable_local_auth,
+        "entra_audiences": tuple(args.entra_audiences or ()),
+        "entra_roles": tuple(args.entra_roles or ()),
+        "entra_object_ids": tuple(args.entra_object_ids or ()),
+        "entra_signing_key": args.entra_signing_key,
+        "tls": args.tls,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+        "tls_dir": args.tls_dir,
     }
     if given["request_lines"] is None and "AOAI_MOCK_REQUEST_LOG" not in os.environ:
         given["request_lines"] = True  # the command's own default; embedded servers (LiveServer) stay quiet
@@ -78,11 +88,30 @@ def serve(args: argparse.Namespace) -> int:
         print(f"aoai-mock: warning: the /_mock/ control API is open to anyone who reaches {settings.host}:"
               f"{settings.port} (--insecure-control-api)", file=sys.stderr)
 
+    tls = _certificate(settings)
+    if isinstance(tls, int):
+        return tls
     listener = _bind(settings.host, settings.port)
     if isinstance(listener, int):
         return listener
     with listener:
-        return _serve_on(listener, args, settings, given)
+        return _serve_on(listener, args, settings, given, tls)
+
+
+def _certificate(settings: "Settings") -> "TlsFiles | None | int":
+    """With TLS on, the certificate to serve: the user's, checked, or one made now by the mock's CA. A file
+    that cannot be used or a folder that cannot be written is one line and exit 2."""
+    if not settings.tls:
+        return None
+    from aoai_mock.tls import TlsError, default_dir, generated, own, server_names
+
+    try:
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            return own(settings.tls_cert, settings.tls_key)
+        return generated(settings.tls_dir or default_dir(), server_names(settings.host))
+    except TlsError as exc:
+        print(f"aoai-mock: not starting: {exc}", file=sys.stderr)
+        return 2
 
 
 BIND_FAILED = 4  # exit code: the address could not be bound (the port is in use, or not allowed here)
@@ -117,12 +146,15 @@ def _bind(host: str, port: int) -> "socket.socket | int":
     return sock
 
 
-def _serve_on(listener: "socket.socket", args: argparse.Namespace, settings: "Settings", given: dict[str, Any]) -> int:
+def _serve_on(
+    listener: "socket.socket", args: argparse.Namespace, settings: "Settings", given: dict[str, Any],
+    tls: "TlsFiles | None",
+) -> int:
     import uvicorn
 
     from aoai_mock.app import WORKER_SETTINGS, ReplayError, create_app, own_process_collector
     from aoai_mock.behaviour.scenarios import ScenarioError
-    from aoai_mock.console import Start, wants_colour
+    from aoai_mock.console import Https, Start, wants_colour
     from aoai_mock.http.protocol import UVICORN_OPTIONS
     from aoai_mock.state.store import StateFileError
 
@@ -137,7 +169,10 @@ def _serve_on(listener: "socket.socket", args: argparse.Namespace, settings: "Se
         print(f"aoai-mock: not starting: {exc}", file=sys.stderr)
         return 2
     book = app.state.runtime.book
-    start = Start.of(settings, listener.getsockname()[1], installed_version(), tuple(book.names()), book.active)
+    https = None if tls is None else Https(str(tls.certfile), tls.ca and str(tls.ca), tls.names)
+    start = Start.of(
+        settings, listener.getsockname()[1], installed_version(), tuple(book.names()), book.active, https
+    )
     colour = settings.log_format == "text" and wants_colour(sys.stderr)
     options = {
         "log_config": _log_config(settings.log_format, args.log_level, settings.request_lines, colour),
@@ -147,6 +182,8 @@ def _serve_on(listener: "socket.socket", args: argparse.Namespace, settings: "Se
         "timeout_graceful_shutdown": 1,
         **UVICORN_OPTIONS,
     }
+    if tls is not None:  # uvicorn loads them in each process it serves from, --workers too
+        options |= {"ssl_certfile": str(tls.certfile), "ssl_keyfile": str(tls.keyfile)}
     announce = _Announce(start, settings.log_format, colour, args.ready_file)
     _lean_logging()
     own_process_collector()
@@ -202,10 +239,16 @@ class _Announce:
                 print(f"aoai-mock: cannot write --ready-file {self.ready_file}: {exc.strerror}", file=sys.stderr)
 
     def when_healthy(self) -> None:
-        """For ``--workers``: announce once a worker answers the health check."""
+        """For ``--workers``: announce once a worker answers the health check (over HTTPS, without verifying the
+        certificate: this process is asking its own workers, whatever CA signed it)."""
+        import ssl
         import time
 
-        while health(self.start.url, 1.0) != "200":
+        context = None
+        if self.start.tls:
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        while health(self.start.url, 1.0, context) != "200":
             time.sleep(0.05)
         self()
 

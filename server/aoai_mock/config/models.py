@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from aoai_mock.config.content_filter import ContentFilterSpec
 from aoai_mock.config.problems import did_you_mean, located
+from aoai_mock.config.provisioned import AZURE_SKUS, PROVISIONED_KINDS, ProvisionedSpec, Sku
 from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.operations import OPERATIONS
 
@@ -27,8 +28,11 @@ __all__ = [
     "ResponderSpec",
     "RateLimitSpec",
     "PacingSpec",
+    "Sku",
+    "ProvisionedSpec",
     "Deployment",
     "Config",
+    "EntraConfig",
     "NAMES_CHECKED",
 ]
 
@@ -40,6 +44,7 @@ class Kind(str, Enum):
     image = "image"
     audio = "audio"  # transcriptions and translations (whisper)
     speech = "speech"  # text to speech (tts)
+    realtime = "realtime"  # the Realtime API's WebSocket sessions (gpt-4o-realtime-preview, gpt-realtime)
 
 
 # What a deployment of each kind answers unless it lists ``operations``: the registry's ``kinds``
@@ -120,6 +125,24 @@ class PacingSpec(BaseModel):
         return self.time_to_first_token_ms > 0 or self.tokens_per_second > 0
 
 
+def _provisioned_problems(deployment: "Deployment") -> Iterator[tuple[tuple[Any, ...], str]]:
+    sku = deployment.sku
+    if not sku.is_provisioned:
+        given = {"ptu": deployment.ptu is not None, "spillover_to": deployment.spillover_to is not None,
+                 "provisioned": deployment.provisioned != ProvisionedSpec()}
+        for field in (name for name, set_ in given.items() if set_):
+            yield (field,), f"{field} is for a provisioned deployment, and this one's sku is {sku.value}"
+        return
+    if deployment.ptu is None:
+        yield ("ptu",), f"a {sku.value} deployment needs `ptu`: how many provisioned throughput units it has"
+    if deployment.kind.value not in PROVISIONED_KINDS:
+        yield ("sku",), f"{deployment.kind.value} deployments cannot be provisioned (chat and completions ones can)"
+    if deployment.rate_limit.enforce:
+        yield ("rate_limit", "enforce"), "a provisioned deployment is metered by its PTUs, not by a rate limit"
+    if deployment.spillover_to == deployment.name:
+        yield ("spillover_to",), "a deployment cannot spill over to itself: name a standard deployment"
+
+
 def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -179,6 +202,18 @@ class Deployment(BaseModel):
     rate_limit: RateLimitSpec = RateLimitSpec()
     pacing: PacingSpec = PacingSpec()
     content_filter: ContentFilterSpec = ContentFilterSpec()
+    sku: Sku = Field(Sku.standard, description="standard, global_standard, data_zone_standard, provisioned, "
+                     "global_provisioned or data_zone_provisioned (Azure's names are read too).")
+    ptu: int | None = Field(None, ge=1, description="A provisioned deployment's provisioned throughput units.")
+    spillover_to: str | None = Field(
+        None, min_length=1, description="The standard deployment that answers when this provisioned one is full."
+    )
+    provisioned: ProvisionedSpec = ProvisionedSpec()
+
+    @field_validator("sku", mode="before")
+    @classmethod
+    def _azure_sku(cls, value: Any) -> Any:
+        return AZURE_SKUS.get(value, value) if isinstance(value, str) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -230,6 +265,13 @@ class Deployment(BaseModel):
         return spec
 
     @model_validator(mode="after")
+    def _provisioned_fits(self) -> "Deployment":
+        problems = list(_provisioned_problems(self))
+        if problems:
+            raise located(problems)
+        return self
+
+    @model_validator(mode="after")
     def _derive(self) -> "Deployment":
         if not self.operations:
             object.__setattr__(self, "operations", KIND_OPERATIONS[self.kind])
@@ -266,6 +308,42 @@ def repeated_names(names: list[Any]) -> list[tuple[tuple[Any, ...], str]]:
     return places
 
 
+class EntraConfig(BaseModel):
+    """``entra:``: how Bearer tokens that are JWTs are judged (docs/entra-id.md). Flags and environment win."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    audiences: tuple[str, ...] | None = Field(None, min_length=1)  # None: Azure OpenAI's and Foundry's
+    required_roles: tuple[str, ...] = ()  # a token's `roles` must hold one (or its oid be in object_ids)
+    object_ids: tuple[str, ...] = ()  # principals granted access, by `oid` (RBAC role assignments' stand-in)
+    signing_key: str | None = Field(None, min_length=1)  # set: verify signatures (HS256 secret or PEM public key)
+
+
+def spillover_problems(deployments: tuple[Deployment, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """Each ``spillover_to`` that names no standard deployment of the same model and data processing level
+    [documented: Azure's spillover prerequisites], at its place."""
+    by_name = {d.name: d for d in deployments}
+    places = []
+    for index, deployment in enumerate(deployments):
+        name = deployment.spillover_to
+        if name is None or name == deployment.name:
+            continue
+        target = by_name.get(name)
+        wanted = Sku(f"{deployment.sku.level}_standard" if deployment.sku.level else "standard")
+        if target is None:
+            hint = did_you_mean(name, [d.name for d in deployments if not d.sku.is_provisioned])
+            message = f"spillover_to names no deployment {name!r}{hint}"
+        elif target.sku is not wanted:
+            message = (f"spillover_to must name a {wanted.value} deployment (a {deployment.sku.value} one spills over "
+                       f"at the same data processing level), and {name!r} is {target.sku.value}")
+        elif target.model != deployment.model:
+            message = f"spillover_to names {name!r}, a {target.model} deployment: it must serve {deployment.model} too"
+        else:
+            continue
+        places.append(((index, "spillover_to"), message))
+    return places
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -276,6 +354,8 @@ class Config(BaseModel):
     region: str = "East US"
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1)
     deployments: tuple[Deployment, ...] = ()
+    disable_local_auth: bool | None = None  # true: api-keys get Azure's 403 (docs/entra-id.md)
+    entra: EntraConfig | None = None
 
     @field_validator("api_keys")
     @classmethod
@@ -289,6 +369,14 @@ class Config(BaseModel):
     @classmethod
     def _unique_names(cls, deployments: tuple[Deployment, ...], info: ValidationInfo) -> tuple[Deployment, ...]:
         places = [] if (info.context or {}).get(NAMES_CHECKED) else repeated_names([d.name for d in deployments])
+        if places:
+            raise located(places)
+        return deployments
+
+    @field_validator("deployments")
+    @classmethod
+    def _spillover_targets(cls, deployments: tuple[Deployment, ...]) -> tuple[Deployment, ...]:
+        places = spillover_problems(deployments)
         if places:
             raise located(places)
         return deployments

@@ -7,8 +7,9 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.requests import Request
-from starlette.types import Message, Receive
+from starlette.types import Message, Receive, Scope
 
+from aoai_mock.behaviour import entra
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.config import Deployment
 from aoai_mock.errors import (
@@ -16,6 +17,7 @@ from aoai_mock.errors import (
     ApiVersionNotSupported,
     DeploymentNotFound,
     InvalidJson,
+    KeyAuthDisabled,
     ModelNeedsNewerApiVersion,
     OperationNotSupported,
     RequestTooLarge,
@@ -29,6 +31,7 @@ from aoai_mock.wire.validation import load_json
 __all__ = [
     "runtime_of",
     "authenticate",
+    "authenticate_scope",
     "query_value",
     "api_version",
     "deployment_for",
@@ -48,14 +51,34 @@ def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def authenticate(api_key: str | None, authorization: str | None, keys: tuple[str, ...]) -> None:
-    """``api-key`` or ``Authorization: Bearer``; any non-empty one when no keys are configured."""
+def authenticate(api_key: str | None, authorization: str | None, runtime: Runtime, operation: str = "") -> None:
+    """``api-key`` or ``Authorization: Bearer`` (docs/entra-id.md). A Bearer that is a JWT is an Entra ID token,
+    judged on the runtime's clock for ``operation``; any other Bearer is a key, as the v1 routes take one. A key
+    is any non-empty one when no keys are configured, and Azure's 403 when local auth is disabled."""
+    settings = runtime.settings
     presented = api_key
     if not presented:
         scheme, _, token = (authorization or "").partition(" ")
         presented = token.strip() if scheme.lower() == "bearer" else ""
-    if not presented or (keys and presented not in keys):
+        if presented.startswith("eyJ") and entra.looks_like_jwt(presented):
+            entra.check(presented, settings.entra, runtime.clock.now(), operation)
+            return
+    if not presented:
         raise AccessDenied()
+    if settings.disable_local_auth:
+        raise KeyAuthDisabled()
+    if settings.api_keys and presented not in settings.api_keys:
+        raise AccessDenied()
+
+
+def authenticate_scope(scope: Scope, runtime: Runtime, operation: str) -> None:
+    """:func:`authenticate` for a raw ASGI scope (a WebSocket's, say): the ``api-key`` header, else the
+    ``api-key`` query parameter (browsers cannot set headers on a WebSocket), else ``Authorization``."""
+    headers = dict(scope.get("headers") or ())
+    key = headers.get(b"api-key")
+    text = key.decode("latin-1") if key else query_value(scope.get("query_string", b""), b"api-key")
+    authorization = headers.get(b"authorization")
+    authenticate(text, authorization.decode("latin-1") if authorization else None, runtime, operation)
 
 
 def query_value(query: bytes, name: bytes) -> str | None:

@@ -107,7 +107,7 @@ def _replay_route(book: ReplayBook, inner: FastRoute | None, framework: ASGIApp)
     async def replay(exchange: Exchange) -> ASGIApp:
         scope = exchange.scope
         key = exchange.header(b"api-key")
-        authenticate(key, None if key else exchange.header(b"authorization"), exchange.runtime.settings.api_keys)
+        authenticate(key, None if key else exchange.header(b"authorization"), exchange.runtime)
         body = await receive_body(exchange.receive, exchange.runtime.settings.config.max_body_bytes)
         exchange.record.keep_body(body)
         exchange.body_read = True

@@ -71,7 +71,7 @@ def azure_call(request: Request, operation: str, version_required: bool = True) 
     runtime: Runtime = request.app.state.runtime
     headers = request.headers
     key = headers.get("api-key")
-    authenticate(key, None if key else headers.get("authorization"), runtime.settings.api_keys)
+    authenticate(key, None if key else headers.get("authorization"), runtime, operation)
     query = request.scope.get("query_string", b"")
     if request.url.path.startswith(V1_PREFIX):
         version = api_version(query, operation, required=False) or "v1"

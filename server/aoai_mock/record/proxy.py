@@ -1,10 +1,11 @@
 """The recording proxy: a small pure-ASGI app between a client and a real Azure OpenAI resource.
 
 Every request under ``/openai/`` goes to the upstream with the upstream's key (whatever key the client
-sent is dropped), the answer comes back to the client unchanged (status, headers less hop-by-hop ones,
+sent is dropped), or, with ``pass_bearer`` (an Entra ID upstream), with the client's own ``Authorization:
+Bearer`` token; the answer comes back to the client unchanged (status, headers less hop-by-hop ones,
 body; an SSE stream passed on chunk by chunk as it arrives), and the exchange is written to a fixture
-file (:mod:`aoai_mock.record.fixtures`) with the key scrubbed from every byte. ``/_mock/health`` is
-answered here; anything else is a 404.
+file (:mod:`aoai_mock.record.fixtures`) with the key, and every token passed on, scrubbed from every
+byte. ``/_mock/health`` is answered here; anything else is a 404.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ _NOT_FORWARDED = _HOP_BY_HOP | {b"host", b"content-length", b"api-key", b"author
 @dataclass(frozen=True, slots=True)
 class RecordOptions:
     upstream: str  # https://<resource>.openai.azure.com
-    api_key: str
+    api_key: str  # may be empty with pass_bearer
     out: Path = DEFAULT_OUT
     timeout: float = 600.0
+    pass_bearer: bool = False  # send the client's Authorization: Bearer on (preferred to the key when sent)
 
     def __repr__(self) -> str:  # the key never reaches a log
         return f"RecordOptions(upstream={self.upstream!r}, out={str(self.out)!r}, api_key='***')"
@@ -66,6 +68,7 @@ class RecordingProxy:
         self._client: httpx.AsyncClient | None = None
         self._session: dict[str, Recording] = {}  # fingerprint -> what this run recorded (repeats append)
         self._lock = threading.Lock()
+        self._tokens: set[str] = set()  # clients' Bearer tokens passed on (pass_bearer): masked wherever written
         self.written: list[Path] = []
 
     def _http(self) -> httpx.AsyncClient:
@@ -105,7 +108,14 @@ class RecordingProxy:
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _NOT_FORWARDED]
-        headers += [(b"api-key", self.options.api_key.encode()), (b"accept-encoding", b"identity")]
+        token = _bearer(scope["headers"]) if self.options.pass_bearer else None
+        if token:
+            headers.append((b"authorization", b"Bearer " + token.encode("latin-1")))
+            with self._lock:
+                self._tokens.add(token)
+        elif self.options.api_key:
+            headers.append((b"api-key", self.options.api_key.encode()))
+        headers.append((b"accept-encoding", b"identity"))
         query = scope["query_string"]
         url = self.upstream + scope["path"] + ("?" + query.decode("latin-1") if query else "")
         request = normalise(scope["method"], scope["path"], query, scope["headers"], body)
@@ -158,9 +168,20 @@ class RecordingProxy:
             recording.responses.append(response)
             self.options.out.mkdir(parents=True, exist_ok=True)
             path = self.options.out / request.file_name()
-            path.write_bytes(recording.to_bytes((self.options.api_key,)))
+            # every token this run has seen: a file written again still holds earlier answers
+            path.write_bytes(recording.to_bytes((self.options.api_key, *self._tokens)))
             self.written.append(path)
         log.info("recorded %s %s -> %s (%s)", request.method, request.path, response.status, path.name)
+
+
+def _bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The token of the client's ``Authorization: Bearer``, if it sent one."""
+    for name, value in headers:
+        if name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
 
 
 async def _read_body(receive: Receive) -> bytes:

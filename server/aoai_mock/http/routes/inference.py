@@ -57,7 +57,7 @@ async def _call(exchange: Exchange, operation: str) -> Call:
     record = exchange.record
     record.operation = operation
     key = _text(exchange.headers.get(b"api-key"))
-    authenticate(key, None if key else exchange.header(b"authorization"), runtime.settings.api_keys)
+    authenticate(key, None if key else exchange.header(b"authorization"), runtime, operation)
     if not exchange.deployment:  # /openai/v1/... and /openai/responses: the body's model names the deployment
         return await _call_by_model(exchange, operation)
     version = record.api_version = api_version(exchange.scope["query_string"], operation)
@@ -135,7 +135,9 @@ def _route(family: Family, framing: Framing) -> FastRoute:
             # request's arrival) before this one is worked out, instead of after every ready request is.
             await asyncio.sleep(0)
         if exchange.record.body_size < family.offload_bytes:
-            if call.runtime.shared is not None and (call.deployment.rate_limit.enforce or needs_redis(call)):
+            if call.runtime.shared is not None and (
+                call.deployment.rate_limit.enforce or call.deployment.ptu is not None or needs_redis(call)
+            ):
                 outcome = await answer_shared(call, family)
             else:
                 outcome = answer(call, family)
