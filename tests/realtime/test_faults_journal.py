@@ -15,25 +15,10 @@ from aoai_mock.testing import LiveServer
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from tests.e2e.conftest import Sleeps
 from tests.realtime.conftest import AUTH, PREVIEW_Q, ws_url
 from tests.realtime.support import recv as _recv
 from tests.realtime.support import text_turn as _text_turn
-
-
-class Sleeps:
-    """The server's sleep and the clock it advances: records each wait, moves the clock on by it, waits for
-    none."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-        self.now = 0.0
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture()
