@@ -71,21 +71,17 @@ def create_app(settings: Settings | None = None, fixtures_dir: Path | None = Non
     runtime = Runtime.create(settings, fixtures_dir)
     # Each of these imports what only its option needs, here, so that a server without it never loads it.
     if settings.state_path is not None:  # kept on disk; StateFileError when the file is unusable
-        from aoai_mock.behaviour.fine_tuning import restore_deployments
         from aoai_mock.state.sqlite import SqliteStore
 
-        runtime.store = SqliteStore(settings.state_path)
-        restore_deployments(runtime)  # fine-tuned models of earlier runs are deployments again
+        runtime.store = SqliteStore(settings.state_path)  # its fine-tuned models are served from start-up on
     if settings.shared_state_url is not None:  # a client only: it connects on the first command
         from aoai_mock.state.redis_state import RedisState
 
         runtime.shared = RedisState.from_url(settings.shared_state_url)
         runtime.limiter.share(runtime.shared)
-        from aoai_mock.behaviour.fine_tuning import restore_deployments
         from aoai_mock.state.redis_store import RedisStore
 
-        runtime.store = RedisStore.from_url(settings.shared_state_url, runtime.shared)  # docs/shared-state.md
-        restore_deployments(runtime)  # Redis out of reach: none now (the store logs it), the server starts
+        runtime.store = RedisStore(runtime.shared)  # docs/shared-state.md; on the same client and pool
         from aoai_mock.behaviour.media_store import share
 
         share(runtime.media, runtime.store, _image_recipe)  # image urls and spoken texts, for every process
@@ -158,8 +154,12 @@ class MockApp:
 
                 tasks.start_soon(watch, settings.scenarios, runtime.load_scenarios)
             tasks.start_soon(self.deferred.warm_up, WARM_UP_AFTER)
+            reachable = runtime.shared is None or await _check_redis(runtime.shared)
+            if reachable and (settings.state_path is not None or runtime.shared is not None):
+                from aoai_mock.behaviour.fine_tuning import restore_deployments
+
+                await restore_deployments(runtime)  # fine-tuned models of earlier runs (or other processes)
             if runtime.shared is not None:
-                await _check_redis(runtime.shared)
                 from aoai_mock.behaviour.shared_control import follow  # control changes made on other processes
 
                 tasks.start_soon(follow, runtime)
@@ -176,11 +176,12 @@ class MockApp:
             tasks.cancel_scope.cancel()
         # A SIGTERM ends the process without exit handlers (uvicorn re-raises it): the state file takes in its
         # write-ahead log now, so the main file alone holds everything acknowledged.
-        close = getattr(runtime.store, "close", None)
-        if close is not None:
-            close()
         if runtime.shared is not None:
-            await runtime.shared.close()
+            await runtime.shared.close()  # the Redis store's client too
+        else:
+            close = getattr(runtime.store, "close", None)
+            if close is not None:
+                close()
         for observer in self.front.observers:  # what one holds (OpenTelemetry's last spans and points) goes out
             done = getattr(observer, "close", None)
             if done is not None:
@@ -220,15 +221,16 @@ def _image_recipe(fields: dict[str, Any]) -> object:
     return ImageRecipe(**fields)
 
 
-async def _check_redis(shared: RedisState) -> None:
+async def _check_redis(shared: RedisState) -> bool:
     """Start-up asks Redis once: out of reach, the server starts all the same (its log says so, once, naming
-    Redis) and the requests that need Redis get a 500 until it answers."""
+    Redis; no fine-tuned model of earlier runs is served) and the requests that need Redis get a 500 until it
+    answers. Whether it answered."""
     from aoai_mock.state.redis_state import RedisUnavailable
 
     try:
-        await shared.ping()
+        return await shared.ping()
     except RedisUnavailable:
-        pass
+        return False
 
 
 def _replay_router(settings: Settings, fallback: Router, framework: ASGIApp) -> Router:

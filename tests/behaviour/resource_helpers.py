@@ -57,6 +57,6 @@ def example(i: int) -> dict[str, Any]:
     }
 
 
-def upload(runtime: Runtime, data: bytes, purpose: str, name: str = "data.jsonl") -> str:
-    doc = files.upload(runtime, files.Upload(purpose, name, "application/octet-stream", data), "2024-10-21")
+async def upload(runtime: Runtime, data: bytes, purpose: str, name: str = "data.jsonl") -> str:
+    doc = await files.upload(runtime, files.Upload(purpose, name, "application/octet-stream", data), "2024-10-21")
     return str(doc["id"])

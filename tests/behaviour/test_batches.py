@@ -49,21 +49,21 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def setup(clock: FakeClock, rows: list[Any], **settings: Any) -> tuple[Batches, Engine, str]:
+async def setup(clock: FakeClock, rows: list[Any], **settings: Any) -> tuple[Batches, Engine, str]:
     runtime = runtime_on(clock, batch_seconds=SPAN, **settings)
     engine = Engine()
-    return Batches(runtime, engine), engine, upload(runtime, jsonl(rows), "batch")
+    return Batches(runtime, engine), engine, await upload(runtime, jsonl(rows), "batch")
 
 
-def create(batches: Batches, file_id: str, **body: Any) -> dict[str, Any]:
+async def create(batches: Batches, file_id: str, **body: Any) -> dict[str, Any]:
     request = {"input_file_id": file_id, "endpoint": "/chat/completions", "completion_window": "24h", **body}
-    return batches.create(request, GA, {"x-aoai-mock-responder": "echo"})
+    return await batches.create(request, GA, {"x-aoai-mock-responder": "echo"})
 
 
 async def test_lifecycle_counts_and_files(clock: FakeClock) -> None:
     rows = [chat_line(f"task-{i}", "fail" if i == 3 else f"q{i}") for i in range(10)]
-    batches, engine, file_id = setup(clock, rows)
-    created = create(batches, file_id, metadata={"team": "qa"})
+    batches, engine, file_id = await setup(clock, rows)
+    created = await create(batches, file_id, metadata={"team": "qa"})
     assert created["status"] == "validating" and created["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
     assert created["id"].startswith("batch_") and created["metadata"] == {"team": "qa"}
     clock.advance(9)
@@ -82,43 +82,43 @@ async def test_lifecycle_counts_and_files(clock: FakeClock) -> None:
     done = await batches.retrieve(created["id"])
     assert done["status"] == "completed" and done["request_counts"] == {"total": 10, "completed": 9, "failed": 1}
     assert done["completed_at"] == created["created_at"] + 30 and done["errors"] is None
-    output = _lines(batches, done["output_file_id"])
+    output = await _lines(batches, done["output_file_id"])
     assert [line["custom_id"] for line in output] == [f"task-{i}" for i in range(10) if i != 3]
     assert output[0] == {"custom_id": "task-0", "response": {"status_code": 200, "request_id": "req-1",
                          "body": {"object": "chat.completion", "echo": "q0"}}, "error": None}  # fmt: skip
-    errors = _lines(batches, done["error_file_id"])
+    errors = await _lines(batches, done["error_file_id"])
     assert [(e["custom_id"], e["response"]["status_code"]) for e in errors] == [("task-3", 400)]
-    output_file = files.retrieve(batches.runtime, done["output_file_id"])
+    output_file = await files.retrieve(batches.runtime, done["output_file_id"])
     assert output_file["purpose"] == "batch_output" and output_file["id"].count("-") == 5  # file-<uuid>
     assert len(engine.calls) == 10  # nothing ran twice
 
 
-def _lines(batches: Batches, file_id: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in files.content(batches.runtime, file_id).splitlines()]
+async def _lines(batches: Batches, file_id: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (await files.content(batches.runtime, file_id)).splitlines()]
 
 
 async def test_an_all_good_batch_still_has_an_empty_error_file(clock: FakeClock) -> None:
-    batches, _, file_id = setup(clock, [chat_line("a"), chat_line("b")])
-    batch = create(batches, file_id)
+    batches, _, file_id = await setup(clock, [chat_line("a"), chat_line("b")])
+    batch = await create(batches, file_id)
     clock.advance(SPAN)
     done = await batches.retrieve(batch["id"])
-    assert files.retrieve(batches.runtime, done["error_file_id"])["bytes"] == 0
-    assert len(_lines(batches, done["output_file_id"])) == 2
+    assert (await files.retrieve(batches.runtime, done["error_file_id"]))["bytes"] == 0
+    assert len(await _lines(batches, done["output_file_id"])) == 2
 
 
 async def test_a_line_without_an_answer_is_an_error_line(clock: FakeClock) -> None:
-    batches, _, file_id = setup(clock, [chat_line("a"), chat_line("b", "explode")])
-    batch = create(batches, file_id)
+    batches, _, file_id = await setup(clock, [chat_line("a"), chat_line("b", "explode")])
+    batch = await create(batches, file_id)
     clock.advance(SPAN)
     done = await batches.retrieve(batch["id"])
-    [line] = _lines(batches, done["error_file_id"])
+    [line] = await _lines(batches, done["error_file_id"])
     assert line["custom_id"] == "b" and line["response"] is None and line["error"]["code"] == "server_error"
 
 
 async def test_zero_seconds_finishes_at_the_first_read(clock: FakeClock) -> None:
     runtime = runtime_on(clock, batch_seconds=0)
     batches = Batches(runtime, Engine())
-    batch = create(batches, upload(runtime, jsonl([chat_line("a")]), "batch"))
+    batch = await create(batches, await upload(runtime, jsonl([chat_line("a")]), "batch"))
     assert batch["status"] == "validating"  # the create answer, as the service sends it
     assert (await batches.retrieve(batch["id"]))["status"] == "completed"
 
@@ -144,7 +144,7 @@ async def test_bad_lines_fail_the_batch_after_validating(
     runtime = runtime_on(clock, batch_seconds=SPAN)
     engine = Engine()
     batches = Batches(runtime, engine)
-    batch = create(batches, upload(runtime, raw, "batch"))
+    batch = await create(batches, await upload(runtime, raw, "batch"))
     clock.advance(SPAN / 3)
     failed = await batches.retrieve(batch["id"])
     assert failed["status"] == "failed" and failed["failed_at"] == batch["created_at"] + 10
@@ -161,8 +161,8 @@ def test_input_file_checks() -> None:
 
 
 async def test_completion_window_other_than_24h_fails(clock: FakeClock) -> None:
-    batches, _, file_id = setup(clock, [chat_line("a")])
-    batch = create(batches, file_id, completion_window="48h")
+    batches, _, file_id = await setup(clock, [chat_line("a")])
+    batch = await create(batches, file_id, completion_window="48h")
     clock.advance(SPAN)
     failed = await batches.retrieve(batch["id"])
     assert failed["status"] == "failed" and failed["errors"]["data"][0]["param"] == "completion_window"
@@ -177,22 +177,22 @@ async def test_completion_window_other_than_24h_fails(clock: FakeClock) -> None:
         ({"metadata": {"k": 1}}, "metadata"),
     ],
 )
-def test_bad_create_requests(clock: FakeClock, body: dict[str, Any], says: str) -> None:
-    batches, _, file_id = setup(clock, [chat_line("a")])
+async def test_bad_create_requests(clock: FakeClock, body: dict[str, Any], says: str) -> None:
+    batches, _, file_id = await setup(clock, [chat_line("a")])
     with pytest.raises(InvalidResourceRequest, match=says):
-        create(batches, file_id, **body)
+        await create(batches, file_id, **body)
 
 
-def test_the_input_file_must_be_a_batch_file(clock: FakeClock) -> None:
-    batches, _, _ = setup(clock, [chat_line("a")])
-    other = upload(batches.runtime, b"text", "assistants", "a.txt")
+async def test_the_input_file_must_be_a_batch_file(clock: FakeClock) -> None:
+    batches, _, _ = await setup(clock, [chat_line("a")])
+    other = await upload(batches.runtime, b"text", "assistants", "a.txt")
     with pytest.raises(InvalidResourceRequest, match="purpose 'batch'"):
-        create(batches, other)
+        await create(batches, other)
 
 
 async def test_cancel_keeps_the_work_done(clock: FakeClock) -> None:
-    batches, engine, file_id = setup(clock, [chat_line(f"t{i}") for i in range(10)])
-    batch = create(batches, file_id)
+    batches, engine, file_id = await setup(clock, [chat_line(f"t{i}") for i in range(10)])
+    batch = await create(batches, file_id)
     clock.advance(13)  # 30 % through in_progress
     cancelling = await batches.cancel(batch["id"])
     assert cancelling["status"] == "cancelling" and cancelling["cancelling_at"] == batch["created_at"] + 13
@@ -201,14 +201,14 @@ async def test_cancel_keeps_the_work_done(clock: FakeClock) -> None:
     clock.advance(1)
     cancelled = await batches.retrieve(batch["id"])
     assert cancelled["status"] == "cancelled" and cancelled["request_counts"] == {"total": 10, "completed": 3, "failed": 0}
-    assert [line["custom_id"] for line in _lines(batches, cancelled["output_file_id"])] == ["t0", "t1", "t2"]
+    assert [line["custom_id"] for line in await _lines(batches, cancelled["output_file_id"])] == ["t0", "t1", "t2"]
     with pytest.raises(UnexpectedEntityState):
         await batches.cancel(batch["id"])
 
 
 async def test_cancel_while_validating_runs_nothing(clock: FakeClock) -> None:
-    batches, engine, file_id = setup(clock, [chat_line("a")])
-    batch = create(batches, file_id)
+    batches, engine, file_id = await setup(clock, [chat_line("a")])
+    batch = await create(batches, file_id)
     await batches.cancel(batch["id"])
     clock.advance(SPAN)
     cancelled = await batches.retrieve(batch["id"])
@@ -216,8 +216,8 @@ async def test_cancel_while_validating_runs_nothing(clock: FakeClock) -> None:
 
 
 async def test_list_and_unknown_ids(clock: FakeClock) -> None:
-    batches, _, file_id = setup(clock, [chat_line("a")])
-    made = [create(batches, file_id)["id"] for _ in range(5)]
+    batches, _, file_id = await setup(clock, [chat_line("a")])
+    made = [(await create(batches, file_id))["id"] for _ in range(5)]
     page = await batches.list(ListQuery(limit=3))
     assert [b["id"] for b in page.data] == made[::-1][:3] and page.has_more
     with pytest.raises(ObjectNotFound):
@@ -225,8 +225,8 @@ async def test_list_and_unknown_ids(clock: FakeClock) -> None:
 
 
 async def test_private_keys_never_show(clock: FakeClock) -> None:
-    batches, _, file_id = setup(clock, [chat_line("a")])
-    batch = create(batches, file_id)
+    batches, _, file_id = await setup(clock, [chat_line("a")])
+    batch = await create(batches, file_id)
     clock.advance(SPAN)
     for view in (batch, await batches.retrieve(batch["id"]), (await batches.list(ListQuery())).data[0]):
         assert not [key for key in view if key.startswith("_")]
@@ -238,9 +238,9 @@ PREVIEW = "2025-04-01-preview"
 
 async def test_the_2025_04_batch_while_underway(clock: FakeClock) -> None:
     """Exchange 1: ``/v1/chat/completions`` echoed as ``/chat/completions``; file ids ``""`` until it ends."""
-    batches, _, file_id = setup(clock, [chat_line("a"), chat_line("b")])
+    batches, _, file_id = await setup(clock, [chat_line("a"), chat_line("b")])
     request = {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
-    batch = batches.create(request, PREVIEW, {})
+    batch = await batches.create(request, PREVIEW, {})
     assert batch["endpoint"] == "/chat/completions"
     assert (batch["output_file_id"], batch["error_file_id"]) == ("", "")
     clock.advance(SPAN / 2)
@@ -249,15 +249,15 @@ async def test_the_2025_04_batch_while_underway(clock: FakeClock) -> None:
     clock.advance(SPAN)
     done = await batches.retrieve(batch["id"])
     assert done["status"] == "completed" and done["output_file_id"].startswith("file-") and done["error_file_id"]
-    old = batches.create(request, GA, {})  # before the recording: as before
+    old = await batches.create(request, GA, {})  # before the recording: as before
     assert old["endpoint"] == "/v1/chat/completions" and old["output_file_id"] is None
 
 
 async def test_a_2025_04_batch_cancelled_with_nothing_done_has_no_files(clock: FakeClock) -> None:
     """Exchanges 2-4: cancelling (total 2, ids ``""``), then cancelled with both ids null."""
-    batches, engine, file_id = setup(clock, [chat_line("a"), chat_line("b")])
+    batches, engine, file_id = await setup(clock, [chat_line("a"), chat_line("b")])
     request = {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
-    batch = batches.create(request, PREVIEW, {})
+    batch = await batches.create(request, PREVIEW, {})
     clock.advance(1)
     cancelling = await batches.cancel(batch["id"])
     assert cancelling["status"] == "cancelling" and cancelling["request_counts"] == {"total": 2, "completed": 0, "failed": 0}
@@ -266,4 +266,4 @@ async def test_a_2025_04_batch_cancelled_with_nothing_done_has_no_files(clock: F
     cancelled = await batches.retrieve(batch["id"])
     assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"] is not None
     assert (cancelled["output_file_id"], cancelled["error_file_id"]) == (None, None) and not engine.calls
-    assert [d["purpose"] for d in files.list_files(batches.runtime, ListQuery()).data] == ["batch"]
+    assert [d["purpose"] for d in (await files.list_files(batches.runtime, ListQuery())).data] == ["batch"]

@@ -29,24 +29,24 @@ def given(purpose: str | None = "batch", name: str | None = "in.jsonl", data: by
     return files.Upload(purpose, name, kw.pop("content_type", "application/octet-stream"), data, **kw)  # type: ignore[arg-type]
 
 
-def test_upload_stores_the_wire_object_and_the_bytes() -> None:
+async def test_upload_stores_the_wire_object_and_the_bytes() -> None:
     runtime = runtime_on(FakeClock(), seed=3)
-    doc = files.upload(runtime, given("assistants", "notes.txt", b"some text"), GA)
+    doc = await files.upload(runtime, given("assistants", "notes.txt", b"some text"), GA)
     assert doc == {
         "id": doc["id"], "object": "file", "bytes": 9, "created_at": 1_735_689_600, "filename": "notes.txt",
         "purpose": "assistants", "status": "processed", "status_details": None,
     }  # fmt: skip
     assert doc["id"].startswith("file-") and len(doc["id"]) == 5 + 32
     # The contract other families rely on: the doc is the wire object, the bytes a blob of the same id.
-    assert runtime.store.get("file", doc["id"]) == doc
-    assert runtime.store.get_blob(doc["id"]) == b"some text"
-    assert files.content(runtime, doc["id"]) == b"some text"
+    assert await runtime.store.get("file", doc["id"]) == doc
+    assert await runtime.store.get_blob(doc["id"]) == b"some text"
+    assert await files.content(runtime, doc["id"]) == b"some text"
 
 
-def test_seeded_ids_repeat_across_runs_and_differ_within_one() -> None:
-    first = [upload(runtime_on(FakeClock(), seed=7), b"x", "assistants", "a.txt") for _ in range(2)]
+async def test_seeded_ids_repeat_across_runs_and_differ_within_one() -> None:
+    first = [await upload(runtime_on(FakeClock(), seed=7), b"x", "assistants", "a.txt") for _ in range(2)]
     runtime = runtime_on(FakeClock(), seed=7)
-    again = [upload(runtime, b"x", "assistants", "a.txt") for _ in range(2)]
+    again = [await upload(runtime, b"x", "assistants", "a.txt") for _ in range(2)]
     assert first[0] == again[0] and again[0] != again[1]
 
 
@@ -65,49 +65,49 @@ def test_seeded_ids_repeat_across_runs_and_differ_within_one() -> None:
         (given("assistants", expires_after={"seconds": "60", "anchor": "created_at"}), InvalidResourceRequest, "14 to 30"),
     ],
 )
-def test_bad_uploads(upload_: files.Upload, error: type[AzureError], says: str) -> None:
+async def test_bad_uploads(upload_: files.Upload, error: type[AzureError], says: str) -> None:
     with pytest.raises(error) as caught:
-        files.upload(runtime_on(FakeClock()), upload_, GA)
+        await files.upload(runtime_on(FakeClock()), upload_, GA)
     assert says in caught.value.message and caught.value.status == 400
 
 
-def test_batch_purpose_needs_a_version_with_batches() -> None:
+async def test_batch_purpose_needs_a_version_with_batches() -> None:
     with pytest.raises(InvalidResourceRequest, match="purpose"):
-        files.upload(runtime_on(FakeClock()), given("batch"), "2024-06-01")
+        await files.upload(runtime_on(FakeClock()), given("batch"), "2024-06-01")
 
 
-def test_size_limits_per_purpose() -> None:
+async def test_size_limits_per_purpose() -> None:
     runtime = runtime_on(FakeClock(), max_file_bytes=100, max_batch_file_bytes=10)
     with pytest.raises(FileTooLarge) as caught:
-        files.upload(runtime, given("batch", data=b"x" * 11), GA)
+        await files.upload(runtime, given("batch", data=b"x" * 11), GA)
     assert caught.value.status == 413 and caught.value.limit == 10
-    files.upload(runtime, given("assistants", data=b"x" * 100), GA)
+    await files.upload(runtime, given("assistants", data=b"x" * 100), GA)
     with pytest.raises(FileTooLarge):
-        files.upload(runtime, given("assistants", data=b"x" * 101), GA)
+        await files.upload(runtime, given("assistants", data=b"x" * 101), GA)
 
 
-def test_fine_tune_files_may_start_with_a_byte_order_mark() -> None:
+async def test_fine_tune_files_may_start_with_a_byte_order_mark() -> None:
     runtime = runtime_on(FakeClock())
-    upload(runtime, b"\xef\xbb\xbf" + jsonl([example(1), example(2)]), "fine-tune", "train.jsonl")
+    await upload(runtime, b"\xef\xbb\xbf" + jsonl([example(1), example(2)]), "fine-tune", "train.jsonl")
 
 
-def test_expiry_is_reported() -> None:
+async def test_expiry_is_reported() -> None:
     runtime = runtime_on(FakeClock(), seed=1)
-    doc = files.upload(runtime, given("batch", expires_after={"seconds": "1209600", "anchor": "created_at"}), GA)
+    doc = await files.upload(runtime, given("batch", expires_after={"seconds": "1209600", "anchor": "created_at"}), GA)
     assert doc["expires_at"] == doc["created_at"] + 1_209_600
 
 
-def test_list_filters_and_pages() -> None:
+async def test_list_filters_and_pages() -> None:
     runtime = runtime_on(FakeClock())
-    ids = [upload(runtime, b"x", "assistants" if i % 2 else "batch", f"f{i}.jsonl") for i in range(30)]
-    page = files.list_files(runtime, ListQuery(limit=10, order="asc"))
+    ids = [await upload(runtime, b"x", "assistants" if i % 2 else "batch", f"f{i}.jsonl") for i in range(30)]
+    page = await files.list_files(runtime, ListQuery(limit=10, order="asc"))
     assert [d["id"] for d in page.data] == ids[:10] and page.has_more and page.first_id == ids[0]
-    rest = files.list_files(runtime, ListQuery(limit=100, order="asc", after=page.last_id))
+    rest = await files.list_files(runtime, ListQuery(limit=100, order="asc", after=page.last_id))
     assert [d["id"] for d in rest.data] == ids[10:] and not rest.has_more
-    batch_only = files.list_files(runtime, ListQuery(limit=100), purpose="batch")
+    batch_only = await files.list_files(runtime, ListQuery(limit=100), purpose="batch")
     assert len(batch_only.data) == 15 and {d["purpose"] for d in batch_only.data} == {"batch"}
     with pytest.raises(InvalidResourceRequest):
-        files.list_files(runtime, ListQuery(), purpose="bogus")
+        await files.list_files(runtime, ListQuery(), purpose="bogus")
 
 
 @pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"order": "sideways"}])
@@ -116,14 +116,14 @@ def test_bad_list_parameters(params: dict[str, str]) -> None:
         ListQuery.parse(params)
 
 
-def test_delete_removes_object_and_bytes() -> None:
+async def test_delete_removes_object_and_bytes() -> None:
     runtime = runtime_on(FakeClock())
-    file_id = upload(runtime, b"bytes", "assistants", "a.txt")
-    assert files.delete(runtime, file_id) == {"id": file_id, "object": "file", "deleted": True}
-    assert runtime.store.get_blob(file_id) is None
+    file_id = await upload(runtime, b"bytes", "assistants", "a.txt")
+    assert await files.delete(runtime, file_id) == {"id": file_id, "object": "file", "deleted": True}
+    assert await runtime.store.get_blob(file_id) is None
     for action in (files.retrieve, files.content, files.delete):
         with pytest.raises(ObjectNotFound):
-            action(runtime, file_id)
+            await action(runtime, file_id)
 
 
 # -- as recorded (../shared/recordings/files, fine_tuning); the shapes above stay for older versions ----------------
@@ -131,58 +131,58 @@ PREVIEW_03 = "2025-03-01-preview"  # files/net-CanUploadAndDeleteFiles-2025-03-0
 PREVIEW_04 = "2025-04-01-preview"  # fine_tuning/net-CreateCancelDelete-2025-04-01-preview.json
 
 
-def test_assistants_uploads_get_assistant_ids_from_2025_03() -> None:
+async def test_assistants_uploads_get_assistant_ids_from_2025_03() -> None:
     """files/net-CanUploadAndDeleteFiles, exchange 0: ``assistant-VkGLbxfGJdAwXPD5BMGjLj``, status_details null."""
     runtime = runtime_on(FakeClock(), seed=3)
-    doc = files.upload(runtime, given("assistants", "test_file_delete_me.txt", b"x" * 13), PREVIEW_03)
+    doc = await files.upload(runtime, given("assistants", "test_file_delete_me.txt", b"x" * 13), PREVIEW_03)
     assert doc["id"].startswith("assistant-") and len(doc["id"]) == len("assistant-") + 22
     assert doc["id"][len("assistant-"):].isalnum() and files.assistants_service(doc)
     assert doc["status"] == "processed" and "status_details" in doc and doc["status_details"] is None
 
 
 @pytest.mark.parametrize("purpose", ["batch", "fine-tune"])
-def test_files_service_uploads_have_no_status_details_from_2025_03(purpose: str) -> None:
+async def test_files_service_uploads_have_no_status_details_from_2025_03(purpose: str) -> None:
     """files/net-CanUploadAndDeleteFiles exchange 2 (batch), fine_tuning/net-CreateCancelDelete exchange 0."""
     runtime = runtime_on(FakeClock(), seed=3)
-    doc = files.upload(runtime, given(purpose, "in.jsonl", b"{}\n"), PREVIEW_03)
+    doc = await files.upload(runtime, given(purpose, "in.jsonl", b"{}\n"), PREVIEW_03)
     assert doc["id"].startswith("file-") and len(doc["id"]) == 5 + 32 and int(doc["id"][5:], 16) >= 0
     assert set(doc) == {"id", "object", "bytes", "created_at", "filename", "purpose", "status"}
     assert not files.assistants_service(doc)
 
 
-def test_fine_tune_uploads_are_pending_then_processed() -> None:
+async def test_fine_tune_uploads_are_pending_then_processed() -> None:
     """fine_tuning/net-CreateCancelDelete: ``pending`` at upload, ``processed`` at a GET 6 s later."""
     clock = FakeClock()
     runtime = runtime_on(clock, fine_tuning_seconds=8)
-    doc = files.upload(runtime, given("fine-tune", "train.jsonl", b"{}\n"), PREVIEW_04)
+    doc = await files.upload(runtime, given("fine-tune", "train.jsonl", b"{}\n"), PREVIEW_04)
     assert doc["status"] == "pending" and not [key for key in doc if key.startswith("_")]
     clock.advance(1)
-    assert files.retrieve(runtime, doc["id"])["status"] == "pending"
+    assert (await files.retrieve(runtime, doc["id"]))["status"] == "pending"
     clock.advance(1)  # a quarter of fine_tuning_seconds
-    assert files.retrieve(runtime, doc["id"])["status"] == "processed"
-    assert files.list_files(runtime, ListQuery()).data[0]["status"] == "processed"
-    batch = files.upload(runtime, given("batch"), PREVIEW_04)
+    assert (await files.retrieve(runtime, doc["id"]))["status"] == "processed"
+    assert (await files.list_files(runtime, ListQuery())).data[0]["status"] == "processed"
+    batch = await files.upload(runtime, given("batch"), PREVIEW_04)
     assert batch["status"] == "processed"  # files/net-CanUploadAndDeleteFiles exchange 2: processed at once
 
 
-def test_a_second_delete_of_a_files_service_file_is_deleted_false() -> None:
+async def test_a_second_delete_of_a_files_service_file_is_deleted_false() -> None:
     """fine_tuning/net-CreateCancelDelete exchanges 6-7: 200 ``deleted: true``, then 200 ``deleted: false``."""
     runtime = runtime_on(FakeClock())
-    file_id = files.upload(runtime, given("fine-tune", "t.jsonl"), PREVIEW_04)["id"]
-    assert files.delete(runtime, file_id, PREVIEW_04)["deleted"] is True
-    assert files.delete(runtime, file_id, PREVIEW_04) == {"id": file_id, "object": "file", "deleted": False}
+    file_id = (await files.upload(runtime, given("fine-tune", "t.jsonl"), PREVIEW_04))["id"]
+    assert (await files.delete(runtime, file_id, PREVIEW_04))["deleted"] is True
+    assert await files.delete(runtime, file_id, PREVIEW_04) == {"id": file_id, "object": "file", "deleted": False}
     with pytest.raises(ObjectNotFound):  # before the recording's version: the mock's 404, as before
-        files.delete(runtime, file_id, GA)
+        await files.delete(runtime, file_id, GA)
     with pytest.raises(ObjectNotFound):
-        files.retrieve(runtime, file_id)
+        await files.retrieve(runtime, file_id)
 
 
-def test_a_second_delete_of_an_assistants_file_is_its_404() -> None:
+async def test_a_second_delete_of_an_assistants_file_is_its_404() -> None:
     """files/net-CanUploadAndDeleteFiles exchange 3: 404 ``No such File object: <id>``, param id, code null."""
     runtime = runtime_on(FakeClock())
-    file_id = files.upload(runtime, given("assistants", "a.txt"), PREVIEW_03)["id"]
-    assert files.delete(runtime, file_id, PREVIEW_03)["deleted"] is True
+    file_id = (await files.upload(runtime, given("assistants", "a.txt"), PREVIEW_03))["id"]
+    assert (await files.delete(runtime, file_id, PREVIEW_03))["deleted"] is True
     with pytest.raises(AzureError) as caught:
-        files.delete(runtime, file_id, PREVIEW_03)
+        await files.delete(runtime, file_id, PREVIEW_03)
     assert caught.value.status == 404 and caught.value.body() == {"error": {
         "message": f"No such File object: {file_id}", "type": "invalid_request_error", "param": "id", "code": None}}

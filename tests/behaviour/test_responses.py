@@ -37,16 +37,16 @@ def runtime() -> Runtime:
     return Runtime.create(resolve({"port": 0, "seed": 11}, env={}))
 
 
-def run(runtime: Runtime, responder: Any = None, deployment: str = "gpt-4o", **body: Any) -> responses.Created:
+async def run(runtime: Runtime, responder: Any = None, deployment: str = "gpt-4o", **body: Any) -> responses.Created:
     found = runtime.deployment(deployment)
     assert found is not None
-    prepared = responses.prepare(runtime, found, VERSION, {"model": deployment, **body})
-    return responses.create(runtime, prepared, responder)
+    prepared = await responses.prepare(runtime, found, VERSION, {"model": deployment, **body})
+    return await responses.create(runtime, prepared, responder)
 
 
-def error_of(runtime: Runtime, **body: Any) -> AzureError:
+async def error_of(runtime: Runtime, **body: Any) -> AzureError:
     with pytest.raises(AzureError) as caught:
-        run(runtime, **body)
+        await run(runtime, **body)
     return caught.value
 
 
@@ -81,8 +81,10 @@ def error_of(runtime: Runtime, **body: Any) -> AzureError:
         ({"input": "x", "background": True}, 400, "background", "background"),
     ],
 )
-def test_bad_requests_are_the_services_400s(runtime: Runtime, body: dict, status: int, param: str | None, message: str) -> None:
-    error = error_of(runtime, **body)
+async def test_bad_requests_are_the_services_400s(
+    runtime: Runtime, body: dict, status: int, param: str | None, message: str
+) -> None:
+    error = await error_of(runtime, **body)
     assert error.status == status
     assert error.param == param
     assert message in error.message
@@ -90,68 +92,87 @@ def test_bad_requests_are_the_services_400s(runtime: Runtime, body: dict, status
 
 @pytest.mark.parametrize(
     ("deployment", "body", "param"),
-    [("gpt-4o", {"reasoning": {"effort": "high"}}, "reasoning.effort"), ("o3-mini", {"temperature": 0.2}, "temperature"),
-     ("o3-mini", {"top_p": 0.5}, "top_p")],
+    [
+        ("gpt-4o", {"reasoning": {"effort": "high"}}, "reasoning.effort"),
+        ("o3-mini", {"temperature": 0.2}, "temperature"),
+        ("o3-mini", {"top_p": 0.5}, "top_p"),
+    ],
 )
-def test_what_a_model_does_not_support(runtime: Runtime, deployment: str, body: dict, param: str) -> None:
+async def test_what_a_model_does_not_support(runtime: Runtime, deployment: str, body: dict, param: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
-        run(runtime, deployment=deployment, input="x", **body)
+        await run(runtime, deployment=deployment, input="x", **body)
     assert caught.value.param == param and caught.value.code == "unsupported_parameter"
     assert caught.value.message == f"Unsupported parameter: '{param}' is not supported with this model."
 
 
-def test_previous_response_not_found_has_its_code(runtime: Runtime) -> None:
-    assert error_of(runtime, input="x", previous_response_id="resp_x").code == "previous_response_not_found"
+async def test_previous_response_not_found_has_its_code(runtime: Runtime) -> None:
+    assert (await error_of(runtime, input="x", previous_response_id="resp_x")).code == "previous_response_not_found"
 
 
 # -- input items and the conversation -------------------------------------------------------------------
 
 
-def test_a_string_input_is_one_user_message_and_instructions_are_the_system_message(runtime: Runtime) -> None:
+async def test_a_string_input_is_one_user_message_and_instructions_are_the_system_message(runtime: Runtime) -> None:
     responder = Scripted(Choice(content="Hi!"))
-    created = run(runtime, responder, input="Hello", instructions="Be brief.")
+    created = await run(runtime, responder, input="Hello", instructions="Be brief.")
     seen = responder.seen[0]
     assert [(m.role, m.text) for m in seen.messages] == [("system", "Be brief."), ("user", "Hello")]
     assert seen.operation == av.RESPONSES
-    kept = runtime.store.get("response_input_items", created.response["id"])
+    kept = await runtime.store.get("response_input_items", created.response["id"])
     assert kept is not None and kept["history"] == []
     (item,) = kept["items"]
     assert item["type"] == "message" and item["role"] == "user" and item["status"] == "completed"
     assert item["id"].startswith("msg_") and item["content"] == [{"type": "input_text", "text": "Hello"}]
 
 
-def test_messages_and_parts_are_stored_as_the_api_lists_them() -> None:
+async def test_messages_and_parts_are_stored_as_the_api_lists_them() -> None:
     runtime = Runtime.create(resolve({"port": 0}, env={}))
     body = [
         {"role": "developer", "content": "Rules."},
-        {"type": "message", "role": "user", "content": [
-            {"type": "input_text", "text": "What is this?"},
-            {"type": "input_image", "image_url": "data:image/png;base64,AAAA", "detail": "low"}]},
+        {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "What is this?"},
+                {"type": "input_image", "image_url": "data:image/png;base64,AAAA", "detail": "low"},
+            ],
+        },
         {"role": "assistant", "content": "A cat."},
     ]
-    created = run(runtime, input=body)
-    kept = runtime.store.get("response_input_items", created.response["id"])
+    created = await run(runtime, input=body)
+    kept = await runtime.store.get("response_input_items", created.response["id"])
     assert kept is not None
     developer, user, assistant = kept["items"]
     assert developer["content"] == [{"type": "input_text", "text": "Rules."}]
-    assert user["content"][1] == {"type": "input_image", "image_url": "data:image/png;base64,AAAA",
-                                  "file_id": None, "detail": "low"}
+    assert user["content"][1] == {
+        "type": "input_image",
+        "image_url": "data:image/png;base64,AAAA",
+        "file_id": None,
+        "detail": "low",
+    }
     assert assistant["content"] == [{"type": "output_text", "text": "A cat.", "annotations": []}]
     assert items.image_count(kept["items"]) == items.IMAGE_TOKENS["low"]
 
 
-def test_input_tokens_are_the_conversation_as_chat_plus_tools_and_images(runtime: Runtime) -> None:
-    body = [{"role": "user", "content": [{"type": "input_text", "text": "Look"},
-                                         {"type": "input_image", "image_url": "https://example.com/a.png"}]}]
-    created = run(runtime, input=body, instructions="Describe.", tools=[WEATHER])
+async def test_input_tokens_are_the_conversation_as_chat_plus_tools_and_images(runtime: Runtime) -> None:
+    body = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "Look"},
+                {"type": "input_image", "image_url": "https://example.com/a.png"},
+            ],
+        }
+    ]
+    created = await run(runtime, input=body, instructions="Describe.", tools=[WEATHER])
     chat = [{"role": "system", "content": "Describe."}, {"role": "user", "content": "Look"}]
     tool = {"type": "function", "function": {k: v for k, v in WEATHER.items() if k != "type"}}  # as chat's
     expected = tokens.count_chat(chat, "o200k_base", [tool], items.IMAGE_TOKENS["auto"])
     assert created.response["usage"]["input_tokens"] == expected
 
 
-def test_usage_counts_the_answer_and_adds_up(runtime: Runtime) -> None:
-    created = run(runtime, Scripted(Choice(content="Three small words")), input="x")
+async def test_usage_counts_the_answer_and_adds_up(runtime: Runtime) -> None:
+    created = await run(runtime, Scripted(Choice(content="Three small words")), input="x")
     usage = created.response["usage"]
     assert usage["output_tokens"] == tokens.count("Three small words", "o200k_base")
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
@@ -162,8 +183,8 @@ def test_usage_counts_the_answer_and_adds_up(runtime: Runtime) -> None:
 # -- the response object ----------------------------------------------------------------------------------
 
 
-def test_a_text_answer_is_one_message_item_with_output_text(runtime: Runtime) -> None:
-    created = run(runtime, Scripted(Choice(content="Hello back")), input="Hello", metadata={"k": "v"}, user="u1")
+async def test_a_text_answer_is_one_message_item_with_output_text(runtime: Runtime) -> None:
+    created = await run(runtime, Scripted(Choice(content="Hello back")), input="Hello", metadata={"k": "v"}, user="u1")
     body = created.response
     assert body["object"] == "response" and body["status"] == "completed" and body["id"].startswith("resp_")
     (message,) = body["output"]
@@ -176,59 +197,74 @@ def test_a_text_answer_is_one_message_item_with_output_text(runtime: Runtime) ->
     assert body["model"] == "gpt-4o" and body["created_at"] == runtime.clock.created()  # the deployment's name
 
 
-def test_tool_calls_are_function_call_items_and_tools_are_echoed(runtime: Runtime) -> None:
-    calls = (ToolCall("call_1", "get_current_weather", '{"location":"Paris"}'),
-             ToolCall("call_2", "get_current_weather", '{"location":"Oslo"}'))
-    created = run(runtime, Scripted(Choice(tool_calls=calls)), input="weather?", tools=[WEATHER])
+async def test_tool_calls_are_function_call_items_and_tools_are_echoed(runtime: Runtime) -> None:
+    calls = (
+        ToolCall("call_1", "get_current_weather", '{"location":"Paris"}'),
+        ToolCall("call_2", "get_current_weather", '{"location":"Oslo"}'),
+    )
+    created = await run(runtime, Scripted(Choice(tool_calls=calls)), input="weather?", tools=[WEATHER])
     first, second = created.response["output"]
     assert first["type"] == "function_call" and first["id"].startswith("fc_")
-    assert (first["call_id"], first["name"], first["arguments"]) == ("call_1", "get_current_weather", '{"location":"Paris"}')
+    assert (first["call_id"], first["name"], first["arguments"]) == (
+        "call_1",
+        "get_current_weather",
+        '{"location":"Paris"}',
+    )
     assert second["call_id"] == "call_2" and first["status"] == "completed"
     assert created.response["tools"] == [{**WEATHER, "strict": True}]
 
 
-def test_without_parallel_tool_calls_one_call_is_made(runtime: Runtime) -> None:
+async def test_without_parallel_tool_calls_one_call_is_made(runtime: Runtime) -> None:
     calls = (ToolCall("call_1", "f", "{}"), ToolCall("call_2", "f", "{}"))
-    created = run(runtime, Scripted(Choice(tool_calls=calls)), input="x", tools=[{**WEATHER, "name": "f"}],
-                  parallel_tool_calls=False)
+    created = await run(
+        runtime,
+        Scripted(Choice(tool_calls=calls)),
+        input="x",
+        tools=[{**WEATHER, "name": "f"}],
+        parallel_tool_calls=False,
+    )
     assert [o["call_id"] for o in created.response["output"]] == ["call_1"]
     assert created.response["parallel_tool_calls"] is False
 
 
-def test_a_forced_tool_choice_reaches_the_responder(runtime: Runtime) -> None:
+async def test_a_forced_tool_choice_reaches_the_responder(runtime: Runtime) -> None:
     choice = {"type": "function", "name": "get_current_weather"}
-    created = run(runtime, input="hello", tools=[WEATHER], tool_choice=choice)  # echo, but forced to call
+    created = await run(runtime, input="hello", tools=[WEATHER], tool_choice=choice)  # echo, but forced to call
     (call,) = created.response["output"]
     assert call["type"] == "function_call" and json.loads(call["arguments"])["location"]
     assert created.response["tool_choice"] == choice
 
 
-def test_max_output_tokens_cuts_the_text_and_marks_the_response_incomplete(runtime: Runtime) -> None:
+async def test_max_output_tokens_cuts_the_text_and_marks_the_response_incomplete(runtime: Runtime) -> None:
     words = " ".join(["word"] * 40)
-    created = run(runtime, Scripted(Choice(content=words)), input="x", max_output_tokens=16)
+    created = await run(runtime, Scripted(Choice(content=words)), input="x", max_output_tokens=16)
     body = created.response
     assert body["status"] == "incomplete" and body["incomplete_details"] == {"reason": "max_output_tokens"}
     assert body["output"][0]["status"] == "incomplete" and body["usage"]["output_tokens"] == 16
     assert body["max_output_tokens"] == 16
 
 
-def test_a_refusal_is_a_refusal_part(runtime: Runtime) -> None:
-    created = run(runtime, Scripted(Choice(refusal="I can't help with that.")), input="x")
+async def test_a_refusal_is_a_refusal_part(runtime: Runtime) -> None:
+    created = await run(runtime, Scripted(Choice(refusal="I can't help with that.")), input="x")
     assert created.response["output"][0]["content"] == [{"type": "refusal", "refusal": "I can't help with that."}]
 
 
-def test_a_json_schema_format_gets_json_that_fits(runtime: Runtime) -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
-              "additionalProperties": False}
+async def test_a_json_schema_format_gets_json_that_fits(runtime: Runtime) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
     fmt = {"type": "json_schema", "name": "place", "schema": schema, "strict": True}
-    created = run(runtime, input="where?", text={"format": fmt})
+    created = await run(runtime, input="where?", text={"format": fmt})
     text = created.response["output"][0]["content"][0]["text"]
     assert isinstance(json.loads(text)["city"], str)
     assert created.response["text"] == {"format": fmt}
 
 
-def test_a_reasoning_model_reasons_first(runtime: Runtime) -> None:
-    created = run(runtime, Scripted(Choice(content="ok")), deployment="o3-mini", input="x")
+async def test_a_reasoning_model_reasons_first(runtime: Runtime) -> None:
+    created = await run(runtime, Scripted(Choice(content="ok")), deployment="o3-mini", input="x")
     reasoning, _ = created.response["output"]
     assert reasoning["type"] == "reasoning" and reasoning["summary"] == [] and reasoning["id"].startswith("rs_")
     usage = created.response["usage"]
@@ -240,66 +276,71 @@ def test_a_reasoning_model_reasons_first(runtime: Runtime) -> None:
 # -- chaining and storage -----------------------------------------------------------------------------
 
 
-def test_chaining_continues_from_the_previous_input_and_output(runtime: Runtime) -> None:
+async def test_chaining_continues_from_the_previous_input_and_output(runtime: Runtime) -> None:
     call = ToolCall("call_w", "get_current_weather", '{"location":"Paris"}')
-    first = run(runtime, Scripted(Choice(tool_calls=(call,))), input="Weather in Paris?", tools=[WEATHER],
-                instructions="Old instructions are not carried over.")
+    first = await run(
+        runtime,
+        Scripted(Choice(tool_calls=(call,))),
+        input="Weather in Paris?",
+        tools=[WEATHER],
+        instructions="Old instructions are not carried over.",
+    )
     responder = Scripted(Choice(content="Sunny."))
     output = {"type": "function_call_output", "call_id": "call_w", "output": '{"sky":"clear"}'}
-    second = run(runtime, responder, input=[output], previous_response_id=first.response["id"], tools=[WEATHER])
+    second = await run(runtime, responder, input=[output], previous_response_id=first.response["id"], tools=[WEATHER])
     seen = [(m.role, m.text, m.tool_call_id) for m in responder.seen[0].messages]
     assert seen == [("user", "Weather in Paris?", None), ("assistant", "", None), ("tool", '{"sky":"clear"}', "call_w")]
     assert responder.seen[0].messages[1].tool_calls[0]["function"]["name"] == "get_current_weather"
     assert second.response["previous_response_id"] == first.response["id"]
-    kept = runtime.store.get("response_input_items", second.response["id"])
+    kept = await runtime.store.get("response_input_items", second.response["id"])
     assert kept is not None and [i["type"] for i in kept["items"]] == ["function_call_output"]
     assert [i["type"] for i in kept["history"]] == ["message", "function_call"]
 
 
-def test_store_false_keeps_nothing_and_cannot_be_continued(runtime: Runtime) -> None:
-    created = run(runtime, input="secret", store=False)
+async def test_store_false_keeps_nothing_and_cannot_be_continued(runtime: Runtime) -> None:
+    created = await run(runtime, input="secret", store=False)
     assert created.response["store"] is False
-    assert runtime.store.get("response", created.response["id"]) is None
-    assert error_of(runtime, input="x", previous_response_id=created.response["id"]).status == 400
+    assert await runtime.store.get("response", created.response["id"]) is None
+    assert (await error_of(runtime, input="x", previous_response_id=created.response["id"])).status == 400
     with pytest.raises(InvalidRequest) as caught:
-        responses.retrieve(runtime, created.response["id"])
+        await responses.retrieve(runtime, created.response["id"])
     assert caught.value.status == 404
 
 
-def test_retrieve_delete_and_a_deleted_response_cannot_be_continued(runtime: Runtime) -> None:
-    created = run(runtime, input="keep me")
+async def test_retrieve_delete_and_a_deleted_response_cannot_be_continued(runtime: Runtime) -> None:
+    created = await run(runtime, input="keep me")
     rid = created.response["id"]
-    assert responses.retrieve(runtime, rid) == created.response
-    assert responses.delete(runtime, rid) == {"id": rid, "object": "response.deleted", "deleted": True}
+    assert await responses.retrieve(runtime, rid) == created.response
+    assert await responses.delete(runtime, rid) == {"id": rid, "object": "response.deleted", "deleted": True}
     for action in (responses.retrieve, responses.delete, responses.list_input_items):
         with pytest.raises(InvalidRequest) as caught:
-            action(runtime, rid)
+            await action(runtime, rid)
         assert caught.value.status == 404 and rid in caught.value.message
-    assert error_of(runtime, input="x", previous_response_id=rid).code == "previous_response_not_found"
+    assert (await error_of(runtime, input="x", previous_response_id=rid)).code == "previous_response_not_found"
 
 
-def test_input_items_page_in_either_order(runtime: Runtime) -> None:
+async def test_input_items_page_in_either_order(runtime: Runtime) -> None:
     body = [{"role": "user", "content": f"m{i}"} for i in range(5)]
-    rid = run(runtime, input=body).response["id"]
+    rid = (await run(runtime, input=body)).response["id"]
     texts = lambda page: [i["content"][0]["text"] for i in page["data"]]
-    first = responses.list_input_items(runtime, rid, limit="2")
+    first = await responses.list_input_items(runtime, rid, limit="2")
     assert texts(first) == ["m0", "m1"] and first["has_more"] is True and first["object"] == "list"
-    rest = responses.list_input_items(runtime, rid, after=first["last_id"])
+    rest = await responses.list_input_items(runtime, rid, after=first["last_id"])
     assert texts(rest) == ["m2", "m3", "m4"] and rest["has_more"] is False
-    assert texts(responses.list_input_items(runtime, rid, order="desc", limit="1")) == ["m4"]
-    assert texts(responses.list_input_items(runtime, rid, default_order="desc", limit="1")) == ["m4"]
+    assert texts(await responses.list_input_items(runtime, rid, order="desc", limit="1")) == ["m4"]
+    assert texts(await responses.list_input_items(runtime, rid, default_order="desc", limit="1")) == ["m4"]
     for bad in ({"limit": "0"}, {"limit": "x"}, {"order": "sideways"}):
         with pytest.raises(InvalidRequest):
-            responses.list_input_items(runtime, rid, **bad)
+            await responses.list_input_items(runtime, rid, **bad)
 
 
-def test_the_same_request_gives_the_same_answer_and_ids_with_a_seed(runtime: Runtime) -> None:
+async def test_the_same_request_gives_the_same_answer_and_ids_with_a_seed(runtime: Runtime) -> None:
     again = Runtime.create(resolve({"port": 0, "seed": 11}, env={}))
     answers = []
     for each, stream in ((runtime, True), (again, False)):  # streaming or not, the same answer
         deployment = each.deployment("gpt-4o")
         assert deployment is not None
-        answers.append(run(each, each.responder(deployment, "generated"), input="Tell me", stream=stream))
+        answers.append(await run(each, each.responder(deployment, "generated"), input="Tell me", stream=stream))
     one, two = answers
     assert one.response == two.response and len(one.response["output"][0]["content"][0]["text"]) > 20
     assert list(one.events()) == list(two.events())
@@ -308,14 +349,20 @@ def test_the_same_request_gives_the_same_answer_and_ids_with_a_seed(runtime: Run
 # -- the stream -----------------------------------------------------------------------------------------
 
 
-def test_a_text_stream_has_the_events_the_sdk_expects_in_order(runtime: Runtime) -> None:
-    created = run(runtime, Scripted(Choice(content="one two three")), input="x")
+async def test_a_text_stream_has_the_events_the_sdk_expects_in_order(runtime: Runtime) -> None:
+    created = await run(runtime, Scripted(Choice(content="one two three")), input="x")
     events = list(created.events())
     pieces = len(created.planned[0].pieces)
     assert [e["type"] for e in events] == [
-        "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
         *["response.output_text.delta"] * pieces,
-        "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
     ]
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert events[0]["response"]["status"] == "in_progress" and events[0]["response"]["output"] == []
@@ -330,10 +377,15 @@ def test_a_text_stream_has_the_events_the_sdk_expects_in_order(runtime: Runtime)
     assert events[-1]["response"] == created.response
 
 
-def test_a_function_call_streams_its_arguments(runtime: Runtime) -> None:
+async def test_a_function_call_streams_its_arguments(runtime: Runtime) -> None:
     call = ToolCall("call_s", "get_current_weather", '{"location":"Rome"}')
-    created = run(runtime, Scripted(Choice(tool_calls=(call,))), input="x", tools=[WEATHER],
-                  stream_options={"include_obfuscation": False})
+    created = await run(
+        runtime,
+        Scripted(Choice(tool_calls=(call,))),
+        input="x",
+        tools=[WEATHER],
+        stream_options={"include_obfuscation": False},
+    )
     events = list(created.events())
     kinds = [e["type"] for e in events]
     assert kinds[2] == "response.output_item.added" and events[2]["item"]["arguments"] == ""
@@ -344,13 +396,13 @@ def test_a_function_call_streams_its_arguments(runtime: Runtime) -> None:
     assert kinds[-1] == "response.completed"
 
 
-def test_a_cut_short_stream_ends_with_response_incomplete(runtime: Runtime) -> None:
-    created = run(runtime, Scripted(Choice(content=" ".join(["w"] * 50))), input="x", max_output_tokens=16)
+async def test_a_cut_short_stream_ends_with_response_incomplete(runtime: Runtime) -> None:
+    created = await run(runtime, Scripted(Choice(content=" ".join(["w"] * 50))), input="x", max_output_tokens=16)
     assert list(created.events())[-1]["type"] == "response.incomplete"
 
 
-def test_a_refusal_streams_as_refusal_events(runtime: Runtime) -> None:
-    created = run(runtime, Scripted(Choice(refusal="No.")), input="x")
+async def test_a_refusal_streams_as_refusal_events(runtime: Runtime) -> None:
+    created = await run(runtime, Scripted(Choice(refusal="No.")), input="x")
     kinds = [e["type"] for e in created.events()]
     assert "response.refusal.delta" in kinds and "response.refusal.done" in kinds
     assert "response.output_text.delta" not in kinds
@@ -359,35 +411,43 @@ def test_a_refusal_streams_as_refusal_events(runtime: Runtime) -> None:
 # -- scenarios ------------------------------------------------------------------------------------------
 
 
-def test_scenario_rules_see_the_chained_conversation(runtime: Runtime) -> None:
-    runtime.book = ScenarioBook([load_text(
-        "name: r\nrules:\n"
-        "  - match: {tool_result: {name: get_current_weather}}\n"
-        "    reply: {text: 'from {{ tool_results[0].text }}'}\n"
-        "  - match: {operation: responses, message: {contains: weather}, tools: [get_current_weather]}\n"
-        "    reply: {tool_calls: [{name: get_current_weather, arguments: {location: Paris}}]}\n",
-        "r.yaml",
-    )])
+async def test_scenario_rules_see_the_chained_conversation(runtime: Runtime) -> None:
+    runtime.book = ScenarioBook(
+        [
+            load_text(
+                "name: r\nrules:\n"
+                "  - match: {tool_result: {name: get_current_weather}}\n"
+                "    reply: {text: 'from {{ tool_results[0].text }}'}\n"
+                "  - match: {operation: responses, message: {contains: weather}, tools: [get_current_weather]}\n"
+                "    reply: {tool_calls: [{name: get_current_weather, arguments: {location: Paris}}]}\n",
+                "r.yaml",
+            )
+        ]
+    )
     deployment = runtime.deployment("gpt-4o")
     assert deployment is not None
 
-    def turn(**body: Any) -> Mapping[str, Any]:
-        prepared = responses.prepare(runtime, deployment, VERSION, {"model": "gpt-4o", "tools": [WEATHER], **body})
+    async def turn(**body: Any) -> Mapping[str, Any]:
+        prepared = await responses.prepare(
+            runtime, deployment, VERSION, {"model": "gpt-4o", "tools": [WEATHER], **body}
+        )
         chosen = responses.choose_responder(runtime, prepared, {}, None, None)
         assert chosen.scenario == "r"
-        return responses.create(runtime, prepared, chosen.responder).response
+        return (await responses.create(runtime, prepared, chosen.responder)).response
 
-    first = turn(input="What is the weather?")
+    first = await turn(input="What is the weather?")
     (call,) = first["output"]
     output = {"type": "function_call_output", "call_id": call["call_id"], "output": "rain"}
-    second = turn(input=[output], previous_response_id=first["id"])
+    second = await turn(input=[output], previous_response_id=first["id"])
     assert second["output"][0]["content"][0]["text"] == "from rain"
 
 
-def test_the_view_puts_the_conversation_in_input(runtime: Runtime) -> None:
+async def test_the_view_puts_the_conversation_in_input(runtime: Runtime) -> None:
     deployment = runtime.deployment("gpt-4o")
     assert deployment is not None
-    prepared = responses.prepare(runtime, deployment, VERSION, {"model": "gpt-4o", "input": "hi", "instructions": "sys"})
+    prepared = await responses.prepare(
+        runtime, deployment, VERSION, {"model": "gpt-4o", "input": "hi", "instructions": "sys"}
+    )
     view = prepared.view({"x": "y"})
     assert view.operation == av.RESPONSES and view.deployment == "gpt-4o" and view.headers == {"x": "y"}
     assert view.body["input"] == [{"role": "user", "content": "hi"}] and view.body["instructions"] == "sys"

@@ -28,12 +28,12 @@ def runtime() -> Runtime:
     return Runtime.create(resolve({"port": 0, "seed": 5}, env={}))
 
 
-def run(runtime: Runtime, version: str, responder: Any = None, deployment: str = "gpt-4o-mini",
+async def run(runtime: Runtime, version: str, responder: Any = None, deployment: str = "gpt-4o-mini",
         **body: Any) -> responses.Created:
     found = runtime.deployment(deployment)
     assert found is not None
-    prepared = responses.prepare(runtime, found, version, {"model": deployment, **body})
-    return responses.create(runtime, prepared, responder or Scripted(Choice(content="Hello! How are you?")))
+    prepared = await responses.prepare(runtime, found, version, {"model": deployment, **body})
+    return await responses.create(runtime, prepared, responder or Scripted(Choice(content="Hello! How are you?")))
 
 
 def kinds_of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -43,19 +43,19 @@ def kinds_of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 # -- 2025-03-01-preview: as recorded in Mar 2025 ------------------------------------------------------------
 
 
-def test_the_march_2025_response_object(runtime: Runtime) -> None:
+async def test_the_march_2025_response_object(runtime: Runtime) -> None:
     """responses/net-HelloWorldStreaming-2025-03-01-preview-Mar2025: no lifecycle keys, no top_logprobs,
     reasoning with generate_summary, none of Aug 2025's Azure keys."""
-    body = run(runtime, MAR_2025, input="Hello, responses!").response
+    body = (await run(runtime, MAR_2025, input="Hello, responses!")).response
     assert not set(LIFECYCLE + AZURE_NULLS + ("top_logprobs",)) & set(body)
     assert body["reasoning"] == {"effort": None, "generate_summary": None}
-    reasoning = run(runtime, MAR_2025, deployment="o3-mini", input="x").response["reasoning"]
+    reasoning = (await run(runtime, MAR_2025, deployment="o3-mini", input="x")).response["reasoning"]
     assert reasoning == {"effort": "medium", "generate_summary": None}
 
 
-def test_the_march_2025_stream_has_no_sequence_numbers_logprobs_or_obfuscation(runtime: Runtime) -> None:
+async def test_the_march_2025_stream_has_no_sequence_numbers_logprobs_or_obfuscation(runtime: Runtime) -> None:
     """responses/net-HelloWorldStreaming-2025-03-01-preview-Mar2025."""
-    events = list(run(runtime, MAR_2025, input="Hello, responses!", stream=True).events())
+    events = list((await run(runtime, MAR_2025, input="Hello, responses!", stream=True)).events())
     assert not any("sequence_number" in e for e in events)
     deltas = kinds_of(events, "response.output_text.delta")
     assert deltas and not any("logprobs" in e or "obfuscation" in e for e in deltas)
@@ -63,9 +63,9 @@ def test_the_march_2025_stream_has_no_sequence_numbers_logprobs_or_obfuscation(r
     assert "service_tier" not in events[0]["response"]
 
 
-def test_march_2025_input_tokens_carry_the_recorded_overhead(runtime: Runtime) -> None:
+async def test_march_2025_input_tokens_carry_the_recorded_overhead(runtime: Runtime) -> None:
     """28 input tokens for "Hello, responses!" in Mar 2025, the conversation's count in Aug 2025 and on v1."""
-    counts = {v: run(runtime, v, input="Hello, responses!").response["usage"]["input_tokens"]
+    counts = {v: (await run(runtime, v, input="Hello, responses!")).response["usage"]["input_tokens"]
               for v in (MAR_2025, AUG_2025, "v1")}
     assert counts == {MAR_2025: 28, AUG_2025: 11, "v1": 11}
 
@@ -73,21 +73,21 @@ def test_march_2025_input_tokens_carry_the_recorded_overhead(runtime: Runtime) -
 # -- 2025-04-01-preview: as recorded in Aug 2025 ------------------------------------------------------------
 
 
-def test_the_august_2025_response_object(runtime: Runtime) -> None:
+async def test_the_august_2025_response_object(runtime: Runtime) -> None:
     """responses/net-CanDeleteResponse-2025-04-01-preview: content_filters, prompt_cache_key and
     safety_identifier null, the lifecycle keys, no top_logprobs; a cache key or safety id sent is echoed."""
-    body = run(runtime, AUG_2025, input="Hello, model!").response
+    body = (await run(runtime, AUG_2025, input="Hello, model!")).response
     assert {k: body[k] for k in AZURE_NULLS} == dict.fromkeys(AZURE_NULLS)
     assert set(LIFECYCLE) <= set(body) and "top_logprobs" not in body
     assert body["reasoning"] == {"effort": None, "summary": None} and body["service_tier"] == "default"
-    sent = run(runtime, AUG_2025, input="x", prompt_cache_key="k1", safety_identifier="u-9").response
+    sent = (await run(runtime, AUG_2025, input="x", prompt_cache_key="k1", safety_identifier="u-9")).response
     assert (sent["prompt_cache_key"], sent["safety_identifier"]) == ("k1", "u-9")
-    assert responses.retrieve(runtime, body["id"]) == body  # stored as returned
+    assert await responses.retrieve(runtime, body["id"]) == body  # stored as returned
 
 
-def test_the_august_2025_stream_is_numbered_without_logprobs_or_obfuscation(runtime: Runtime) -> None:
+async def test_the_august_2025_stream_is_numbered_without_logprobs_or_obfuscation(runtime: Runtime) -> None:
     """responses/net-StreamingResponses-2025-04-01-preview-Aug2025."""
-    events = list(run(runtime, AUG_2025, input="Hello, world!", stream=True).events())
+    events = list((await run(runtime, AUG_2025, input="Hello, world!", stream=True)).events())
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     deltas = kinds_of(events, "response.output_text.delta")
     assert deltas and not any("logprobs" in e or "obfuscation" in e for e in deltas)
@@ -95,11 +95,11 @@ def test_the_august_2025_stream_is_numbered_without_logprobs_or_obfuscation(runt
     assert events[0]["response"]["content_filters"] is None and "top_logprobs" not in events[0]["response"]
 
 
-def test_the_response_in_progress_states_the_tier_asked_for(runtime: Runtime) -> None:
+async def test_the_response_in_progress_states_the_tier_asked_for(runtime: Runtime) -> None:
     """Aug 2025: "service_tier": "auto" in response.created and response.in_progress, "default" when done."""
-    events = list(run(runtime, AUG_2025, input="Hello, world!", stream=True).events())
+    events = list((await run(runtime, AUG_2025, input="Hello, world!", stream=True)).events())
     assert [e["response"]["service_tier"] for e in events if "response" in e] == ["auto", "auto", "default"]
-    flex = list(run(runtime, "v1", input="x", service_tier="flex", stream=True).events())
+    flex = list((await run(runtime, "v1", input="x", service_tier="flex", stream=True)).events())
     assert flex[0]["response"]["service_tier"] == "flex"
 
 
@@ -107,8 +107,8 @@ def test_the_response_in_progress_states_the_tier_asked_for(runtime: Runtime) ->
 
 
 @pytest.mark.parametrize("version", ["v1", "preview"])
-def test_the_v1_family_keeps_the_newest_shape(runtime: Runtime, version: str) -> None:
-    created = run(runtime, version, input="Hello, world!", stream=True)
+async def test_the_v1_family_keeps_the_newest_shape(runtime: Runtime, version: str) -> None:
+    created = await run(runtime, version, input="Hello, world!", stream=True)
     body = created.response
     assert set(LIFECYCLE) <= set(body) and body["top_logprobs"] == 0 and not set(AZURE_NULLS) & set(body)
     events = list(created.events())
@@ -120,14 +120,14 @@ def test_the_v1_family_keeps_the_newest_shape(runtime: Runtime, version: str) ->
 # -- the model ------------------------------------------------------------------------------------------------
 
 
-def test_the_model_is_the_deployments_name(runtime: Runtime) -> None:
+async def test_the_model_is_the_deployments_name(runtime: Runtime) -> None:
     """The recordings answer "gpt-4o-mini" from a deployment of that name (chat says gpt-4o-mini-2024-07-18)."""
-    assert run(runtime, AUG_2025, input="x").response["model"] == "gpt-4o-mini"
+    assert (await run(runtime, AUG_2025, input="x")).response["model"] == "gpt-4o-mini"
     mine = Deployment.model_validate({"name": "my-mini", "model": "gpt-4o-mini", "version": "2024-07-18",
                                       "kind": "chat"})
     assert mine.response_model == "gpt-4o-mini-2024-07-18"
-    prepared = responses.prepare(runtime, mine, "v1", {"model": "my-mini", "input": "x"})
-    assert responses.create(runtime, prepared, Scripted(Choice(content="hi"))).response["model"] == "my-mini"
+    prepared = await responses.prepare(runtime, mine, "v1", {"model": "my-mini", "input": "x"})
+    assert (await responses.create(runtime, prepared, Scripted(Choice(content="hi")))).response["model"] == "my-mini"
 
 
 # -- item_reference -----------------------------------------------------------------------------------------------
@@ -137,21 +137,21 @@ def reference(item: dict[str, Any]) -> dict[str, str]:
     return {"type": "item_reference", "id": item["id"]}
 
 
-def test_item_references_stand_for_the_items_kept(runtime: Runtime) -> None:
+async def test_item_references_stand_for_the_items_kept(runtime: Runtime) -> None:
     """The AI SDK's tool loop with a reasoning model and store on: the earlier reasoning and call by reference."""
     call = ToolCall("call_1", "get_weather", "{}")
     question = {"role": "user", "content": "Weather?"}
-    first = run(runtime, "v1", Scripted(Choice(tool_calls=(call,))), deployment="o3-mini", input=[question],
-                tools=[WEATHER]).response
+    first = (await run(runtime, "v1", Scripted(Choice(tool_calls=(call,))), deployment="o3-mini", input=[question],
+                tools=[WEATHER])).response
     reasoning, function_call = first["output"]
     answer = {"type": "function_call_output", "call_id": "call_1", "output": "sunny"}
     responder = Scripted(Choice(content="It is sunny."))
-    second = run(runtime, "v1", responder, deployment="o3-mini", tools=[WEATHER],
-                 input=[question, reference(reasoning), reference(function_call), answer]).response
+    second = (await run(runtime, "v1", responder, deployment="o3-mini", tools=[WEATHER],
+                 input=[question, reference(reasoning), reference(function_call), answer])).response
     seen = responder.seen[0].messages
     assert [m.role for m in seen] == ["user", "assistant", "tool"]
     assert seen[1].tool_calls[0]["id"] == "call_1" and seen[2].text == "sunny"
-    listed = responses.list_input_items(runtime, second["id"])["data"]
+    listed = (await responses.list_input_items(runtime, second["id"]))["data"]
     assert listed[1:3] == [reasoning, function_call]  # the kept items themselves
     chat = [{"role": "user", "content": "Weather?"},
             {"role": "assistant", "content": None, "tool_calls": [
@@ -161,42 +161,42 @@ def test_item_references_stand_for_the_items_kept(runtime: Runtime) -> None:
     assert second["usage"]["input_tokens"] == tokens.count_chat(chat, "o200k_base", [tool])
 
 
-def test_an_input_item_kept_is_referred_to_as_well(runtime: Runtime) -> None:
-    first = run(runtime, AUG_2025, input="Remember this.")
-    kept = responses.list_input_items(runtime, first.response["id"])["data"][0]
+async def test_an_input_item_kept_is_referred_to_as_well(runtime: Runtime) -> None:
+    first = await run(runtime, AUG_2025, input="Remember this.")
+    kept = (await responses.list_input_items(runtime, first.response["id"]))["data"][0]
     responder = Scripted(Choice(content="ok"))
-    run(runtime, AUG_2025, responder, input=[reference(kept), reference(first.response["output"][0])])
+    await run(runtime, AUG_2025, responder, input=[reference(kept), reference(first.response["output"][0])])
     assert [(m.role, m.text) for m in responder.seen[0].messages] == [
         ("user", "Remember this."), ("assistant", "Hello! How are you?")]
 
 
-def test_an_unknown_item_reference_is_the_services_400(runtime: Runtime) -> None:
+async def test_an_unknown_item_reference_is_the_services_400(runtime: Runtime) -> None:
     """[captured, third party: Azure's answer in maximhq/bifrost#6382]."""
     with pytest.raises(InvalidRequest) as caught:
-        run(runtime, AUG_2025, input=[{"type": "item_reference", "id": "fc_nothere"}])
+        await run(runtime, AUG_2025, input=[{"type": "item_reference", "id": "fc_nothere"}])
     assert caught.value.status == 400
     assert caught.value.body() == {"error": {"message": "Item with id 'fc_nothere' not found.",
                                              "type": "invalid_request_error", "param": "input", "code": None}}
 
 
-def test_with_store_false_the_400_says_items_are_not_persisted(runtime: Runtime) -> None:
+async def test_with_store_false_the_400_says_items_are_not_persisted(runtime: Runtime) -> None:
     """[captured, third party: Azure's answer in openclaw/openclaw#21782]; a store: false answer keeps nothing."""
-    unkept = run(runtime, AUG_2025, input="x", store=False).response["output"][0]
+    unkept = (await run(runtime, AUG_2025, input="x", store=False)).response["output"][0]
     with pytest.raises(InvalidRequest) as caught:
-        run(runtime, AUG_2025, input=[reference(unkept)], store=False)
+        await run(runtime, AUG_2025, input=[reference(unkept)], store=False)
     assert caught.value.message == (
         f"Item with id '{unkept['id']}' not found. Items are not persisted when `store` is set to false. "
         "Try again with `store` set to true, or remove this item from your input."
     )
 
 
-def test_a_deleted_responses_items_are_forgotten_but_not_those_it_only_referred_to(runtime: Runtime) -> None:
-    first = run(runtime, AUG_2025, input="one").response
+async def test_a_deleted_responses_items_are_forgotten_but_not_those_it_only_referred_to(runtime: Runtime) -> None:
+    first = (await run(runtime, AUG_2025, input="one")).response
     message = first["output"][0]
-    second = run(runtime, AUG_2025, input=[reference(message), {"role": "user", "content": "two"}]).response
-    responses.delete(runtime, second["id"])
-    run(runtime, AUG_2025, input=[reference(message)])  # still first's
-    responses.delete(runtime, first["id"])
+    second = (await run(runtime, AUG_2025, input=[reference(message), {"role": "user", "content": "two"}])).response
+    await responses.delete(runtime, second["id"])
+    await run(runtime, AUG_2025, input=[reference(message)])  # still first's
+    await responses.delete(runtime, first["id"])
     with pytest.raises(InvalidRequest) as caught:
-        run(runtime, AUG_2025, input=[reference(message)])
+        await run(runtime, AUG_2025, input=[reference(message)])
     assert caught.value.message == f"Item with id '{message['id']}' not found."

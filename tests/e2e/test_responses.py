@@ -158,6 +158,23 @@ def test_chaining_with_previous_response_id(azure: AzureOpenAI, http: httpx.Clie
     assert _checked(http.get(f"/openai/responses/{second.id}?api-version={PREVIEW}").json(), spec.PREVIEW)
 
 
+def test_large_requests_answered_in_a_worker_thread_chain_and_refer_to_kept_items(azure: AzureOpenAI) -> None:
+    """A body of 64 KiB and more is answered in a worker thread; what it continues from and what it keeps are
+    read and written around that, on the event loop (the store is asynchronous)."""
+    big = "lorem ipsum " * 6_000
+    first = azure.responses.create(model="gpt-4o", input=big)
+    assert azure.responses.retrieve(first.id).output_text == first.output_text == big
+    second = azure.responses.create(model="gpt-4o", input=big + "again", previous_response_id=first.id)
+    assert first.usage and second.usage and second.usage.input_tokens > 2 * first.usage.input_tokens
+    referred = azure.responses.create(
+        model="gpt-4o", input=[{"type": "item_reference", "id": first.output[0].id}, {"role": "user", "content": big}]
+    )
+    assert referred.usage and referred.usage.input_tokens > first.usage.input_tokens + first.usage.output_tokens // 2
+    with pytest.raises(openai.BadRequestError) as caught:
+        azure.responses.create(model="gpt-4o", input=big, previous_response_id="resp_never_kept")
+    assert caught.value.code == "previous_response_not_found"
+
+
 def test_a_reasoning_deployment_reports_reasoning(azure: AzureOpenAI) -> None:
     response = _create(azure, spec.PREVIEW, model="o3-mini", input="Think first", reasoning={"effort": "low"})
     assert [o.type for o in response.output] == ["reasoning", "message"]

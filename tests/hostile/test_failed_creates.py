@@ -180,7 +180,12 @@ def stored(server: LiveServer) -> dict[str, Any]:
     """Everything in the store but the id counters (written at once, by design): every doc of every kind, and
     the ids and sizes of the blobs."""
     store = server.app.state.runtime.store
-    docs = {kind: {doc["id"]: doc for doc in store.all(kind)} for kind in store.kinds() if kind != "serial"}
+
+    async def read() -> dict[str, Any]:
+        kinds = [kind for kind in await store.kinds() if kind != "serial"]
+        return {kind: {doc["id"]: doc for doc in await store.all(kind)} for kind in kinds}
+
+    docs = server.call(read)
     if isinstance(store, SqliteStore):
         with store._lock:
             rows = store._db.execute("SELECT id, length(data) FROM blobs").fetchall()
@@ -447,7 +452,7 @@ def plant(server: LiveServer, kind: str, doc: dict[str, Any]) -> None:
                        (kind, doc["id"], text))  # fmt: skip
         db.close()
     else:
-        store.put(kind, orjson.loads(text))
+        server.call(lambda: store.put(kind, orjson.loads(text)))
 
 
 @pytest.mark.parametrize(
@@ -464,7 +469,7 @@ def test_a_stored_object_that_cannot_be_written_leaves_its_list_whole(
     store = server.app.state.runtime.store
     good = getattr(world, which)
     key = f"{world.vs_id}/{good}" if kind == "vector_store.file" else good
-    doc = store.get(kind, key)
+    doc = server.call(lambda: store.get(kind, key))
     assert doc is not None
     planted = f"{good}-planted"
     bad = {**doc, "id": f"{world.vs_id}/{planted}" if kind == "vector_store.file" else planted,
@@ -476,7 +481,7 @@ def test_a_stored_object_that_cannot_be_written_leaves_its_list_whole(
         shown = listed(client, world)[list_routes(world)[listing]]
         assert good in shown and planted not in shown
     finally:
-        store.delete(kind, bad["id"])
+        server.call(lambda: store.delete(kind, bad["id"]))
 
 
 @pytest.mark.parametrize(
@@ -495,13 +500,13 @@ def test_a_stored_object_the_mock_cannot_read_leaves_its_list_whole(
     """An object kept by another version in a state file, say: left out (and logged), the rest listed."""
     store = server.app.state.runtime.store
     good = getattr(world, which)
-    planted = {**store.get(kind, good), **broken, "id": f"{good}-unreadable"}
-    store.put(kind, planted)
+    planted = {**server.call(lambda: store.get(kind, good)), **broken, "id": f"{good}-unreadable"}
+    server.call(lambda: store.put(kind, planted))
     try:
         shown = listed(client, world)[list_routes(world)[listing]]
         assert good in shown and planted["id"] not in shown
     finally:
-        store.delete(kind, planted["id"])
+        server.call(lambda: store.delete(kind, planted["id"]))
 
 
 def test_a_vector_store_file_the_mock_cannot_process_fails_and_leaves_its_list_whole(
@@ -509,10 +514,10 @@ def test_a_vector_store_file_the_mock_cannot_process_fails_and_leaves_its_list_w
 ) -> None:
     store = server.app.state.runtime.store
     other = upload(client, "odd.txt", b"Text whose chunking strategy is broken.", "assistants")
-    kept = store.get("vector_store.file", f"{world.vs_id}/{world.file_id}")
+    kept = server.call(lambda: store.get("vector_store.file", f"{world.vs_id}/{world.file_id}"))
     planted = {**kept, "id": f"{world.vs_id}/{other}", "_file_id": other,
                "status": "in_progress", "_states": [["in_progress", 0.0]], "chunking_strategy": {}}  # fmt: skip
-    store.put("vector_store.file", planted)
+    server.call(lambda: store.put("vector_store.file", planted))
     try:
         answer = client.get(f"/openai/vector_stores/{world.vs_id}/files?api-version={PREVIEW}")
         assert answer.status_code == 200, answer.text[:300]
@@ -520,14 +525,14 @@ def test_a_vector_store_file_the_mock_cannot_process_fails_and_leaves_its_list_w
         assert found[world.file_id]["status"] == "completed"
         assert found[other]["status"] == "failed" and found[other]["last_error"]["code"] == "server_error"
     finally:
-        store.delete("vector_store.file", planted["id"])
+        server.call(lambda: store.delete("vector_store.file", planted["id"]))
 
 
 def test_an_input_item_that_cannot_be_written_leaves_its_list_whole(
     client: httpx.Client, server: LiveServer, world: World
 ) -> None:
     store = server.app.state.runtime.store
-    kept = store.get("response_input_items", world.response_id)
+    kept = server.call(lambda: store.get("response_input_items", world.response_id))
     assert kept is not None
     good = [item["id"] for item in kept["items"]]
     bad_item = {"id": "msg_planted", "type": "message", "role": "user", "content": _DEEP}
@@ -538,7 +543,7 @@ def test_an_input_item_that_cannot_be_written_leaves_its_list_whole(
         assert answer.status_code == 200, answer.text[:300]
         assert [item["id"] for item in answer.json()["data"]] == good
     finally:
-        store.put("response_input_items", kept)
+        server.call(lambda: store.put("response_input_items", kept))
 
 
 def test_a_run_that_cannot_go_on_fails_and_frees_its_thread(
@@ -548,10 +553,10 @@ def test_a_run_that_cannot_go_on_fails_and_frees_its_thread(
     every list of the thread, and every new message or run on it, was a 500."""
     store = server.app.state.runtime.store
     thread = _ok(client.post(f"/openai/threads?api-version={PREVIEW}", json={}))
-    kept = store.get("thread.run", world.run_id)
+    kept = server.call(lambda: store.get("thread.run", world.run_id))
     run = {key: value for key, value in kept.items() if key not in ("_mock", "_states")}
     run.update(id="run_broken", thread_id=thread["id"], status="queued", completed_at=None, usage=None)
-    store.put("thread.run", run)
+    server.call(lambda: store.put("thread.run", run))
     runs, messages = thread_routes(thread["id"])
     shown = _ok(client.get(runs))["data"]
     assert [(r["id"], r["status"], (r["last_error"] or {}).get("code")) for r in shown] == [
@@ -589,35 +594,37 @@ def test_a_streamed_run_whose_stream_is_cut_does_not_keep_its_thread_busy(
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_a_transaction_holds_its_writes_until_it_commits_and_reads_them_meanwhile(tmp_path: Path, kind: str) -> None:
+async def test_a_transaction_holds_its_writes_until_it_commits_and_reads_them_meanwhile(
+    tmp_path: Path, kind: str
+) -> None:
     store: MemoryStore | SqliteStore = MemoryStore() if kind == "memory" else SqliteStore(tmp_path / "state.sqlite")
     for name in ("a", "b", "c"):
-        store.put("k", {"id": name, "v": 1})
-    store.put_blob("x", b"1")
+        await store.put("k", {"id": name, "v": 1})
+    await store.put_blob("x", b"1")
 
-    def work() -> list[tuple[str, int]]:
-        store.put("k", {"id": "b", "v": 2})  # changed in place
-        store.delete("k", "a")
-        store.put("k", {"id": "a", "v": 3})  # deleted and made again: now last
-        store.put("k", {"id": "d", "v": 1})
-        assert store.delete("k", "c") is True and store.delete("k", "c") is False
-        store.put_blob("x", b"2")
-        store.put("serial", {"id": "f", "next": 2})  # an id counter: written at once
-        assert store.get("k", "c") is None and store.get_blob("x") == b"2"
+    async def work() -> list[tuple[str, int]]:
+        await store.put("k", {"id": "b", "v": 2})  # changed in place
+        await store.delete("k", "a")
+        await store.put("k", {"id": "a", "v": 3})  # deleted and made again: now last
+        await store.put("k", {"id": "d", "v": 1})
+        assert await store.delete("k", "c") is True and await store.delete("k", "c") is False
+        await store.put_blob("x", b"2")
+        await store.put("serial", {"id": "f", "next": 2})  # an id counter: written at once
+        assert await store.get("k", "c") is None and await store.get_blob("x") == b"2"
         with no_transaction():  # nobody else sees any of it
-            assert [(d["id"], d["v"]) for d in store.all("k")] == [("a", 1), ("b", 1), ("c", 1)]
-        return [(d["id"], d["v"]) for d in store.all("k")]
+            assert [(d["id"], d["v"]) for d in await store.all("k")] == [("a", 1), ("b", 1), ("c", 1)]
+        return [(d["id"], d["v"]) for d in await store.all("k")]
 
     with transaction(store):
-        assert work() == [("b", 2), ("a", 3), ("d", 1)]
-    assert [(d["id"], d["v"]) for d in store.all("k")] == [("a", 1), ("b", 1), ("c", 1)]  # never committed
-    assert store.get_blob("x") == b"1" and store.get("serial", "f") == {"id": "f", "next": 2}
+        assert await work() == [("b", 2), ("a", 3), ("d", 1)]
+    assert [(d["id"], d["v"]) for d in await store.all("k")] == [("a", 1), ("b", 1), ("c", 1)]  # never committed
+    assert await store.get_blob("x") == b"1" and await store.get("serial", "f") == {"id": "f", "next": 2}
 
     with transaction(store) as writes:
-        seen = work()
-        writes.commit()
-        assert [(d["id"], d["v"]) for d in store.all("k")] == seen  # as the transaction saw it
-        store.put("k", {"id": "e", "v": 1})  # after the commit: straight in
-    assert [d["id"] for d in store.all("k")] == ["b", "a", "d", "e"] and store.get_blob("x") == b"2"
+        seen = await work()
+        await writes.commit()
+        assert [(d["id"], d["v"]) for d in await store.all("k")] == seen  # as the transaction saw it
+        await store.put("k", {"id": "e", "v": 1})  # after the commit: straight in
+    assert [d["id"] for d in await store.all("k")] == ["b", "a", "d", "e"] and await store.get_blob("x") == b"2"
     if isinstance(store, SqliteStore):
         store.close()

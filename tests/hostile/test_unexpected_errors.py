@@ -29,7 +29,7 @@ def _exchange(sock: socket.socket, request: bytes) -> tuple[int, bytes]:
 def test_a_500_keeps_the_connection(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     store = server.app.state.runtime.store
 
-    def broken(kind: str) -> list:
+    async def broken(kind: str) -> list:
         raise RuntimeError("a bug")
 
     request = f"GET /openai/files?api-version=2024-10-21 HTTP/1.1\r\nhost: x\r\napi-key: {KEY}\r\n\r\n".encode()

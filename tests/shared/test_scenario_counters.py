@@ -90,3 +90,36 @@ def test_a_scenario_activated_through_one_of_two_servers_given_the_same_files(re
         assert httpx.post(two + "/_mock/scenarios/limited/activate", headers=KEY).status_code == 200
         until(lambda: httpx.get(one + "/_mock/scenarios").json()["active"] == "limited")
         assert [content(url) for url in (one, two, one, two)] == ["special", "special", "special", "first"]
+
+
+RUN_TURNS = """name: turns
+rules:
+  - name: once
+    times: 1
+    reply: {text: "the only special answer"}
+  - name: after
+    reply: {text: "an ordinary answer"}
+"""
+
+
+def test_a_rule_deciding_assistants_run_turns_counts_once_across_two_servers(redis_url: str, tmp_path: Path) -> None:
+    """A run's turn is decided on the event loop: its ``times: 1`` is Redis's count, as for a chat request,
+    whichever process polls the run (it counted per process before)."""
+    path = tmp_path / "turns.yaml"
+    path.write_text(RUN_TURNS)
+    serve = ("serve", "--state", redis_url, "--scenario", str(path), "--run-seconds", "0")
+    with running(*serve) as (one, _), running(*serve) as (two, _):
+        version = "?api-version=2024-05-01-preview"
+        with httpx.Client(headers=KEY, timeout=30) as client:
+            made = client.post(one + "/openai/assistants" + version, json={"model": "gpt-4o"})
+            assistant = made.json()["id"]
+            answers = []
+            for url in (one, two, one, two):
+                thread = client.post(url + "/openai/threads" + version,
+                                     json={"messages": [{"role": "user", "content": "hi"}]}).json()["id"]
+                runs = f"{url}/openai/threads/{thread}/runs"
+                run = client.post(runs + version, json={"assistant_id": assistant}).json()["id"]
+                until(lambda: client.get(f"{runs}/{run}{version}").json()["status"] == "completed")
+                listed = client.get(f"{url}/openai/threads/{thread}/messages{version}&order=asc").json()["data"]
+                answers.append(listed[-1]["content"][0]["text"]["value"])
+    assert answers == ["the only special answer"] + ["an ordinary answer"] * 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import openai
 import pytest
 from openai import AzureOpenAI
 
@@ -29,6 +31,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*(deprecated|Assistants API).*:
 
 GA = "2024-10-21"
 PREVIEW = "2024-05-01-preview"  # assistants
+RESPONSES = "2025-03-01-preview"
 SPEECH_PREVIEW = "2024-10-01-preview"
 KEY = {"api-key": "k"}
 
@@ -70,6 +73,19 @@ def test_an_assistants_run_created_through_one_is_polled_to_completion_through_t
     assert one.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "completed"
     assert [s.status for s in one.beta.threads.runs.steps.list(run.id, thread_id=thread.id)] == ["completed"]
     assert other.beta.assistants.retrieve(assistant.id).instructions == "Answer briefly."
+
+
+def test_a_response_stored_through_one_is_continued_through_the_other(two: tuple[str, str]) -> None:
+    """Small requests, and large ones answered in a worker thread: both read and keep stored responses in Redis."""
+    one, other = sdk(two[0], RESPONSES), sdk(two[1], RESPONSES)
+    for text in ("My name is Ada.", "lorem ipsum " * 6_000):
+        first = one.responses.create(model="gpt-4o", input=text)
+        second = other.responses.create(model="gpt-4o", input="And then?", previous_response_id=first.id)
+        assert first.usage and second.usage and second.usage.input_tokens > first.usage.input_tokens
+        assert one.responses.retrieve(second.id).previous_response_id == first.id
+        other.responses.delete(first.id)
+        with pytest.raises(openai.BadRequestError):
+            one.responses.create(model="gpt-4o", input=text, previous_response_id=first.id)
 
 
 def test_a_batch_created_on_one_is_read_and_answered_on_the_other(two: tuple[str, str]) -> None:
@@ -148,6 +164,33 @@ def test_ids_from_one_seed_never_collide_when_both_create_at_once(two: tuple[str
     reset = httpx.post(two[0] + "/_mock/state/reset")
     assert reset.json() == {"reset": True, "state": redis_url}
     assert sdk(two[1]).files.list().data == []  # forgotten for every process
+
+
+# -- a Redis that is slow to answer ------------------------------------------------------------------------------------
+def test_a_request_waiting_for_the_store_holds_up_no_other(redis_server: RedisServer, redis_url: str) -> None:
+    """Redis paused (SIGSTOP): a files request waits for the store, on the event loop without blocking it, while
+    a chat request on the same process (no quota, fault or scenario: nothing in Redis) is answered at once."""
+    with running("serve", "--state", redis_url) as (url, _), httpx.Client(headers=KEY, timeout=30) as client:
+        files, chat = f"{url}/openai/files?api-version={GA}", f"{url}/openai/deployments/gpt-4o/chat/completions"
+        ask = {"messages": [{"role": "user", "content": "hi"}]}
+        assert client.get(files).status_code == 200  # everything loaded, the store's connection made
+        assert client.post(chat + f"?api-version={GA}", json=ask).status_code == 200
+        assert redis_server.proc is not None
+        os.kill(redis_server.proc.pid, signal.SIGSTOP)
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                waiting = pool.submit(lambda: httpx.get(files, headers=KEY, timeout=30))
+                time.sleep(0.3)  # the files request reaches the server and waits for Redis (its timeout: 2 s)
+                started = time.monotonic()
+                answer = client.post(chat + f"?api-version={GA}", json=ask)
+                took = time.monotonic() - started
+                assert answer.status_code == 200 and not waiting.done()
+                assert took < 1.0, f"the chat answer waited {took:.2f} s for the store's request"
+                os.kill(redis_server.proc.pid, signal.SIGCONT)
+                assert waiting.result().status_code in (200, 500)  # answered, or timed out: Azure's 500
+        finally:
+            os.kill(redis_server.proc.pid, signal.SIGCONT)
+        assert client.get(files).status_code == 200
 
 
 # -- a Redis that keeps its data, killed and started again -----------------------------------------------------------

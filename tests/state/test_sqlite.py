@@ -4,6 +4,7 @@ aoai-mock state file."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
@@ -13,44 +14,44 @@ from aoai_mock.state.sqlite import APPLICATION_ID, SqliteStore, StateFileError
 from aoai_mock.state.store import Store, paginate
 
 
-def test_put_get_delete_and_copies(store: Store) -> None:
+async def test_put_get_delete_and_copies(store: Store) -> None:
     doc = {"id": "file-1", "object": "file", "nested": {"a": [1, 2]}}
-    store.put("file", doc)
+    await store.put("file", doc)
     doc["nested"]["a"].append(3)  # the store kept a copy
-    got = store.get("file", "file-1")
+    got = await store.get("file", "file-1")
     assert got == {"id": "file-1", "object": "file", "nested": {"a": [1, 2]}}
     got["object"] = "changed"  # and hands out copies
-    assert store.get("file", "file-1")["object"] == "file"
-    assert store.get("file", "missing") is None and store.get("thread", "file-1") is None
-    assert store.delete("file", "file-1") is True and store.delete("file", "file-1") is False
+    assert (await store.get("file", "file-1"))["object"] == "file"
+    assert await store.get("file", "missing") is None and await store.get("thread", "file-1") is None
+    assert await store.delete("file", "file-1") is True and await store.delete("file", "file-1") is False
 
 
-def test_all_keeps_insertion_order_and_updates_keep_their_place(store: Store) -> None:
+async def test_all_keeps_insertion_order_and_updates_keep_their_place(store: Store) -> None:
     for name in ("a", "b", "c"):
-        store.put("batch", {"id": name, "v": 1})
-    store.put("batch", {"id": "a", "v": 2})
-    store.put("other", {"id": "z"})
-    assert [(d["id"], d["v"]) for d in store.all("batch")] == [("a", 2), ("b", 1), ("c", 1)]
-    assert store.all("nothing") == []
+        await store.put("batch", {"id": name, "v": 1})
+    await store.put("batch", {"id": "a", "v": 2})
+    await store.put("other", {"id": "z"})
+    assert [(d["id"], d["v"]) for d in await store.all("batch")] == [("a", 2), ("b", 1), ("c", 1)]
+    assert await store.all("nothing") == []
 
 
-def test_blobs_and_reset(store: Store) -> None:
-    store.put_blob("file-1", b"\x00\xffbytes")
-    store.put_blob("file-1", b"replaced")
-    store.put("file", {"id": "file-1"})
-    assert store.get_blob("file-1") == b"replaced" and store.get_blob("nope") is None
-    store.reset()
-    assert store.get_blob("file-1") is None and store.all("file") == []
-    assert store.delete_blob("file-1") is False
+async def test_blobs_and_reset(store: Store) -> None:
+    await store.put_blob("file-1", b"\x00\xffbytes")
+    await store.put_blob("file-1", b"replaced")
+    await store.put("file", {"id": "file-1"})
+    assert await store.get_blob("file-1") == b"replaced" and await store.get_blob("nope") is None
+    await store.reset()
+    assert await store.get_blob("file-1") is None and await store.all("file") == []
+    assert await store.delete_blob("file-1") is False
 
 
-def test_paging_many_docs_from_either_store(store: Store) -> None:
+async def test_paging_many_docs_from_either_store(store: Store) -> None:
     for i in range(120):
-        store.put("file", {"id": f"file-{i:03}", "created_at": 1000 + i // 10})
+        await store.put("file", {"id": f"file-{i:03}", "created_at": 1000 + i // 10})
     seen: list[str] = []
     after = None
     while True:
-        page = paginate(store.all("file"), limit=25, order="asc", after=after)
+        page = paginate(await store.all("file"), limit=25, order="asc", after=after)
         seen += [d["id"] for d in page.data]
         if not page.has_more:
             break
@@ -58,44 +59,48 @@ def test_paging_many_docs_from_either_store(store: Store) -> None:
     assert seen == [f"file-{i:03}" for i in range(120)]
 
 
-def test_state_survives_reopening(tmp_path: Path) -> None:
+async def test_state_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "kept.db"
     first = SqliteStore(path)
-    first.put("assistant", {"id": "asst_1", "name": "kept"})
-    first.put_blob("file-1", b"content")
+    await first.put("assistant", {"id": "asst_1", "name": "kept"})
+    await first.put_blob("file-1", b"content")
     first.close()
     again = SqliteStore(path)
-    assert again.get("assistant", "asst_1") == {"id": "asst_1", "name": "kept"}
-    assert again.get_blob("file-1") == b"content"
-    again.put("assistant", {"id": "asst_2"})
-    assert [d["id"] for d in again.all("assistant")] == ["asst_1", "asst_2"]
+    assert await again.get("assistant", "asst_1") == {"id": "asst_1", "name": "kept"}
+    assert await again.get_blob("file-1") == b"content"
+    await again.put("assistant", {"id": "asst_2"})
+    assert [d["id"] for d in await again.all("assistant")] == ["asst_1", "asst_2"]
     again.close()
 
 
-def test_writes_are_on_disk_before_close(tmp_path: Path) -> None:
+async def test_writes_are_on_disk_before_close(tmp_path: Path) -> None:
     """A killed process loses nothing a response reported: another connection sees each write at once."""
     path = tmp_path / "live.db"
     store = SqliteStore(path)
-    store.put("thread", {"id": "thread_1"})
+    await store.put("thread", {"id": "thread_1"})
     other = sqlite3.connect(path)
     assert other.execute("SELECT id FROM docs WHERE kind = 'thread'").fetchall() == [("thread_1",)]
     other.close()
     store.close()
 
 
-def test_shared_between_threads(tmp_path: Path) -> None:
+async def test_shared_between_threads(tmp_path: Path) -> None:
+    """Each thread with its own event loop (as the workers of a test's own code may be)."""
     store = SqliteStore(tmp_path / "threads.db")
 
-    def write(n: int) -> None:
+    async def put_all(n: int) -> None:
         for i in range(50):
-            store.put("file", {"id": f"{n}-{i}"})
+            await store.put("file", {"id": f"{n}-{i}"})
+
+    def write(n: int) -> None:
+        asyncio.run(put_all(n))
 
     workers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    assert len(store.all("file")) == 200
+    assert len(await store.all("file")) == 200
     store.close()
 
 
@@ -139,11 +144,11 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         SqliteStore(path)
 
 
-def test_a_damaged_file_is_refused(tmp_path: Path) -> None:
+async def test_a_damaged_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "damaged.db"
     store = SqliteStore(path)
     for i in range(200):
-        store.put("message", {"id": f"msg_{i}", "text": "x" * 200})
+        await store.put("message", {"id": f"msg_{i}", "text": "x" * 200})
     store.close()
     raw = bytearray(path.read_bytes())
     raw[200:8000] = b"\xa5" * 7800  # the header stays, pages after it are garbage

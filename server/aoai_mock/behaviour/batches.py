@@ -89,7 +89,7 @@ class Batches:
         self._running: dict[str, asyncio.Future[None]] = {}
 
     # -- the API ---------------------------------------------------------------------------------------------
-    def create(self, body: Mapping[str, Any], api_version: str, headers: Mapping[str, str]) -> Doc:
+    async def create(self, body: Mapping[str, Any], api_version: str, headers: Mapping[str, str]) -> Doc:
         input_file_id = _text(body, "input_file_id")
         endpoint = endpoint_key(_text(body, "endpoint"))
         if endpoint is None:
@@ -99,7 +99,7 @@ class Batches:
             )
         window = _text(body, "completion_window")
         metadata = _metadata(body.get("metadata"))
-        data = self._input(input_file_id)
+        data = await self._input(input_file_id)
         scenario = headers.get("x-aoai-mock-scenario")
         parsed = read_input(data, endpoint, lambda name: self.runtime.deployment(name, scenario) is not None)
         errors = parsed.errors
@@ -107,23 +107,23 @@ class Batches:
             wrong = batch_error("invalid_request", None, "completion_window", "The completion window must be 24h.")
             errors = [wrong, *errors]
         shown = endpoint if _newer(api_version) else body["endpoint"]
-        doc = self._new(shown, input_file_id, window, metadata)
+        doc = await self._new(shown, input_file_id, window, metadata)
         doc.update(
             _api_version=api_version, _endpoint=endpoint, _deployment=parsed.deployment, _errors=errors,
             _lines=parsed.lines, _tasks=len(parsed.tasks), _headers=dict(headers), _outcomes=None,
         )  # fmt: skip
-        LIFECYCLE.start(self.runtime, doc, self.runtime.clock.now())
+        await LIFECYCLE.start(self.runtime, doc, self.runtime.clock.now())
         if not errors:
-            self.runtime.store.put_blob(_blob(doc["id"], "input"), data)
-        self.runtime.store.put(KIND, doc)
+            await self.runtime.store.put_blob(_blob(doc["id"], "input"), data)
+        await self.runtime.store.put(KIND, doc)
         return _render(doc, 0.0, self.runtime.settings.batch_seconds)
 
     async def retrieve(self, batch_id: str) -> Doc:
-        return await self._advance(self._get(batch_id))
+        return await self._advance(await self._get(batch_id))
 
     async def list(self, query: ListQuery) -> Page:
         current = []
-        for doc in self.runtime.store.all(KIND):
+        for doc in await self.runtime.store.all(KIND):
             try:
                 current.append(await self._advance(doc))
             except Exception as exc:  # noqa: BLE001 -- one batch the mock cannot read leaves the list whole
@@ -131,33 +131,33 @@ class Batches:
         return query.page(current)
 
     async def cancel(self, batch_id: str) -> Doc:
-        view = await self._advance(self._get(batch_id))
-        doc = self._get(batch_id)
+        view = await self._advance(await self._get(batch_id))
+        doc = await self._get(batch_id)
         if not LIFECYCLE.allows(doc, "cancelling"):
             raise UnexpectedEntityState(f"The batch cannot be cancelled because it is {view['status']}.")
-        LIFECYCLE.move(self.runtime, doc, "cancelling", self.runtime.clock.now())
-        self.runtime.store.put(KIND, doc)
+        await LIFECYCLE.move(self.runtime, doc, "cancelling", self.runtime.clock.now())
+        await self.runtime.store.put(KIND, doc)
         return await self._advance(doc)
 
     # -- pieces ----------------------------------------------------------------------------------------------
-    def _get(self, batch_id: str) -> Doc:
-        found = self.runtime.store.get(KIND, batch_id)
+    async def _get(self, batch_id: str) -> Doc:
+        found = await self.runtime.store.get(KIND, batch_id)
         if found is None:
             raise ObjectNotFound("Batch", batch_id)
         return found
 
-    def _input(self, file_id: str) -> bytes:
-        found = self.runtime.store.get(files.KIND, file_id)
+    async def _input(self, file_id: str) -> bytes:
+        found = await self.runtime.store.get(files.KIND, file_id)
         if found is None:
             raise InvalidResourceRequest(f"The input file '{file_id}' was not found.")
         if found.get("purpose") != "batch":
             raise InvalidResourceRequest(f"The input file must have purpose 'batch', not '{found.get('purpose')}'.")
-        return self.runtime.store.get_blob(file_id) or b""
+        return await self.runtime.store.get_blob(file_id) or b""
 
-    def _new(self, endpoint: str, input_file_id: str, window: str, metadata: dict[str, str] | None) -> Doc:
+    async def _new(self, endpoint: str, input_file_id: str, window: str, metadata: dict[str, str] | None) -> Doc:
         created = self.runtime.clock.created()
         return {
-            "id": "batch_" + mint_uuid(self.runtime, "batch"),
+            "id": "batch_" + await mint_uuid(self.runtime, "batch"),
             "object": "batch",
             "endpoint": endpoint,
             "errors": None,
@@ -182,18 +182,18 @@ class Batches:
     async def _advance(self, doc: Doc) -> Doc:
         """The batch as of now: its lines answered once the first is due, then moved on; stored back.
 
-        The lines run first (awaited, outside the lifecycle, whose hooks are plain calls): a batch that
-        finishes in this look writes its files from them (:func:`_write_files`).
+        The lines run first (awaited, outside the lifecycle, in a task of their own): a batch that finishes in
+        this look writes its files from them (:func:`_write_files`).
         """
         span, now = self.runtime.settings.batch_seconds, self.runtime.clock.now()
         at = LIFECYCLE.age(doc, now)
         if not doc["_errors"] and doc.get("_outcomes") is None and _visible(doc, at, span) > 0:
             await self._run_once(doc["id"])
-            doc = self.runtime.store.get(KIND, doc["id"]) or doc
-        moved = LIFECYCLE.advance(self.runtime, doc, now)
+            doc = await self.runtime.store.get(KIND, doc["id"]) or doc
+        moved = await LIFECYCLE.advance(self.runtime, doc, now)
         view = _render(doc, at, span)
         if moved or view != public(doc):
-            self.runtime.store.put(KIND, {**doc, **view})
+            await self.runtime.store.put(KIND, {**doc, **view})
         return view
 
     async def _run_once(self, batch_id: str) -> None:
@@ -207,8 +207,8 @@ class Batches:
         """Answer every line, once; the answers are kept whatever becomes of the look that set this off (it is
         a task of its own, outside that request's transaction, which may end first or fail)."""
         with no_transaction():
-            doc = self._get(batch_id)
-            data = self.runtime.store.get_blob(_blob(batch_id, "input")) or b""
+            doc = await self._get(batch_id)
+            data = await self.runtime.store.get_blob(_blob(batch_id, "input")) or b""
             tasks = read_input(data, doc["_endpoint"], lambda _: True).tasks
             lines: list[bytes] = []
             outcomes: list[str] = []
@@ -216,11 +216,11 @@ class Batches:
                 line, ok = await self._answer(doc, task)
                 lines.append(line)
                 outcomes.append("1" if ok else "0")
-            self.runtime.store.put_blob(_blob(batch_id, "results"), b"".join(lines))
-            fresh = self.runtime.store.get(KIND, batch_id)
+            await self.runtime.store.put_blob(_blob(batch_id, "results"), b"".join(lines))
+            fresh = await self.runtime.store.get(KIND, batch_id)
             if fresh is not None:
                 fresh["_outcomes"] = "".join(outcomes)
-                self.runtime.store.put(KIND, fresh)
+                await self.runtime.store.put(KIND, fresh)
 
     async def _answer(self, doc: Doc, task: Task) -> tuple[bytes, bool]:
         """One output line for one task, and whether it succeeded."""
@@ -242,28 +242,29 @@ def _third(runtime: Runtime, _doc: Doc | None = None) -> float:
     return runtime.settings.batch_seconds / 3
 
 
-def _checked(_runtime: Runtime, doc: Doc) -> str:
+async def _checked(_runtime: Runtime, doc: Doc) -> str:
     return "failed" if doc["_errors"] else "in_progress"
 
 
-def _write_files(runtime: Runtime, doc: Doc, entry: Entry) -> None:
+async def _write_files(runtime: Runtime, doc: Doc, entry: Entry) -> None:
     """On ``completed`` or ``cancelled``: the output and error files, from the answers done by then
     (from 2025-04-01-preview none for a batch cancelled with no line done [captured])."""
     done = _visible(doc, entry.at, runtime.settings.batch_seconds)
     if done == 0 and entry.state == "cancelled" and _newer(doc.get("_api_version")):
         for name in ("input", "results"):
-            runtime.store.delete_blob(_blob(doc["id"], name))
+            await runtime.store.delete_blob(_blob(doc["id"], name))
         return
-    results = (runtime.store.get_blob(_blob(doc["id"], "results")) or b"").splitlines(keepends=True)
+    results = (await runtime.store.get_blob(_blob(doc["id"], "results")) or b"").splitlines(keepends=True)
     outcomes = doc.get("_outcomes") or ""
     good = b"".join(line for line, ok in zip(results[:done], outcomes) if ok == "1")
     bad = b"".join(line for line, ok in zip(results[:done], outcomes) if ok != "1")
     at = offset_time(doc, entry.at)
-    output = files.write_file(runtime, f"{doc['id']}_output.jsonl", "batch_output", good, created_at=at, uuid_id=True)
-    errors = files.write_file(runtime, f"{doc['id']}_error.jsonl", "batch_output", bad, created_at=at, uuid_id=True)
+    name = doc["id"]
+    output = await files.write_file(runtime, f"{name}_output.jsonl", "batch_output", good, created_at=at, uuid_id=True)
+    errors = await files.write_file(runtime, f"{name}_error.jsonl", "batch_output", bad, created_at=at, uuid_id=True)
     doc.update(output_file_id=output["id"], error_file_id=errors["id"])
     for name in ("input", "results"):
-        runtime.store.delete_blob(_blob(doc["id"], name))
+        await runtime.store.delete_blob(_blob(doc["id"], name))
 
 
 # ``S = settings.batch_seconds`` in thirds; a cancel may come while validating or in progress.

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aoai_mock.behaviour.lifecycle import Lifecycle, State, until
-from aoai_mock.behaviour.objects import Doc, ListQuery, each_shown, mint_hex, mint_uuid, parse_jsonl, public
+from aoai_mock.behaviour.objects import Doc, ListQuery, each_looked, mint_hex, mint_uuid, parse_jsonl, public
 from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.errors import (
     FileTooLarge,
@@ -92,7 +92,7 @@ def size_limit(runtime: Runtime, purpose: str | None) -> int:
     return settings.max_file_bytes
 
 
-def upload(runtime: Runtime, given: Upload, api_version: str) -> Doc:
+async def upload(runtime: Runtime, given: Upload, api_version: str) -> Doc:
     """Check an upload as Azure does and store it; the new file object."""
     _check_purpose(given.purpose, api_version)
     if given.filename is None:
@@ -110,7 +110,7 @@ def upload(runtime: Runtime, given: Upload, api_version: str) -> Doc:
         _check_fine_tune(given.filename, given.data)
     expires = _expiry(given.expires_after)
     newer = av.is_at_least(api_version, ERA_2025_03)
-    doc = write_file(
+    doc = await write_file(
         runtime, given.filename, given.purpose or "", given.data, expires_after=expires,
         assistants=newer and given.purpose == "assistants", details=not newer or given.purpose == "assistants",
         processing=given.purpose == "fine-tune",
@@ -162,7 +162,7 @@ def _expiry(fields: Mapping[str, str] | None) -> int | None:
     return seconds
 
 
-def write_file(
+async def write_file(
     runtime: Runtime,
     filename: str,
     purpose: str,
@@ -180,9 +180,9 @@ def write_file(
     ``assistants``: an ``assistant-`` id; ``details``: the ``status_details: null`` key; ``processing``:
     ``pending`` first, then ``processed`` (:data:`LIFECYCLE`)."""
     if assistants:
-        file_id = ASSISTANT_PREFIX + _base62(mint_hex(runtime, "file"))
+        file_id = ASSISTANT_PREFIX + _base62(await mint_hex(runtime, "file"))
     else:
-        file_id = "file-" + (mint_uuid(runtime, "file") if uuid_id else mint_hex(runtime, "file"))
+        file_id = "file-" + (await mint_uuid(runtime, "file") if uuid_id else await mint_hex(runtime, "file"))
     created = runtime.clock.created() if created_at is None else created_at
     doc: Doc = {
         "id": file_id,
@@ -198,9 +198,9 @@ def write_file(
     if expires_after is not None:
         doc["expires_at"] = created + expires_after
     if processing:
-        LIFECYCLE.start(runtime, doc, runtime.clock.now())
-    runtime.store.put_blob(file_id, data)
-    runtime.store.put(KIND, doc)
+        await LIFECYCLE.start(runtime, doc, runtime.clock.now())
+    await runtime.store.put_blob(file_id, data)
+    await runtime.store.put(KIND, doc)
     return doc
 
 
@@ -224,46 +224,46 @@ LIFECYCLE: Lifecycle[Runtime] = Lifecycle(
 )
 
 
-def _advance(runtime: Runtime, doc: Doc) -> Doc:
+async def _advance(runtime: Runtime, doc: Doc) -> Doc:
     """The file as of now (a fine-tune upload may have finished processing); the wire object."""
-    if "_t0" in doc and LIFECYCLE.advance(runtime, doc, runtime.clock.now()):
-        runtime.store.put(KIND, doc)
+    if "_t0" in doc and await LIFECYCLE.advance(runtime, doc, runtime.clock.now()):
+        await runtime.store.put(KIND, doc)
     return public(doc)
 
 
-def retrieve(runtime: Runtime, file_id: str) -> Doc:
-    found = runtime.store.get(KIND, file_id)
+async def retrieve(runtime: Runtime, file_id: str) -> Doc:
+    found = await runtime.store.get(KIND, file_id)
     if found is None:
         raise ObjectNotFound("File", file_id)
-    return _advance(runtime, found)
+    return await _advance(runtime, found)
 
 
-def content(runtime: Runtime, file_id: str) -> bytes:
-    retrieve(runtime, file_id)
-    data = runtime.store.get_blob(file_id)
+async def content(runtime: Runtime, file_id: str) -> bytes:
+    await retrieve(runtime, file_id)
+    data = await runtime.store.get_blob(file_id)
     return data if data is not None else b""
 
 
-def delete(runtime: Runtime, file_id: str, api_version: str = av.LATEST_GA) -> Doc:
+async def delete(runtime: Runtime, file_id: str, api_version: str = av.LATEST_GA) -> Doc:
     """Delete a file. Asked again: the assistants service's 404 for an ``assistant-`` id [captured,
     2025-03-01-preview]; 200 ``deleted: false`` for a ``file-`` id from 2025-04-01-preview [captured]."""
-    if runtime.store.get(KIND, file_id) is None:
+    if await runtime.store.get(KIND, file_id) is None:
         if assistants_service(file_id):
             raise NoSuchFileObject(file_id)
-        if runtime.store.get(DELETED, file_id) is not None and av.is_at_least(api_version, ERA_2025_04):
+        if await runtime.store.get(DELETED, file_id) is not None and av.is_at_least(api_version, ERA_2025_04):
             return {"id": file_id, "object": "file", "deleted": False}
         raise ObjectNotFound("File", file_id)
-    runtime.store.delete(KIND, file_id)
-    runtime.store.delete_blob(file_id)
+    await runtime.store.delete(KIND, file_id)
+    await runtime.store.delete_blob(file_id)
     if not assistants_service(file_id):
-        runtime.store.put(DELETED, {"id": file_id})
+        await runtime.store.put(DELETED, {"id": file_id})
     return {"id": file_id, "object": "file", "deleted": True}
 
 
-def list_files(runtime: Runtime, query: ListQuery, purpose: str | None = None) -> Page:
+async def list_files(runtime: Runtime, query: ListQuery, purpose: str | None = None) -> Page:
     if purpose is not None and purpose not in ALL_PURPOSES:
         raise InvalidResourceRequest("Invalid value for purpose.")
-    docs = each_shown(runtime.store.all(KIND), lambda doc: _advance(runtime, doc))
+    docs = await each_looked(await runtime.store.all(KIND), lambda doc: _advance(runtime, doc))
     if purpose is not None:
         docs = [doc for doc in docs if doc.get("purpose") == purpose]
     return query.page(docs)

@@ -38,7 +38,7 @@ from aoai_mock.behaviour.lifecycle import Entry, Lifecycle, State, until
 from aoai_mock.behaviour.objects import (
     Doc,
     ListQuery,
-    each_shown,
+    each_looked,
     elapsed,
     mint_hex,
     offset_time,
@@ -67,15 +67,15 @@ _SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _LIMITS = {"n_epochs": (1, 50), "batch_size": (1, 256)}
 
 
-def create(runtime: Runtime, body: Mapping[str, Any], api_version: str = av.LATEST_GA) -> Doc:
+async def create(runtime: Runtime, body: Mapping[str, Any], api_version: str = av.LATEST_GA) -> Doc:
     model = _text(body, "model")
     base = base_deployment(runtime, model)
     if base is None:
         raise InvalidResourceRequest(f"The base model '{model}' does not support fine-tuning.")
     training_file = _text(body, "training_file")
-    training = _file_data(runtime, training_file, "training_file")
+    training = await _file_data(runtime, training_file, "training_file")
     validation_file = body.get("validation_file") or None
-    validation = _file_data(runtime, validation_file, "validation_file") if validation_file else None
+    validation = await _file_data(runtime, validation_file, "validation_file") if validation_file else None
     suffix = _suffix(body.get("suffix"))
     checked = run.check_training(training, base.model)
     problem = _problem(checked.problem, "training_file")
@@ -84,7 +84,7 @@ def create(runtime: Runtime, body: Mapping[str, Any], api_version: str = av.LATE
     asked = _asked_hyperparameters(body)
     hyper = _hyperparameters(asked, checked.examples)
     seed = _seed(body.get("seed"))
-    job_hex = mint_hex(runtime, "ftjob")  # once every check passed: a refused job uses up no id
+    job_hex = await mint_hex(runtime, "ftjob")  # once every check passed: a refused job uses up no id
     doc = _new(runtime, job_hex, model, training_file, validation_file, suffix, hyper, seed)
     root = model.split(".ft-", 1)[0]
     doc.update(
@@ -94,53 +94,53 @@ def create(runtime: Runtime, body: Mapping[str, Any], api_version: str = av.LATE
     if _newer(doc):
         doc.update(hyperparameters=_shown_hyperparameters(asked), method={"type": "supervised"})
         doc["estimated_finish"] = offset_time(doc, _span(runtime))
-    LIFECYCLE.start(runtime, doc, runtime.clock.now())
-    runtime.store.put(KIND, doc)
+    await LIFECYCLE.start(runtime, doc, runtime.clock.now())
+    await runtime.store.put(KIND, doc)
     return _wire(doc)
 
 
-def retrieve(runtime: Runtime, job_id: str) -> Doc:
-    return _advance(runtime, _get(runtime, job_id))
+async def retrieve(runtime: Runtime, job_id: str) -> Doc:
+    return await _advance(runtime, await _get(runtime, job_id))
 
 
-def list_jobs(runtime: Runtime, query: ListQuery) -> Page:
-    return query.page(each_shown(runtime.store.all(KIND), lambda doc: _advance(runtime, doc)))
+async def list_jobs(runtime: Runtime, query: ListQuery) -> Page:
+    return query.page(await each_looked(await runtime.store.all(KIND), lambda doc: _advance(runtime, doc)))
 
 
-def cancel(runtime: Runtime, job_id: str) -> Doc:
+async def cancel(runtime: Runtime, job_id: str) -> Doc:
     """A pending or running job is ``cancelled`` at once (from 2025-04-01-preview with ``finished_at``)."""
-    view = _advance(runtime, _get(runtime, job_id))
-    doc = _get(runtime, job_id)
+    view = await _advance(runtime, await _get(runtime, job_id))
+    doc = await _get(runtime, job_id)
     if not LIFECYCLE.allows(doc, "cancelled"):
         raise UnexpectedEntityState(f"The fine-tuning job cannot be cancelled because it is {view['status']}.")
-    LIFECYCLE.move(runtime, doc, "cancelled", runtime.clock.now())
-    runtime.store.put(KIND, doc)
-    return _advance(runtime, doc)
+    await LIFECYCLE.move(runtime, doc, "cancelled", runtime.clock.now())
+    await runtime.store.put(KIND, doc)
+    return await _advance(runtime, doc)
 
 
-def delete(runtime: Runtime, job_id: str) -> None:
+async def delete(runtime: Runtime, job_id: str) -> None:
     """Forget a job, in any state [captured: a cancelled job's delete, 204; other states inferred]. A model
     it made stays served (the deployment is a separate resource on Azure)."""
-    _get(runtime, job_id)
-    runtime.store.delete(KIND, job_id)
+    await _get(runtime, job_id)
+    await runtime.store.delete(KIND, job_id)
 
 
-def list_events(runtime: Runtime, job_id: str, query: ListQuery) -> Page:
-    _advance(runtime, _get(runtime, job_id))
-    doc = _get(runtime, job_id)
+async def list_events(runtime: Runtime, job_id: str, query: ListQuery) -> Page:
+    await _advance(runtime, await _get(runtime, job_id))
+    doc = await _get(runtime, job_id)
     return query.page(run.events(doc, elapsed(runtime, doc), runtime.settings.fine_tuning_seconds))
 
 
-def list_checkpoints(runtime: Runtime, job_id: str, query: ListQuery) -> Page:
-    doc = _get(runtime, job_id)
+async def list_checkpoints(runtime: Runtime, job_id: str, query: ListQuery) -> Page:
+    doc = await _get(runtime, job_id)
     return query.page(run.checkpoints(doc, elapsed(runtime, doc), runtime.settings.fine_tuning_seconds))
 
 
-def restore_deployments(runtime: Runtime) -> int:
+async def restore_deployments(runtime: Runtime) -> int:
     """Serve the models of every succeeded job in the store (a ``--state`` file, or Redis); how many there are.
     A Redis out of reach at start restores none (the store logs the outage): the server starts all the same."""
     try:
-        jobs = runtime.store.all(KIND)
+        jobs = await runtime.store.all(KIND)
     except ServerError:
         return 0
     count = 0
@@ -166,16 +166,16 @@ def _names(deployment: Deployment) -> tuple[str, ...]:
 
 
 # -- pieces ----------------------------------------------------------------------------------------------------
-def _get(runtime: Runtime, job_id: str) -> Doc:
-    found = runtime.store.get(KIND, job_id)
+async def _get(runtime: Runtime, job_id: str) -> Doc:
+    found = await runtime.store.get(KIND, job_id)
     if found is None:
         raise ObjectNotFound("Fine-tuning job", job_id)
     return found
 
 
-def _advance(runtime: Runtime, doc: Doc) -> Doc:
+async def _advance(runtime: Runtime, doc: Doc) -> Doc:
     """The job as of now: moved on as far as the clock lets it; stored back when it changed."""
-    moved = LIFECYCLE.advance(runtime, doc, runtime.clock.now())
+    moved = await LIFECYCLE.advance(runtime, doc, runtime.clock.now())
     if not moved and doc.get("fine_tuned_model") and doc["fine_tuned_model"] not in runtime.extra_deployments:
         _register(runtime, doc)  # succeeded in another process sharing the store (Redis)
     view = public(doc)
@@ -183,7 +183,7 @@ def _advance(runtime: Runtime, doc: Doc) -> Doc:
     if active or not (_newer(doc) and view["status"] == "cancelled"):  # a cancelled job keeps it [captured]
         view["estimated_finish"] = offset_time(doc, _span(runtime)) if active else None
     if moved or view != public(doc):
-        runtime.store.put(KIND, {**doc, **view})
+        await runtime.store.put(KIND, {**doc, **view})
     return _wire({**doc, **view})
 
 
@@ -202,26 +202,27 @@ def _wire(doc: Mapping[str, Any]) -> Doc:
 
 
 # -- the lifecycle ---------------------------------------------------------------------------------------------
-def _checked(_runtime: Runtime, doc: Doc) -> str:
+async def _checked(_runtime: Runtime, doc: Doc) -> str:
     """Where a job goes once its files are checked: ``failed`` for a bad file, else ``running``."""
     return "failed" if doc.get("_problem") else "running"
 
 
-def _cancel(_runtime: Runtime, doc: Doc, entry: Entry) -> None:
+async def _cancel(_runtime: Runtime, doc: Doc, entry: Entry) -> None:
     """On ``cancelled``: from 2025-04-01-preview the job is finished then [captured]."""
     if _newer(doc):
         doc["finished_at"] = offset_time(doc, entry.at)
 
 
-def _fail(_runtime: Runtime, doc: Doc, entry: Entry) -> None:
+async def _fail(_runtime: Runtime, doc: Doc, entry: Entry) -> None:
     """On ``failed``: the bad file's problem is the job's ``error``, finished when the check ended."""
     doc.update(error=doc["_problem"], finished_at=offset_time(doc, entry.at))
 
 
-def _succeed(runtime: Runtime, doc: Doc, entry: Entry) -> None:
+async def _succeed(runtime: Runtime, doc: Doc, entry: Entry) -> None:
     """On ``succeeded``: the fine-tuned model's name, trained tokens, ``results.csv``, and its deployment."""
     finished = offset_time(doc, entry.at)
-    result = files.write_file(runtime, "results.csv", "fine-tune-results", run.results_csv(doc), created_at=finished)
+    data = run.results_csv(doc)
+    result = await files.write_file(runtime, "results.csv", "fine-tune-results", data, created_at=finished)
     epochs = run.epochs(doc)
     doc.update(
         fine_tuned_model=doc["_model_name"], finished_at=finished, trained_tokens=int(doc["_tokens"]) * epochs,
@@ -283,16 +284,16 @@ def _seed(seed: Any) -> int | None:
     return seed  # type: ignore[no-any-return]
 
 
-def _file_data(runtime: Runtime, file_id: Any, param: str) -> bytes:
+async def _file_data(runtime: Runtime, file_id: Any, param: str) -> bytes:
     if not isinstance(file_id, str) or not file_id:
         raise InvalidResourceRequest(f"'{param}' must be a file id.")
-    found = runtime.store.get(files.KIND, file_id)
+    found = await runtime.store.get(files.KIND, file_id)
     if found is None:
         raise InvalidResourceRequest(f"The {param.replace('_', ' ')} '{file_id}' was not found.")
     if found.get("purpose") != "fine-tune":
         purpose = found.get("purpose")
         raise InvalidResourceRequest(f"The {param.replace('_', ' ')} must have purpose 'fine-tune', not '{purpose}'.")
-    return runtime.store.get_blob(file_id) or b""
+    return await runtime.store.get_blob(file_id) or b""
 
 
 def _problem(message: str | None, param: str) -> dict[str, Any] | None:

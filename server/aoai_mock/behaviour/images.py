@@ -335,10 +335,11 @@ class ImagesAnswer:
     body: dict[str, Any]
     recipes: tuple[ImageRecipe, ...] = ()
 
-    def keep(self, media: MediaStore) -> None:
-        """Remember the images the ``url``s name, so ``GET /_mock/files/images/{name}`` serves them."""
+    async def keep(self, media: MediaStore) -> None:
+        """Remember the images the ``url``s name, so ``GET /_mock/files/images/{name}`` serves them (on the event
+        loop: with shared state they are kept in Redis)."""
         for recipe in self.recipes:
-            media.image_recipes.put(recipe.name, recipe)
+            await media.image_recipes.keep(recipe.name, recipe)
 
 
 def answer_images(job: ImageJob, media: MediaStore, created: int, url_prefix: str) -> ImagesAnswer:
@@ -368,7 +369,9 @@ def answer_images(job: ImageJob, media: MediaStore, created: int, url_prefix: st
 
 
 def run_images(job: ImageJob, media: MediaStore, created: int, url_prefix: str) -> dict[str, Any]:
-    """:func:`answer_images`, its images kept at once: the response body."""
+    """:func:`answer_images`, its images kept at once (in a worker thread, or with no event loop): the response
+    body."""
     answered = answer_images(job, media, created, url_prefix)
-    answered.keep(media)
+    for recipe in answered.recipes:
+        media.image_recipes.put(recipe.name, recipe)
     return answered.body

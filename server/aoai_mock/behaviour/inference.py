@@ -17,7 +17,7 @@ scenario and rule, the responder, the fault and what it does, the quota's decisi
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,6 +61,7 @@ class Call:
     response_headers: list[tuple[bytes, bytes]]  # headers the answer (or its error) carries: quota figures
     responder: str | None = None  # x-aoai-mock-responder
     scenario: str | None = None  # x-aoai-mock-scenario
+    loaded: Any = None  # what the family read from the store for this request (``Family.load``)
     _view: RequestView | None = None
 
     def view(self, body: Mapping[str, Any] | None = None) -> RequestView:
@@ -127,14 +128,23 @@ class Family:
     view: Callable[[Call, Any], RequestView] | None = None  # how scenario rules see it (default: as sent)
     model: type[Any] | None = None  # the request model the body is validated as, when ``parse`` is None
     # A body at least this large is answered in a worker thread, so that no single request holds the event
-    # loop (the seam's state is locked: faults, quotas, scenarios and stores are shared with threads).
+    # loop (the seam's state is locked: faults, quotas and scenarios are shared with threads; the store is
+    # reached only on the loop, through ``load`` and ``keep``).
     offload_bytes: int = 64 * 1024
-    # It writes to the store (Responses keeps what it answers): the route holds the writes in a transaction
-    # and commits them once the answer is rendered, so a request that fails stores nothing.
-    stores: bool = False
+    # What it reads from the store before the answer, into ``Call.loaded``, and writes there after it (Responses
+    # continues and keeps responses): awaited by the route on the event loop, around :func:`answer` (which may
+    # run in a worker thread). The route holds the writes in a transaction and commits them once the answer is
+    # rendered, so a request that fails stores nothing.
+    load: Callable[[Call], Awaitable[Any]] | None = None
+    keep: Callable[[Call, Any], Awaitable[None]] | None = None
     # The answer again, for a request the family has answered before with a pure responder (see
     # :class:`~aoai_mock.behaviour.memo.AnswerMemo`): the remembered result with this request's own id and time. None: never remembered.
     restamp: Callable[[Call, Any], Answered] | None = None
+
+
+    @property
+    def stores(self) -> bool:
+        return self.keep is not None
 
 
 @dataclass(slots=True)

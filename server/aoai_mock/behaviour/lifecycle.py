@@ -18,7 +18,8 @@ may do the work that decides it (a run's turns of the model); a chooser returns 
 :class:`Move` with fields to set on the way in. Hooks run when a state is entered (``State.on_enter``, then
 the lifecycle-wide ``on_enter``): a batch writes its output files, a job registers its model, a run saves
 itself and tells its stream. Every function gets the family's context first (its runtime, or a run's
-engine), so one declaration serves every server.
+engine), so one declaration serves every server. Choosers and hooks are coroutine functions, as are
+:meth:`Lifecycle.start`, :meth:`~Lifecycle.advance` and :meth:`~Lifecycle.move`: they may await the store.
 
 The record is kept in the object, under private keys the wire never shows (:func:`~.objects.public`):
 ``_t0`` (the clock reading at the start) and ``_states`` (``[[state, seconds since _t0], ...]``, oldest
@@ -27,7 +28,7 @@ first); ``status`` mirrors the current state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -86,9 +87,9 @@ class Move:
 
 
 Ends = Callable[[C, Doc, float], float]  # (context, object, entered at) -> when the state ends
-Choose = Callable[[C, Doc], "str | Move"]
+Choose = Callable[[C, Doc], Awaitable["str | Move"]]
 Ready = Callable[[C, Doc, Look], bool]
-Hook = Callable[[C, Doc, Entry], None]
+Hook = Callable[[C, Doc, Entry], Awaitable[None]]
 
 
 def until(offset: Callable[[C, Doc], float]) -> Ends[C]:
@@ -154,13 +155,13 @@ class Lifecycle(Generic[C]):
         return to in self.states[self.current(doc)].manual
 
     # -- moving ----------------------------------------------------------------------------------------------
-    def start(self, ctx: C, doc: Doc, now: float) -> Entry:
+    async def start(self, ctx: C, doc: Doc, now: float) -> Entry:
         """The object begins, in the first declared state, at ``now``; its hooks run."""
         doc[ORIGIN] = now
         doc[PATH] = []
-        return self._enter(ctx, doc, Move(self.initial), 0.0)
+        return await self._enter(ctx, doc, Move(self.initial), 0.0)
 
-    def advance(self, ctx: C, doc: Doc, now: float, *, polled: bool = False, forced: bool = False) -> list[Entry]:
+    async def advance(self, ctx: C, doc: Doc, now: float, *, polled: bool = False, forced: bool = False) -> list[Entry]:
         """Take every automatic move due by ``now``, in order; the states entered (none: nothing changed)."""
         doc.setdefault(ORIGIN, now)  # a doc kept before it had a record starts its clock at its first look
         look = Look(now, self.age(doc, now), polled, forced)
@@ -169,16 +170,16 @@ class Lifecycle(Generic[C]):
             if len(moved) >= MAX_MOVES:
                 raise IllegalMove(f"more than {MAX_MOVES} moves in one look: the lifecycle loops")
             then = self.states[self.current(doc)].then
-            choice = then if isinstance(then, str) else then(ctx, doc)  # type: ignore[misc]
-            moved.append(self._enter(ctx, doc, choice if isinstance(choice, Move) else Move(choice), when))
+            choice = then if isinstance(then, str) else await then(ctx, doc)  # type: ignore[misc]
+            moved.append(await self._enter(ctx, doc, choice if isinstance(choice, Move) else Move(choice), when))
         return moved
 
-    def move(self, ctx: C, doc: Doc, to: str, now: float, **fields: Any) -> Entry:
+    async def move(self, ctx: C, doc: Doc, to: str, now: float, **fields: Any) -> Entry:
         """A manual move (a cancel, submitted tool outputs) at ``now``; ``fields`` are set on the way in."""
         if not self.allows(doc, to):
             raise IllegalMove(f"no move from {self.current(doc)!r} to {to!r} is declared")
         doc.setdefault(ORIGIN, now)
-        return self._enter(ctx, doc, Move(to, fields), self.age(doc, now))
+        return await self._enter(ctx, doc, Move(to, fields), self.age(doc, now))
 
     def _due(self, ctx: C, doc: Doc, look: Look) -> float | None:
         """When the current state's automatic move happens, if it happens by this look; else None."""
@@ -193,7 +194,7 @@ class Lifecycle(Generic[C]):
             return max(look.at, since)
         return None
 
-    def _enter(self, ctx: C, doc: Doc, move: Move, at: float) -> Entry:
+    async def _enter(self, ctx: C, doc: Doc, move: Move, at: float) -> Entry:
         """Record the entry, write the status and the move's fields, then run the state's hook and the common one."""
         self._known([move.to], "a move goes to")
         at = float(at)
@@ -203,7 +204,7 @@ class Lifecycle(Generic[C]):
         entry = Entry(move.to, at)
         for hook in (self.states[move.to].on_enter, self.on_enter):
             if hook is not None:
-                hook(ctx, doc, entry)
+                await hook(ctx, doc, entry)
         return entry
 
     def _known(self, names: Iterable[str], what: str) -> None:

@@ -12,7 +12,9 @@ metadata where the format has room for it, see :mod:`aoai_mock.behaviour.speech`
 With shared state (``--state redis://...``), :func:`share` keeps the image recipes and the spoken texts on a
 :class:`Shelf` (the Redis store) instead, each for :data:`SHELF_SECONDS`: a ``url`` one process handed out is
 served by any other, and audio one process spoke is transcribed to its text by any other. The image bytes stay
-a cache in each process (rendered again, identically).
+a cache in each process (rendered again, identically). The shelf is asynchronous: on the event loop a map is
+read and written with :meth:`BoundedMap.fetch` / :meth:`BoundedMap.keep` (awaited); ``get`` / ``put`` of a
+:class:`SharedMap` are for the worker threads that render and transcribe, which wait for the loop.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+import anyio.from_thread
 import orjson
 
 __all__ = ["BoundedMap", "MediaStore", "StoredImage", "Shelf", "SharedMap", "share", "SHELF_SECONDS"]
@@ -70,6 +73,14 @@ class BoundedMap(Generic[K, V]):
             self._items.clear()
             self._bytes = 0
 
+    async def fetch(self, key: K) -> V | None:
+        """:meth:`get`, for the event loop (a :class:`SharedMap` awaits its shelf)."""
+        return self.get(key)
+
+    async def keep(self, key: K, value: V) -> None:
+        """:meth:`put`, for the event loop (a :class:`SharedMap` awaits its shelf)."""
+        self.put(key, value)
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -104,13 +115,14 @@ class MediaStore:
 class Shelf(Protocol):
     """Values that every process sharing state can read, each kept for a while (the Redis store)."""
 
-    def shelve(self, key: str, value: bytes, seconds: int) -> None: ...
-    def fetch(self, key: str) -> bytes | None: ...
+    async def shelve(self, key: str, value: bytes, seconds: int) -> None: ...
+    async def fetch(self, key: str) -> bytes | None: ...
 
 
 class SharedMap(BoundedMap[str, V]):
     """A :class:`BoundedMap` kept on a :class:`Shelf` instead of in the process: what one process put, every
-    other gets, and a reset of the shelf's store forgets it for all."""
+    other gets, and a reset of the shelf's store forgets it for all. ``get`` and ``put`` wait for the event loop
+    from a worker thread (they cannot be called on the loop's own thread: it awaits :meth:`fetch` / :meth:`keep`)."""
 
     def __init__(
         self, capacity: int, shelf: Shelf, name: str, encode: Callable[[V], bytes], decode: Callable[[bytes], V]
@@ -119,11 +131,17 @@ class SharedMap(BoundedMap[str, V]):
         self.shelf, self.name, self.encode, self.decode = shelf, name, encode, decode
 
     def get(self, key: str) -> V | None:
-        kept = self.shelf.fetch(f"{self.name}:{key}")
-        return self.decode(kept) if kept is not None else None
+        return anyio.from_thread.run(self.fetch, key)
 
     def put(self, key: str, value: V) -> None:
-        self.shelf.shelve(f"{self.name}:{key}", self.encode(value), SHELF_SECONDS)
+        anyio.from_thread.run(self.keep, key, value)
+
+    async def fetch(self, key: str) -> V | None:
+        kept = await self.shelf.fetch(f"{self.name}:{key}")
+        return self.decode(kept) if kept is not None else None
+
+    async def keep(self, key: str, value: V) -> None:
+        await self.shelf.shelve(f"{self.name}:{key}", self.encode(value), SHELF_SECONDS)
 
 
 def share(media: MediaStore, shelf: Shelf, recipe: Callable[[dict[str, Any]], object]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ __all__ = [
     "offset_time",
     "parse_jsonl",
     "each_shown",
+    "each_looked",
     "MAX_LIMIT",
 ]
 
@@ -47,13 +48,13 @@ T = TypeVar("T")
 log = logging.getLogger("aoai_mock")
 
 
-def _next_serial(store: Store, family: str) -> int:
-    return store.next_serial(family)  # one atomic step where processes share the store (Redis)
+async def _next_serial(store: Store, family: str) -> int:
+    return await store.next_serial(family)  # one atomic step where processes share the store (Redis)
 
 
-def mint_hex(runtime: Runtime, family: str) -> str:
+async def mint_hex(runtime: Runtime, family: str) -> str:
     """32 hex digits for a new object of ``family`` (``file``, ``batch``, ``ftjob``, ...)."""
-    key = f"{family}:{_next_serial(runtime.store, family)}".encode()
+    key = f"{family}:{await _next_serial(runtime.store, family)}".encode()
     raw = runtime.ids.object_id("", key, length=24)
     return hashlib.blake2b(raw.encode("ascii"), digest_size=16).hexdigest()
 
@@ -62,9 +63,9 @@ def as_uuid(hex32: str) -> str:
     return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:32]}"
 
 
-def mint_uuid(runtime: Runtime, family: str) -> str:
+async def mint_uuid(runtime: Runtime, family: str) -> str:
     """A uuid-shaped id part (Azure's batch ids and batch output file ids look like ``batch_<uuid>``)."""
-    return as_uuid(mint_hex(runtime, family))
+    return as_uuid(await mint_hex(runtime, family))
 
 
 def derived_hex(parent: str, what: str, length: int = 32) -> str:
@@ -80,6 +81,18 @@ def each_shown(docs: Iterable[Doc], show: Callable[[Doc], T]) -> list[T]:
     for doc in docs:
         try:
             shown.append(show(doc))
+        except Exception as exc:  # noqa: BLE001 -- whatever it is, the rest of the list is still answered
+            what, found = doc.get("object"), doc.get("id")
+            log.error("left out of a list: the stored %s %r cannot be shown", what, found, exc_info=exc)
+    return shown
+
+
+async def each_looked(docs: Iterable[Doc], look: Callable[[Doc], Awaitable[T]]) -> list[T]:
+    """:func:`each_shown` for a ``look`` that awaits (it moves the object on and stores it), one doc at a time."""
+    shown: list[T] = []
+    for doc in docs:
+        try:
+            shown.append(await look(doc))
         except Exception as exc:  # noqa: BLE001 -- whatever it is, the rest of the list is still answered
             what, found = doc.get("object"), doc.get("id")
             log.error("left out of a list: the stored %s %r cannot be shown", what, found, exc_info=exc)

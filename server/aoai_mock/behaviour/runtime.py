@@ -113,11 +113,11 @@ class Runtime:
         """What :meth:`reset` leaves to Redis when state is shared: the quotas' buckets (every process's)."""
         await self.limiter.reset_shared()
 
-    def clear_stored(self) -> None:
+    async def clear_stored(self) -> None:
         """Forget every stored object (files, batches, fine-tuning jobs and the deployments they made,
         assistants, threads, vector stores, stored responses) and the generated images and audio that ``url``
         answers point at: what ``POST /_mock/state/reset`` and the pytest plugin's ``clear_state`` do."""
-        self.store.reset()
+        await self.store.reset()
         self.extra_deployments.clear()
         self.media.reset()
 

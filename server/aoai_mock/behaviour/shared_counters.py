@@ -15,8 +15,9 @@ fault plan or a scenario is involved):
 * a scenario's ``calls`` and each rule's ``hits`` (which drive ``times``, ``replies`` sequences and the
   ``call`` / ``rule_call`` template values) live in one hash per scenario.
 
-The deciding code is synchronous (the inference seam runs it in a worker thread when Redis is involved, see
-:func:`needs_redis`); :func:`blocking` runs a coroutine on the event loop from there and waits for it.
+The inference seam's deciding code is synchronous (it runs in a worker thread when Redis is involved, see
+:func:`needs_redis`); :func:`blocking` runs a coroutine on the event loop from there and waits for it. Code
+that runs on the event loop (an assistants run's turn) awaits the shared decision itself.
 """
 
 from __future__ import annotations
@@ -117,8 +118,9 @@ class OnLoop(RuntimeError):
 
 
 def off_loop() -> bool:
-    """This thread runs no event loop: :func:`blocking` may wait here. On the loop's own thread (an assistants
-    run, say) a shared decision falls back to this process's own counters."""
+    """This thread runs no event loop: :func:`blocking` may wait here. On the loop's own thread a synchronous
+    decision falls back to this process's own counters; code there awaits the shared one instead (an assistants
+    run's turn: ``ScenarioBook.decide_shared``)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -23,6 +23,6 @@ router = APIRouter(prefix="/_mock", dependencies=[Depends(require_admin_key)])
 @router.post("/state/reset")
 async def reset_state(request: Request) -> Response:
     runtime = request.app.state.runtime
-    runtime.clear_stored()
+    await runtime.clear_stored()
     where = runtime.settings.state_path or getattr(runtime.store, "url", None)  # a Redis store: its URL, no password
     return json_response({"reset": True, "state": str(where or "memory")})

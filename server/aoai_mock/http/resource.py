@@ -59,7 +59,7 @@ class StoreRoute(APIRoute):
             with transaction(request.app.state.runtime.store) as writes:
                 response = await handler(request)
                 if response.status_code < 400:
-                    writes.commit()
+                    await writes.commit()
             return response
 
         return held

@@ -125,8 +125,8 @@ class RedisState:
         return result
 
     def down(self, error: RedisUnavailable) -> None:
-        """Note an outage: logged once, when it starts, whichever of the process's clients met it (this one, or
-        the stored objects' blocking one, :mod:`aoai_mock.state.redis_store`)."""
+        """Note an outage: logged once, when it starts, whoever met it (a quota, a counter, or the stored objects,
+        :mod:`aoai_mock.state.redis_store`, which refine the 500 they answer)."""
         if not self._down:
             self._down = True
             log.warning("%s: requests that need it get a 500 until it answers again", error)

@@ -14,9 +14,10 @@ Layout, every key under ``aoai-mock:store:``::
 A blob is a list of pieces, not one string, so that no value meets Redis's 512 MiB limit on a string (an
 upload limit raised past 512 MiB still fits) and no one command carries more than a piece.
 
-**Blocking client.** The store protocol is synchronous and called from many places in the resource families,
-so this store uses redis-py's blocking client, the way :mod:`aoai_mock.state.sqlite` does blocking file I/O:
-each call is one round trip, made on the thread that calls it (for most routes, the event loop's). Only the
+**On the event loop.** The store's calls are coroutines (the :class:`~aoai_mock.state.store.Store` protocol is
+asynchronous), made with redis-py's asyncio client: the process's one client and connection pool, that of its
+:class:`~aoai_mock.state.redis_state.RedisState`, which the quotas, fault schedules and scenario counters use
+too. A request waiting for Redis holds up no other: the event loop serves the rest meanwhile. Only the
 resource routes (files, batches, fine-tuning, assistants, vector stores, stored responses) reach the store,
 and images and speech through :meth:`RedisStore.shelve` / :meth:`RedisStore.fetch`; chat, completions and
 embeddings never do.
@@ -30,29 +31,28 @@ processes never get the same number, so ids made from ``--seed`` never collide.
 to answer; a failed command is tried once more on a new connection), is
 :class:`~aoai_mock.state.redis_state.RedisUnavailable`: Azure's 500, naming the request being served. The
 outage is logged once when it starts and once when Redis answers again, by the process's
-:class:`~aoai_mock.state.redis_state.RedisState` (whichever of its two clients meets it first); nothing needs
+:class:`~aoai_mock.state.redis_state.RedisState` (whichever of its users meets it first); nothing needs
 restarting. Any other error Redis answers (out of memory, say) is the same 500, logged each time with Redis's
 reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
-import redis
-from redis.backoff import NoBackoff
-from redis.client import Pipeline
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from aoai_mock.state.record import current
-from aoai_mock.state.redis_state import NAMESPACE, RedisState, RedisUnavailable, redacted
+from aoai_mock.state.redis_state import NAMESPACE, RedisState, RedisUnavailable
 from aoai_mock.state.store import SERIAL, Transactional
 
 __all__ = ["RedisStore", "PREFIX", "PIECE"]
@@ -61,9 +61,7 @@ log = logging.getLogger("aoai_mock")
 
 PREFIX = f"{NAMESPACE}:store:"
 PIECE = 4 * 1024 * 1024  # the largest piece of a blob: one command's payload
-_CONNECT_TIMEOUT_S = 1.0  # as the shared state's client (state/redis_state.py)
-_COMMAND_TIMEOUT_S = 2.0
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, socket.timeout)
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, socket.timeout, asyncio.TimeoutError)
 _DELETE_BATCH = 500
 
 # KEYS: docs hash, order set, sequence. ARGV: id, JSON. A new id takes the next insertion number.
@@ -93,67 +91,62 @@ Doc = dict[str, Any]
 class RedisStore(Transactional):
     """Documents and blobs in Redis; see the module docstring for the layout and what each call costs."""
 
-    def __init__(self, client: redis.Redis, url: str, outages: RedisState) -> None:
-        self.client = client
-        self.url = redacted(url)
-        self.outages = outages
-        self._put_script = client.register_script(_PUT)
-        self._serial_script = client.register_script(_SERIAL)
+    def __init__(self, shared: RedisState) -> None:
+        self.shared = shared
+        self.client: aioredis.Redis = shared.client
+        self.url = shared.url
+        self._put_script = shared.script(_PUT)
+        self._serial_script = shared.script(_SERIAL)
 
     @classmethod
-    def from_url(cls, url: str, outages: RedisState | None = None) -> RedisStore:
-        """A store on the Redis at ``url`` (``redis://`` or ``rediss://``); nothing is connected yet. A URL's own
-        ``socket_timeout`` / ``socket_connect_timeout`` parameters win over the store's. ``outages``: the
-        process's shared state, so that an outage is logged once whichever client meets it first."""
-        client = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=_CONNECT_TIMEOUT_S,
-            socket_timeout=_COMMAND_TIMEOUT_S,
-            retry=Retry(NoBackoff(), 1),
-        )
-        return cls(client, url, outages or RedisState.from_url(url))
+    def from_url(cls, url: str) -> RedisStore:
+        """A store on the Redis at ``url`` (``redis://`` or ``rediss://``) with a client of its own; nothing is
+        connected yet. A server's store is made on the process's :class:`RedisState` instead (one pool)."""
+        return cls(RedisState.from_url(url))
 
     # -- the primitives of the Store protocol (transactions: state.store.Transactional) ----------------------
-    def _put(self, kind: str, doc: Doc) -> None:
+    async def _put(self, kind: str, doc: Doc) -> None:
         text = self._encode(doc)
-        self._call(lambda: self._put_script(keys=_doc_keys(kind), args=[doc["id"], text]))
+        await self._call(self._put_script(keys=_doc_keys(kind), args=[doc["id"], text]))
 
-    def _get(self, kind: str, id: str) -> Doc | None:
-        kept = self._call(lambda: self.client.hget(_docs(kind), id))
+    async def _get(self, kind: str, id: str) -> Doc | None:
+        kept = await self._call(self.client.hget(_docs(kind), id))
         return orjson.loads(kept) if kept is not None else None
 
-    def _delete(self, kind: str, id: str) -> bool:
-        removed, _ = self._transaction(lambda pipe: _delete_doc(pipe, kind, id))
+    async def _delete(self, kind: str, id: str) -> bool:
+        removed, _ = await self._transaction(lambda pipe: _delete_doc(pipe, kind, id))
         return bool(removed)
 
-    def _all(self, kind: str) -> list[Doc]:
-        ids, docs = self._transaction(lambda pipe: (pipe.zrange(_order(kind), 0, -1), pipe.hgetall(_docs(kind))))
+    async def _all(self, kind: str) -> list[Doc]:
+        ids, docs = await self._transaction(
+            lambda pipe: (pipe.zrange(_order(kind), 0, -1), pipe.hgetall(_docs(kind)))
+        )
         return [orjson.loads(docs[id]) for id in ids if id in docs]
 
-    def _put_blob(self, id: str, data: bytes) -> None:
-        self._transaction(lambda pipe: _write_blob(pipe, id, data))
+    async def _put_blob(self, id: str, data: bytes) -> None:
+        await self._transaction(lambda pipe: _write_blob(pipe, id, data))
 
-    def _get_blob(self, id: str) -> bytes | None:
-        pieces = self._call(lambda: self.client.lrange(_blob(id), 0, -1))
+    async def _get_blob(self, id: str) -> bytes | None:
+        pieces = await self._call(self.client.lrange(_blob(id), 0, -1))
         return b"".join(pieces) if pieces else None
 
-    def _delete_blob(self, id: str) -> bool:
-        return bool(self._call(lambda: self.client.delete(_blob(id))))
+    async def _delete_blob(self, id: str) -> bool:
+        return bool(await self._call(self.client.delete(_blob(id))))
 
-    def _reset(self) -> None:
+    async def _reset(self) -> None:
         """Every key of the store's namespace, found with SCAN and unlinked: other programs' keys, and the rest of
         the mock's shared state, stay."""
 
-        def forget() -> None:
-            keys = list(self.client.scan_iter(match=PREFIX + "*", count=1000))
+        async def forget() -> None:
+            keys = await self._keys(PREFIX + "*")
             for start in range(0, len(keys), _DELETE_BATCH):
-                self.client.unlink(*keys[start : start + _DELETE_BATCH])
+                await self.client.unlink(*keys[start : start + _DELETE_BATCH])
 
-        self._call(forget)
+        await self._call(forget())
 
-    def _kinds(self) -> list[str]:
+    async def _kinds(self) -> list[str]:
         prefix = _docs("")
-        found = self._call(lambda: list(self.client.scan_iter(match=prefix + "*", count=1000)))
+        found = await self._call(self._keys(prefix + "*"))
         return sorted(key.decode("utf-8")[len(prefix) :] for key in found)
 
     def _encode(self, doc: Doc) -> bytes:
@@ -162,13 +155,13 @@ class RedisStore(Transactional):
     def _decode(self, kept: Any) -> Doc:
         return orjson.loads(kept)  # type: ignore[no-any-return]
 
-    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
+    async def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         """A transaction's writes in one MULTI/EXEC: all of them reach Redis together, or (refused) none."""
 
-        def queue(pipe: Pipeline) -> None:
+        async def queue(pipe: Pipeline) -> None:
             for op in ops:
                 if op[0] == "put":
-                    self._put_script(keys=_doc_keys(op[1]), args=[op[2], op[3]], client=pipe)
+                    await self._put_script(keys=_doc_keys(op[1]), args=[op[2], op[3]], client=pipe)
                 elif op[0] == "delete":
                     _delete_doc(pipe, op[1], op[2])
                 elif op[0] == "put_blob":
@@ -176,48 +169,54 @@ class RedisStore(Transactional):
                 else:
                     pipe.delete(_blob(op[1]))
 
-        self._transaction(queue)
+        await self._transaction(queue)
 
-    def next_serial(self, family: str) -> int:
+    async def next_serial(self, family: str) -> int:
         """The next number of the id family ``family``, in one script: two processes never get the same one."""
-        return int(self._call(lambda: self._serial_script(keys=_doc_keys(SERIAL), args=[family])))
+        return int(await self._call(self._serial_script(keys=_doc_keys(SERIAL), args=[family])))
 
-    def shelve(self, key: str, value: bytes, seconds: int) -> None:
+    async def shelve(self, key: str, value: bytes, seconds: int) -> None:
         """Keep ``value`` for ``seconds`` under ``key``, outside any transaction (what a media answer names)."""
-        self._call(lambda: self.client.set(_shelf(key), value, ex=seconds))
+        await self._call(self.client.set(_shelf(key), value, ex=seconds))
 
-    def fetch(self, key: str) -> bytes | None:
-        return self._call(lambda: self.client.get(_shelf(key)))
+    async def fetch(self, key: str) -> bytes | None:
+        return await self._call(self.client.get(_shelf(key)))  # type: ignore[arg-type]  # (bytes: no decoding)
 
-    def close(self) -> None:
-        """Close the client's connections (a later call would open new ones)."""
-        self.client.close()
+    async def close(self) -> None:
+        """Close the client's connections (a later call would open new ones): the process's shared client."""
+        await self.shared.close()
 
     # -- round trips ---------------------------------------------------------------------------------------------
-    def _transaction(self, queue: Callable[[Pipeline], object]) -> list[Any]:
-        """The commands ``queue`` adds to a pipeline, in one MULTI/EXEC; their replies."""
+    async def _keys(self, match: str) -> list[bytes]:
+        return [key async for key in self.client.scan_iter(match=match, count=1000)]
 
-        def run() -> list[Any]:
-            pipe = self.client.pipeline(transaction=True)
-            queue(pipe)
-            return pipe.execute()
+    async def _transaction(self, queue: Callable[[Pipeline], object]) -> list[Any]:
+        """The commands ``queue`` adds to a pipeline (it may be a coroutine function), in one MULTI/EXEC; their
+        replies."""
 
-        return self._call(run)
+        async def run() -> list[Any]:
+            async with self.client.pipeline(transaction=True) as pipe:
+                queued = queue(pipe)
+                if asyncio.iscoroutine(queued):
+                    await queued
+                return await pipe.execute()  # type: ignore[no-any-return]
 
-    def _call(self, do: Callable[[], T]) -> T:
-        """``do()``; a Redis out of reach, or one that refuses, raises :class:`RedisUnavailable` (the 500 of the
-        request being served)."""
+        return await self._call(run())
+
+    async def _call(self, awaitable: Awaitable[T]) -> T:
+        """``await awaitable``; a Redis out of reach, or one that refuses, raises :class:`RedisUnavailable` (the
+        500 of the request being served)."""
         try:
-            result = do()
+            result = await awaitable
         except _UNREACHABLE as exc:
             error = self._unavailable(exc)
-            self.outages.down(error)
+            self.shared.down(error)
             raise error from exc
         except RedisError as exc:
             error = self._unavailable(exc)
             log.error("%s: the request that needed it got a 500", error)
             raise error from exc
-        self.outages.up()
+        self.shared.up()
         return result
 
     def _unavailable(self, cause: BaseException) -> RedisUnavailable:

@@ -15,8 +15,9 @@ such a file: a file that is not SQLite at all, another program's database, a new
 
 Every write commits at once (WAL journal, ``synchronous=NORMAL``): a clean stop, or even a killed process,
 loses nothing that a response already reported. The writes of a transaction
-(:func:`~aoai_mock.state.store.transaction`: one request's) commit together, in one SQLite transaction. Safe to
-share between threads.
+(:func:`~aoai_mock.state.store.transaction`: one request's) commit together, in one SQLite transaction. The
+store's coroutines do their file I/O at once, on the event loop's thread, as the blocking calls they were: a
+small local write is quicker than a hand-off to a worker thread. Safe to share between threads.
 """
 
 from __future__ import annotations
@@ -61,39 +62,39 @@ class SqliteStore(Transactional):
         self._finalizer = weakref.finalize(self, _close, self._db)
 
     # -- the primitives of the Store protocol (transactions: state.store.Transactional) ----------------------
-    def _put(self, kind: str, doc: Doc) -> None:
+    async def _put(self, kind: str, doc: Doc) -> None:
         text = self._encode(doc)
         with self._lock:
             self._db.execute(_PUT, (kind, doc["id"], text))
 
-    def _get(self, kind: str, id: str) -> Doc | None:
+    async def _get(self, kind: str, id: str) -> Doc | None:
         with self._lock:
             row = self._db.execute("SELECT json FROM docs WHERE kind = ? AND id = ?", (kind, id)).fetchone()
         return orjson.loads(row[0]) if row is not None else None
 
-    def _delete(self, kind: str, id: str) -> bool:
+    async def _delete(self, kind: str, id: str) -> bool:
         with self._lock:
             return self._db.execute("DELETE FROM docs WHERE kind = ? AND id = ?", (kind, id)).rowcount > 0
 
-    def _all(self, kind: str) -> list[Doc]:
+    async def _all(self, kind: str) -> list[Doc]:
         with self._lock:
             rows = self._db.execute("SELECT json FROM docs WHERE kind = ? ORDER BY seq", (kind,)).fetchall()
         return [orjson.loads(text) for (text,) in rows]
 
-    def _put_blob(self, id: str, data: bytes) -> None:
+    async def _put_blob(self, id: str, data: bytes) -> None:
         with self._lock:
             self._db.execute(_PUT_BLOB, (id, bytes(data)))
 
-    def _get_blob(self, id: str) -> bytes | None:
+    async def _get_blob(self, id: str) -> bytes | None:
         with self._lock:
             row = self._db.execute("SELECT data FROM blobs WHERE id = ?", (id,)).fetchone()
         return bytes(row[0]) if row is not None else None
 
-    def _delete_blob(self, id: str) -> bool:
+    async def _delete_blob(self, id: str) -> bool:
         with self._lock:
             return self._db.execute("DELETE FROM blobs WHERE id = ?", (id,)).rowcount > 0
 
-    def _reset(self) -> None:
+    async def _reset(self) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -104,7 +105,7 @@ class SqliteStore(Transactional):
                 raise
             self._db.execute("COMMIT")
 
-    def _kinds(self) -> list[str]:
+    async def _kinds(self) -> list[str]:
         with self._lock:
             rows = self._db.execute("SELECT DISTINCT kind FROM docs ORDER BY kind").fetchall()
         return [kind for (kind,) in rows]
@@ -115,7 +116,7 @@ class SqliteStore(Transactional):
     def _decode(self, kept: Any) -> Doc:
         return orjson.loads(kept)  # type: ignore[no-any-return]
 
-    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
+    async def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         """A transaction's writes in one SQLite transaction: all of them, or (on any error) none."""
         with self._lock:
             db = self._db

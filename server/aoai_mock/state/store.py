@@ -12,6 +12,11 @@ pages: ``limit``, ``order`` (by ``created_at``, then insertion), ``after`` / ``b
 
 Callers get copies: changing a returned dict never changes the store; ``put`` stores a copy.
 
+**Asynchronous.** Every operation is a coroutine (``await store.get(...)``), and so is
+:meth:`Transaction.commit`: the Redis store awaits its round trips, so a request waiting for Redis holds up
+no other. The memory and SQLite stores do their work inside the coroutine, at once (it never waits), on the
+thread that runs it: as fast as a plain call, with no hand-off to a worker thread.
+
 **Transactions.** Inside :func:`transaction` (every request that may write: ``http/resource.py``'s routes, the
 Responses create), writes are held back: the request reads its own writes, nobody else sees them, and they
 reach the store together, in one step, when the request commits, once its answer is built and rendered. A
@@ -20,10 +25,10 @@ every store. Id counters (kind ``"serial"``) are the exception: written at once,
 
 Contracts between the API families (keep them: other families read these objects):
 
-* **Files.** An uploaded or generated file is the doc ``store.get("file", file_id)``: exactly the wire object
-  ``GET /openai/files/{id}`` answers (``{"id": "file-...", "object": "file", "bytes", "created_at",
+* **Files.** An uploaded or generated file is the doc ``await store.get("file", file_id)``: exactly the wire
+  object ``GET /openai/files/{id}`` answers (``{"id": "file-...", "object": "file", "bytes", "created_at",
   "filename", "purpose", "status": "processed", "status_details": None}``, plus ``expires_at`` when the upload
-  set one), with no private keys. Its bytes are ``store.get_blob(file_id)``. Deleting a file deletes both.
+  set one), with no private keys. Its bytes are ``await store.get_blob(file_id)``. Deleting a file deletes both.
   Purposes: ``assistants``, ``batch``, ``fine-tune``, ``vision`` (uploads) and ``batch_output``,
   ``fine-tune-results`` (written by the mock).
 * **Batches** are kind ``"batch"``, **fine-tuning jobs** kind ``"fine_tuning.job"``: the wire object plus
@@ -83,15 +88,18 @@ class Page:
 
 
 class Store(Protocol):
-    def put(self, kind: str, doc: Doc) -> None: ...
-    def get(self, kind: str, id: str) -> Doc | None: ...
-    def delete(self, kind: str, id: str) -> bool: ...
-    def all(self, kind: str) -> list[Doc]: ...  # in insertion order
-    def put_blob(self, id: str, data: bytes) -> None: ...
-    def get_blob(self, id: str) -> bytes | None: ...
-    def delete_blob(self, id: str) -> bool: ...
-    def reset(self) -> None: ...
-    def next_serial(self, family: str) -> int: ...
+    """Every operation is a coroutine: the Redis store awaits its round trips on the event loop; the memory and
+    SQLite stores do their work inside the coroutine, without a thread."""
+
+    async def put(self, kind: str, doc: Doc) -> None: ...
+    async def get(self, kind: str, id: str) -> Doc | None: ...
+    async def delete(self, kind: str, id: str) -> bool: ...
+    async def all(self, kind: str) -> list[Doc]: ...  # in insertion order
+    async def put_blob(self, id: str, data: bytes) -> None: ...
+    async def get_blob(self, id: str) -> bytes | None: ...
+    async def delete_blob(self, id: str) -> bool: ...
+    async def reset(self) -> None: ...
+    async def next_serial(self, family: str) -> int: ...
 
 
 def paginate(
@@ -154,31 +162,31 @@ class Transactional:
     together, in one step, at its commit; never, if it does not commit."""
 
     # -- what a store implements ---------------------------------------------------------------------------
-    def _put(self, kind: str, doc: Doc) -> None:
+    async def _put(self, kind: str, doc: Doc) -> None:
         raise NotImplementedError
 
-    def _get(self, kind: str, id: str) -> Doc | None:
+    async def _get(self, kind: str, id: str) -> Doc | None:
         raise NotImplementedError
 
-    def _delete(self, kind: str, id: str) -> bool:
+    async def _delete(self, kind: str, id: str) -> bool:
         raise NotImplementedError
 
-    def _all(self, kind: str) -> list[Doc]:
+    async def _all(self, kind: str) -> list[Doc]:
         raise NotImplementedError
 
-    def _put_blob(self, id: str, data: bytes) -> None:
+    async def _put_blob(self, id: str, data: bytes) -> None:
         raise NotImplementedError
 
-    def _get_blob(self, id: str) -> bytes | None:
+    async def _get_blob(self, id: str) -> bytes | None:
         raise NotImplementedError
 
-    def _delete_blob(self, id: str) -> bool:
+    async def _delete_blob(self, id: str) -> bool:
         raise NotImplementedError
 
-    def _reset(self) -> None:
+    async def _reset(self) -> None:
         raise NotImplementedError
 
-    def _kinds(self) -> list[str]:
+    async def _kinds(self) -> list[str]:
         raise NotImplementedError
 
     def _encode(self, doc: Doc) -> Any:
@@ -188,7 +196,7 @@ class Transactional:
     def _decode(self, kept: Any) -> Doc:
         raise NotImplementedError
 
-    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
+    async def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         """Carry out a transaction's writes (``_encode``d), in order, all or none."""
         raise NotImplementedError
 
@@ -197,10 +205,10 @@ class Transactional:
         pending = _PENDING.get()
         return pending if pending is not None and pending.store is self else None
 
-    def put(self, kind: str, doc: Doc) -> None:
+    async def put(self, kind: str, doc: Doc) -> None:
         pending = self._held()
         if pending is None or kind in UNHELD_KINDS:
-            self._put(kind, doc)
+            await self._put(kind, doc)
             return
         key = (kind, doc["id"])
         kept = self._encode(doc)
@@ -210,26 +218,26 @@ class Transactional:
         pending.docs[key] = kept
         pending.ops.append(("put", kind, doc["id"], kept))
 
-    def get(self, kind: str, id: str) -> Doc | None:
+    async def get(self, kind: str, id: str) -> Doc | None:
         pending = self._held()
         if pending is not None and (kind, id) in pending.docs:
             kept = pending.docs[(kind, id)]
             return None if kept is _GONE else self._decode(kept)
-        return self._get(kind, id)
+        return await self._get(kind, id)
 
-    def delete(self, kind: str, id: str) -> bool:
+    async def delete(self, kind: str, id: str) -> bool:
         pending = self._held()
         if pending is None or kind in UNHELD_KINDS:
-            return self._delete(kind, id)
+            return await self._delete(kind, id)
         key = (kind, id)
-        existed = pending.docs[key] is not _GONE if key in pending.docs else self._get(kind, id) is not None
+        existed = pending.docs[key] is not _GONE if key in pending.docs else (await self._get(kind, id)) is not None
         pending.docs.pop(key, None)
         pending.docs[key] = _GONE
         pending.ops.append(("delete", kind, id))
         return existed
 
-    def all(self, kind: str) -> list[Doc]:  # in insertion order
-        found = self._all(kind)
+    async def all(self, kind: str) -> list[Doc]:  # in insertion order
+        found = await self._all(kind)
         pending = self._held()
         if pending is None or not pending.docs:
             return found
@@ -252,54 +260,54 @@ class Transactional:
         ]
         return out
 
-    def put_blob(self, id: str, data: bytes) -> None:
+    async def put_blob(self, id: str, data: bytes) -> None:
         pending = self._held()
         if pending is None:
-            self._put_blob(id, data)
+            await self._put_blob(id, data)
             return
         pending.blobs[id] = bytes(data)
         pending.ops.append(("put_blob", id, pending.blobs[id]))
 
-    def get_blob(self, id: str) -> bytes | None:
+    async def get_blob(self, id: str) -> bytes | None:
         pending = self._held()
         if pending is not None and id in pending.blobs:
             return pending.blobs[id]
-        return self._get_blob(id)
+        return await self._get_blob(id)
 
-    def delete_blob(self, id: str) -> bool:
+    async def delete_blob(self, id: str) -> bool:
         pending = self._held()
         if pending is None:
-            return self._delete_blob(id)
-        existed = pending.blobs[id] is not None if id in pending.blobs else self._get_blob(id) is not None
+            return await self._delete_blob(id)
+        existed = pending.blobs[id] is not None if id in pending.blobs else (await self._get_blob(id)) is not None
         pending.blobs[id] = None
         pending.ops.append(("delete_blob", id))
         return existed
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         pending = self._held()
         if pending is not None:
             pending.ops.clear()
             pending.docs.clear()
             pending.moved.clear()
             pending.blobs.clear()
-        self._reset()
+        await self._reset()
 
-    def next_serial(self, family: str) -> int:
+    async def next_serial(self, family: str) -> int:
         """The next number of the id family ``family`` (1, 2, ...), from its doc of kind ``"serial"``, written at
         once. A store that processes share overrides this with one atomic step, so that no two get one number."""
-        found = self.get(SERIAL, family) or {"id": family, "next": 1}
-        self.put(SERIAL, {"id": family, "next": int(found["next"]) + 1})
+        found = (await self.get(SERIAL, family)) or {"id": family, "next": 1}
+        await self.put(SERIAL, {"id": family, "next": int(found["next"]) + 1})
         return int(found["next"])
 
-    def kinds(self) -> Iterator[str]:
-        found = self._kinds()
+    async def kinds(self) -> Iterator[str]:
+        found = await self._kinds()
         pending = self._held()
         if pending is not None:
             found += [kind for (kind, _), kept in pending.docs.items() if kept is not _GONE and kind not in found]
         return iter(dict.fromkeys(found))
 
-    def where(self, kind: str, test: Callable[[Doc], bool]) -> list[Doc]:
-        return [doc for doc in self.all(kind) if test(doc)]
+    async def where(self, kind: str, test: Callable[[Doc], bool]) -> list[Doc]:
+        return [doc for doc in await self.all(kind) if test(doc)]
 
 
 @dataclass(slots=True)
@@ -308,7 +316,7 @@ class Transaction:
 
     _pending: _Pending | None  # None: the writes are not held (joined an open transaction, or a plain store)
 
-    def commit(self) -> None:
+    async def commit(self) -> None:
         """Write everything held, all or nothing; writes after this go straight to the store."""
         pending = self._pending
         if pending is None or pending.store is None:
@@ -316,7 +324,7 @@ class Transaction:
         store, ops = pending.store, pending.ops
         pending.store = None
         if ops:
-            store._apply(ops)
+            await store._apply(ops)
 
 
 @contextmanager
@@ -351,51 +359,52 @@ def no_transaction() -> Iterator[None]:
 
 @dataclass
 class MemoryStore(Transactional):
-    """Everything in dicts, lost when the process ends. Safe to share between threads."""
+    """Everything in dicts, lost when the process ends. Its coroutines never wait: each does its work at once,
+    on the thread that runs it. Safe to share between threads (each with its event loop)."""
 
     _docs: dict[str, dict[str, Doc]] = field(default_factory=dict)
     _blobs: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # Copies are made outside the lock (a stored doc is replaced, never changed in place), so a large document
-    # being stored in a worker thread never holds up the event loop's own small reads and writes.
-    def _put(self, kind: str, doc: Doc) -> None:
+    # being stored by one thread never holds up another's small reads and writes.
+    async def _put(self, kind: str, doc: Doc) -> None:
         kept = copy.deepcopy(doc)
         with self._lock:
             self._docs.setdefault(kind, {})[doc["id"]] = kept
 
-    def _get(self, kind: str, id: str) -> Doc | None:
+    async def _get(self, kind: str, id: str) -> Doc | None:
         with self._lock:
             found = self._docs.get(kind, {}).get(id)
         return copy.deepcopy(found) if found is not None else None
 
-    def _delete(self, kind: str, id: str) -> bool:
+    async def _delete(self, kind: str, id: str) -> bool:
         with self._lock:
             return self._docs.get(kind, {}).pop(id, None) is not None
 
-    def _all(self, kind: str) -> list[Doc]:
+    async def _all(self, kind: str) -> list[Doc]:
         with self._lock:
             found = list(self._docs.get(kind, {}).values())
         return [copy.deepcopy(doc) for doc in found]
 
-    def _put_blob(self, id: str, data: bytes) -> None:
+    async def _put_blob(self, id: str, data: bytes) -> None:
         with self._lock:
             self._blobs[id] = bytes(data)
 
-    def _get_blob(self, id: str) -> bytes | None:
+    async def _get_blob(self, id: str) -> bytes | None:
         with self._lock:
             return self._blobs.get(id)
 
-    def _delete_blob(self, id: str) -> bool:
+    async def _delete_blob(self, id: str) -> bool:
         with self._lock:
             return self._blobs.pop(id, None) is not None
 
-    def _reset(self) -> None:
+    async def _reset(self) -> None:
         with self._lock:
             self._docs.clear()
             self._blobs.clear()
 
-    def _kinds(self) -> list[str]:
+    async def _kinds(self) -> list[str]:
         with self._lock:
             return list(self._docs)
 
@@ -405,7 +414,7 @@ class MemoryStore(Transactional):
     def _decode(self, kept: Any) -> Doc:
         return copy.deepcopy(kept)  # type: ignore[no-any-return]
 
-    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
+    async def _apply(self, ops: list[tuple[Any, ...]]) -> None:
         with self._lock:
             for op in ops:
                 if op[0] == "put":

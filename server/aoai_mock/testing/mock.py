@@ -78,8 +78,9 @@ class MockServer:
 
     def clear_state(self) -> None:
         """Forget every stored object (files, batches, fine-tuning jobs and the deployments they made,
-        assistants, threads, vector stores, stored responses) and remembered images and audio."""
-        self.runtime.clear_stored()
+        assistants, threads, vector stores, stored responses) and remembered images and audio (on the server's
+        event loop: the store is asynchronous)."""
+        self.server.call(self.runtime.clear_stored)
 
     # -- arranging ----------------------------------------------------------------------------------
 

@@ -3,14 +3,17 @@ settings say ``tls``."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import socket
 import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 
@@ -20,6 +23,18 @@ from aoai_mock.settings import Settings
 from aoai_mock.tls import TlsFiles, generated, own
 
 __all__ = ["LiveServer"]
+
+T = TypeVar("T")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, keeping the event loop it serves on (for :meth:`LiveServer.call`)."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
 
 
 class LiveServer:
@@ -40,7 +55,7 @@ class LiveServer:
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **UVICORN_OPTIONS, **served
         )
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, name="aoai-mock", daemon=True)
         self.port = 0
 
@@ -79,6 +94,14 @@ class LiveServer:
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
         return self
 
+    def call(self, make: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
+        """``await make()`` on the server's event loop, from another thread (a test's), and its result: how the
+        test side reaches what lives on the loop (the store)."""
+        loop = self._server.loop
+        if loop is None:
+            raise RuntimeError("aoai-mock is not running")
+        return asyncio.run_coroutine_threadsafe(_awaited(make), loop).result(timeout)
+
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
@@ -90,3 +113,7 @@ class LiveServer:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.stop()
+
+
+async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
+    return await make()

@@ -59,36 +59,38 @@ def scenario(runtime: Runtime, text: str) -> None:
     runtime.book.activate(loaded.name)
 
 
-def put_file(runtime: Runtime, file_id: str, text: str | bytes, filename: str = "notes.txt") -> None:
+async def put_file(runtime: Runtime, file_id: str, text: str | bytes, filename: str = "notes.txt") -> None:
     """A file as the Files API stores it: its doc (kind "file") and its bytes."""
     data = text.encode() if isinstance(text, str) else text
-    runtime.store.put("file", {
+    await runtime.store.put("file", {
         "id": file_id, "object": "file", "bytes": len(data), "created_at": int(T0), "filename": filename,
         "purpose": "assistants", "status": "processed", "status_details": None,
     })  # fmt: skip
-    runtime.store.put_blob(file_id, data)
+    await runtime.store.put_blob(file_id, data)
 
 
-def assistant(runtime: Runtime, **fields: Any) -> Doc:
-    return objects.create_assistant(runtime, CreateAssistant(**({"model": "gpt-4o"} | fields)))
+async def assistant(runtime: Runtime, **fields: Any) -> Doc:
+    return await objects.create_assistant(runtime, CreateAssistant(**({"model": "gpt-4o"} | fields)))
 
 
-def thread_with(runtime: Runtime, *texts: str) -> Doc:
+async def thread_with(runtime: Runtime, *texts: str) -> Doc:
     messages = [CreateMessage(role="user", content=t) for t in texts]
-    return threads.create_thread(runtime, CreateThread(messages=messages))
+    return await threads.create_thread(runtime, CreateThread(messages=messages))
 
 
-def start_run(runtime: Runtime, thread: Doc, helper: Doc, headers: dict[str, str] | None = None, **fields: Any) -> Doc:
+async def start_run(
+    runtime: Runtime, thread: Doc, helper: Doc, headers: dict[str, str] | None = None, **fields: Any
+) -> Doc:
     request = CreateRun(assistant_id=helper["id"], **fields)
-    return runs.create_run(runtime, thread["id"], request, headers or {})
+    return await runs.create_run(runtime, thread["id"], request, headers or {})
 
 
-def poll(runtime: Runtime, run: Doc) -> Doc:
-    return runs.retrieve_run(runtime, run["thread_id"], run["id"])
+async def poll(runtime: Runtime, run: Doc) -> Doc:
+    return await runs.retrieve_run(runtime, run["thread_id"], run["id"])
 
 
-def last_answer(runtime: Runtime, thread: Doc) -> str:
+async def last_answer(runtime: Runtime, thread: Doc) -> str:
     from aoai_mock.behaviour.assistants.common import ListQuery
 
-    page = threads.list_messages(runtime, thread["id"], ListQuery(limit=1))
+    page = await threads.list_messages(runtime, thread["id"], ListQuery(limit=1))
     return threads.message_text(page["data"][0])

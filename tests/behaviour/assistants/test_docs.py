@@ -27,10 +27,10 @@ def test_the_pages_scenarios_load() -> None:
     assert runs.schedule_for("Flaky Helper").complete_after_polls == 3
 
 
-def test_the_math_tutor(runtime: Runtime) -> None:
+async def test_the_math_tutor(runtime: Runtime) -> None:
     loaded = load_text(BLOCKS[0], "docs/assistants.md")
     runtime.book.load(loaded)
-    helper = assistant(runtime, tools=[{"type": "code_interpreter"}])
-    thread = thread_with(runtime, "Solve 3x + 11 = 14")
-    assert poll(runtime, start_run(runtime, thread, helper))["status"] == "completed"
-    assert last_answer(runtime, thread) == "The solution is x = 1."
+    helper = await assistant(runtime, tools=[{"type": "code_interpreter"}])
+    thread = await thread_with(runtime, "Solve 3x + 11 = 14")
+    assert (await poll(runtime, await start_run(runtime, thread, helper)))["status"] == "completed"
+    assert await last_answer(runtime, thread) == "The solution is x = 1."

@@ -37,8 +37,8 @@ WEATHER = {
 }
 
 
-def test_an_assistant_has_the_services_shape(runtime: Runtime) -> None:
-    made = assistant(runtime, name="Math Tutor", instructions="Use Python.", tools=[{"type": "code_interpreter"}])
+async def test_an_assistant_has_the_services_shape(runtime: Runtime) -> None:
+    made = await assistant(runtime, name="Math Tutor", instructions="Use Python.", tools=[{"type": "code_interpreter"}])
     assert made == {
         "id": made["id"],
         "object": "assistant",
@@ -55,20 +55,20 @@ def test_an_assistant_has_the_services_shape(runtime: Runtime) -> None:
         "response_format": "auto",
     }
     assert made["id"].startswith("asst_") and len(made["id"]) == len("asst_") + 24
-    assert objects.retrieve_assistant(runtime, made["id"]) == made
+    assert await objects.retrieve_assistant(runtime, made["id"]) == made
 
 
-def test_modify_replaces_only_the_fields_given(runtime: Runtime) -> None:
-    made = assistant(runtime, name="A", instructions="old", tools=[WEATHER], metadata={"k": "v"})
-    changed = objects.modify_assistant(runtime, made["id"], ModifyAssistant(instructions="new", temperature=0.2))
+async def test_modify_replaces_only_the_fields_given(runtime: Runtime) -> None:
+    made = await assistant(runtime, name="A", instructions="old", tools=[WEATHER], metadata={"k": "v"})
+    changed = await objects.modify_assistant(runtime, made["id"], ModifyAssistant(instructions="new", temperature=0.2))
     assert changed["instructions"] == "new" and changed["temperature"] == 0.2
     assert changed["name"] == "A" and changed["tools"] == [WEATHER] and changed["metadata"] == {"k": "v"}
-    assert objects.modify_assistant(runtime, made["id"], ModifyAssistant(metadata={}))["metadata"] == {}
+    assert (await objects.modify_assistant(runtime, made["id"], ModifyAssistant(metadata={})))["metadata"] == {}
 
 
-def test_an_unknown_model_is_refused(runtime: Runtime) -> None:
+async def test_an_unknown_model_is_refused(runtime: Runtime) -> None:
     with pytest.raises(InvalidRequest) as caught:
-        assistant(runtime, model="no-such-deployment")
+        await assistant(runtime, model="no-such-deployment")
     assert caught.value.body()["error"] == {
         "message": "The requested model 'no-such-deployment' does not exist.",
         "type": "invalid_request_error",
@@ -76,23 +76,27 @@ def test_an_unknown_model_is_refused(runtime: Runtime) -> None:
         "code": "model_not_found",
     }
     with pytest.raises(InvalidRequest):
-        assistant(runtime, model="text-embedding-3-small")  # not a chat deployment
+        await assistant(runtime, model="text-embedding-3-small")  # not a chat deployment
 
 
-def test_unknown_ids_are_404_in_the_services_words(runtime: Runtime) -> None:
+async def test_unknown_ids_are_404_in_the_services_words(runtime: Runtime) -> None:
     with pytest.raises(AssistantsObjectNotFound) as caught:
-        objects.retrieve_assistant(runtime, "asst_nope")
+        await objects.retrieve_assistant(runtime, "asst_nope")
     assert caught.value.status == 404
     assert caught.value.body()["error"]["message"] == "No assistant found with id 'asst_nope'."
     with pytest.raises(AssistantsObjectNotFound, match="No thread found with id 'thread_x'"):
-        threads.retrieve_message(runtime, "thread_x", "msg_x")
+        await threads.retrieve_message(runtime, "thread_x", "msg_x")
 
 
-def test_delete_answers_the_deleted_object(runtime: Runtime) -> None:
-    made = assistant(runtime)
-    assert objects.delete_assistant(runtime, made["id"]) == {"id": made["id"], "object": "assistant.deleted", "deleted": True}
+async def test_delete_answers_the_deleted_object(runtime: Runtime) -> None:
+    made = await assistant(runtime)
+    assert await objects.delete_assistant(runtime, made["id"]) == {
+        "id": made["id"],
+        "object": "assistant.deleted",
+        "deleted": True,
+    }
     with pytest.raises(AssistantsObjectNotFound):
-        objects.delete_assistant(runtime, made["id"])
+        await objects.delete_assistant(runtime, made["id"])
 
 
 @pytest.mark.parametrize(
@@ -104,26 +108,26 @@ def test_delete_answers_the_deleted_object(runtime: Runtime) -> None:
         ({"k": "v" * 513}, "metadata.k", "string_above_max_length"),
     ],
 )
-def test_metadata_limits(runtime: Runtime, metadata: dict, param: str, code: str) -> None:
+async def test_metadata_limits(runtime: Runtime, metadata: dict, param: str, code: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
-        assistant(runtime, metadata=metadata)
+        await assistant(runtime, metadata=metadata)
     assert (caught.value.param, caught.value.code) == (param, code)
 
 
-def test_seeded_ids_repeat_from_run_to_run() -> None:
-    def first_ids() -> list[str]:
+async def test_seeded_ids_repeat_from_run_to_run() -> None:
+    async def first_ids() -> list[str]:
         fresh = Runtime.create(resolve({"port": 0, "seed": 3}, env={}))
-        return [new_id(fresh, "asst_"), new_id(fresh, "asst_"), new_id(fresh, "msg_")]
+        return [await new_id(fresh, "asst_"), await new_id(fresh, "asst_"), await new_id(fresh, "msg_")]
 
-    ids = first_ids()
-    assert ids == first_ids() and len(set(ids)) == 3
+    ids = await first_ids()
+    assert ids == await first_ids() and len(set(ids)) == 3
 
 
 # -- threads and messages ---------------------------------------------------------------------------
 
 
-def test_a_thread_starts_with_its_messages(runtime: Runtime) -> None:
-    made = threads.create_thread(runtime, CreateThread(
+async def test_a_thread_starts_with_its_messages(runtime: Runtime) -> None:
+    made = await threads.create_thread(runtime, CreateThread(
         messages=[CreateMessage(role="user", content="Hi", metadata={"n": "1"}),
                   CreateMessage(role="assistant", content=[{"type": "text", "text": "Hello"}])],
         metadata={"topic": "greeting"},
@@ -132,7 +136,7 @@ def test_a_thread_starts_with_its_messages(runtime: Runtime) -> None:
         "id": made["id"], "object": "thread", "created_at": int(T0), "metadata": {"topic": "greeting"},
         "tool_resources": {},
     }  # fmt: skip
-    listed = threads.list_messages(runtime, made["id"], ListQuery(order="asc"))
+    listed = await threads.list_messages(runtime, made["id"], ListQuery(order="asc"))
     first, second = listed["data"]
     assert first["content"] == [{"type": "text", "text": {"value": "Hi", "annotations": []}}]
     assert first["role"] == "user" and first["metadata"] == {"n": "1"} and first["assistant_id"] is None
@@ -140,82 +144,88 @@ def test_a_thread_starts_with_its_messages(runtime: Runtime) -> None:
     assert threads.message_text(second) == "Hello" and second["role"] == "assistant"
 
 
-def test_message_content_parts_and_attachments(runtime: Runtime) -> None:
-    put_file(runtime, "file-abc", "Paris is the capital of France.", "facts.txt")
-    thread = thread_with(runtime)
-    message = threads.create_message(runtime, thread["id"], CreateMessage(
+async def test_message_content_parts_and_attachments(runtime: Runtime) -> None:
+    await put_file(runtime, "file-abc", "Paris is the capital of France.", "facts.txt")
+    thread = await thread_with(runtime)
+    message = await threads.create_message(runtime, thread["id"], CreateMessage(
         role="user",
         content=[{"type": "text", "text": "Look:"}, {"type": "image_url", "image_url": {"url": "https://x/y.png"}}],
         attachments=[{"file_id": "file-abc", "tools": [{"type": "file_search"}]}],
     ))  # fmt: skip
     assert message["content"][1] == {"type": "image_url", "image_url": {"url": "https://x/y.png"}}
     assert message["attachments"] == [{"file_id": "file-abc", "tools": [{"type": "file_search"}]}]
-    store_ids = threads.retrieve_thread(runtime, thread["id"])["tool_resources"]["file_search"]["vector_store_ids"]
+    store_ids = (await threads.retrieve_thread(runtime, thread["id"]))["tool_resources"]["file_search"][
+        "vector_store_ids"
+    ]
     assert len(store_ids) == 1 and store_ids[0].startswith("vs_")  # the thread's own store, made on first need
 
 
-def test_an_attachment_must_name_a_file(runtime: Runtime) -> None:
-    thread = thread_with(runtime)
+async def test_an_attachment_must_name_a_file(runtime: Runtime) -> None:
+    thread = await thread_with(runtime)
     with pytest.raises(AssistantsObjectNotFound, match="No file found with id 'file-missing'"):
-        threads.create_message(runtime, thread["id"], CreateMessage(
+        await threads.create_message(runtime, thread["id"], CreateMessage(
             role="user", content="x", attachments=[{"file_id": "file-missing", "tools": []}]
         ))  # fmt: skip
 
 
-def test_empty_content_is_refused(runtime: Runtime) -> None:
-    thread = thread_with(runtime)
+async def test_empty_content_is_refused(runtime: Runtime) -> None:
+    thread = await thread_with(runtime)
     with pytest.raises(InvalidRequest) as caught:
-        threads.create_message(runtime, thread["id"], CreateMessage(role="user", content=""))
+        await threads.create_message(runtime, thread["id"], CreateMessage(role="user", content=""))
     assert caught.value.param == "content"
 
 
-def test_modify_and_delete_threads_and_messages(runtime: Runtime) -> None:
-    thread = thread_with(runtime, "one", "two")
-    changed = threads.modify_thread(runtime, thread["id"], ModifyThread(metadata={"a": "b"}))
+async def test_modify_and_delete_threads_and_messages(runtime: Runtime) -> None:
+    thread = await thread_with(runtime, "one", "two")
+    changed = await threads.modify_thread(runtime, thread["id"], ModifyThread(metadata={"a": "b"}))
     assert changed["metadata"] == {"a": "b"}
-    message = threads.list_messages(runtime, thread["id"], ListQuery())["data"][0]
-    edited = threads.modify_message(runtime, thread["id"], message["id"], ModifyMessage(metadata={"x": "y"}))
+    message = (await threads.list_messages(runtime, thread["id"], ListQuery()))["data"][0]
+    edited = await threads.modify_message(runtime, thread["id"], message["id"], ModifyMessage(metadata={"x": "y"}))
     assert edited["metadata"] == {"x": "y"} and edited["content"] == message["content"]
-    gone = threads.delete_message(runtime, thread["id"], message["id"])
+    gone = await threads.delete_message(runtime, thread["id"], message["id"])
     assert gone == {"id": message["id"], "object": "thread.message.deleted", "deleted": True}
-    assert [threads.message_text(m) for m in threads.list_messages(runtime, thread["id"], ListQuery())["data"]] == ["one"]
-    assert threads.delete_thread(runtime, thread["id"])["object"] == "thread.deleted"
-    assert runtime.store.all("thread.message") == []
+    assert [
+        threads.message_text(m) for m in (await threads.list_messages(runtime, thread["id"], ListQuery()))["data"]
+    ] == ["one"]
+    assert (await threads.delete_thread(runtime, thread["id"]))["object"] == "thread.deleted"
+    assert await runtime.store.all("thread.message") == []
 
 
-def test_no_message_while_a_run_is_active(runtime: Runtime) -> None:
-    helper, thread = assistant(runtime), thread_with(runtime, "hi")
-    run = start_run(runtime, thread, helper)
+async def test_no_message_while_a_run_is_active(runtime: Runtime) -> None:
+    helper, thread = await assistant(runtime), await thread_with(runtime, "hi")
+    run = await start_run(runtime, thread, helper)
     with pytest.raises(InvalidRequest, match=f"Can't add messages to {thread['id']} while a run {run['id']} is active"):
-        threads.create_message(runtime, thread["id"], CreateMessage(role="user", content="again"))
+        await threads.create_message(runtime, thread["id"], CreateMessage(role="user", content="again"))
 
 
 # -- paging -----------------------------------------------------------------------------------------
 
 
-def test_paging_across_many_assistants(runtime: Runtime, clock: FakeClock) -> None:
+async def test_paging_across_many_assistants(runtime: Runtime, clock: FakeClock) -> None:
     made = []
     for n in range(55):
         clock.now = T0 + n // 10  # several per second: insertion order breaks the ties
-        made.append(assistant(runtime, name=f"a{n}")["id"])
+        made.append((await assistant(runtime, name=f"a{n}"))["id"])
     newest_first = list(reversed(made))
     seen, after = [], None
     while True:
-        page = objects.list_assistants(runtime, list_query({"limit": "20", **({"after": after} if after else {})}))
+        page = await objects.list_assistants(
+            runtime, list_query({"limit": "20", **({"after": after} if after else {})})
+        )
         seen += [a["id"] for a in page["data"]]
         assert page["first_id"] == page["data"][0]["id"] and page["last_id"] == page["data"][-1]["id"]
         if not page["has_more"]:
             break
         after = page["last_id"]
     assert seen == newest_first
-    asc = objects.list_assistants(runtime, ListQuery(order="asc", limit=5))
+    asc = await objects.list_assistants(runtime, ListQuery(order="asc", limit=5))
     assert [a["id"] for a in asc["data"]] == made[:5] and asc["has_more"] is True
-    before = objects.list_assistants(runtime, ListQuery(order="asc", limit=3, before=made[10]))
+    before = await objects.list_assistants(runtime, ListQuery(order="asc", limit=3, before=made[10]))
     assert [a["id"] for a in before["data"]] == made[7:10] and before["has_more"] is True
 
 
-def test_an_empty_list(runtime: Runtime) -> None:
-    assert objects.list_assistants(runtime, ListQuery()) == {
+async def test_an_empty_list(runtime: Runtime) -> None:
+    assert await objects.list_assistants(runtime, ListQuery()) == {
         "object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False,
     }  # fmt: skip
 

@@ -24,57 +24,66 @@ def paced(runtime: Runtime) -> Runtime:
     return runtime
 
 
-def listed(runtime: Runtime, run: dict) -> dict:
-    return runs.list_runs(runtime, run["thread_id"], ListQuery())["data"][0]
+async def listed(runtime: Runtime, run: dict) -> dict:
+    return (await runs.list_runs(runtime, run["thread_id"], ListQuery()))["data"][0]
 
 
-def test_queued_at_the_first_look_in_progress_at_the_next_done_after_the_pace(paced: Runtime, clock: FakeClock) -> None:
-    thread = thread_with(paced, "Hello, assistant!")
-    run = start_run(paced, thread, assistant(paced))
-    first = poll(paced, run)
+async def test_queued_at_the_first_look_in_progress_at_the_next_done_after_the_pace(
+    paced: Runtime, clock: FakeClock
+) -> None:
+    thread = await thread_with(paced, "Hello, assistant!")
+    run = await start_run(paced, thread, await assistant(paced))
+    first = await poll(paced, run)
     assert first["status"] == "queued" and first["started_at"] is None
-    seen = listed(paced, run)  # a look, not a poll
+    seen = await listed(paced, run)  # a look, not a poll
     assert seen["status"] == "in_progress" and seen["started_at"] is not None and seen["expires_at"] is not None
-    assert [m["role"] for m in threads.list_messages(paced, thread["id"], ListQuery())["data"]] == ["user"]
+    assert [m["role"] for m in (await threads.list_messages(paced, thread["id"], ListQuery()))["data"]] == ["user"]
     clock.now += 1.9
-    assert poll(paced, run)["status"] == "in_progress"
+    assert (await poll(paced, run))["status"] == "in_progress"
     clock.now += 0.1
-    done = poll(paced, run)
+    done = await poll(paced, run)
     assert done["status"] == "completed" and done["expires_at"] is None and done["usage"]["prompt_tokens"] > 0
 
 
-def test_a_run_nobody_looks_at_is_picked_up_after_half_the_pace(paced: Runtime, clock: FakeClock) -> None:
-    run = start_run(paced, thread_with(paced, "hi"), assistant(paced))
+async def test_a_run_nobody_looks_at_is_picked_up_after_half_the_pace(paced: Runtime, clock: FakeClock) -> None:
+    run = await start_run(paced, await thread_with(paced, "hi"), await assistant(paced))
     clock.now += 1
-    assert poll(paced, run)["status"] == "in_progress"
+    assert (await poll(paced, run))["status"] == "in_progress"
     clock.now += 1
-    assert poll(paced, run)["status"] == "completed"
+    assert (await poll(paced, run))["status"] == "completed"
 
 
-def test_the_pace_and_the_scenarios_schedule_both_hold(paced: Runtime, clock: FakeClock) -> None:
+async def test_the_pace_and_the_scenarios_schedule_both_hold(paced: Runtime, clock: FakeClock) -> None:
     scenario(paced, "name: slow\nruns: {complete_after_polls: 4}\n")
-    run = start_run(paced, thread_with(paced, "hi"), assistant(paced))
+    run = await start_run(paced, await thread_with(paced, "hi"), await assistant(paced))
     clock.now += 5
-    assert [poll(paced, run)["status"] for _ in range(4)] == ["in_progress", "in_progress", "in_progress", "completed"]
+    assert [(await poll(paced, run))["status"] for _ in range(4)] == [
+        "in_progress",
+        "in_progress",
+        "in_progress",
+        "completed",
+    ]
 
 
-def test_tool_outputs_start_the_pace_again(paced: Runtime, clock: FakeClock) -> None:
+async def test_tool_outputs_start_the_pace_again(paced: Runtime, clock: FakeClock) -> None:
     scenario(paced, WEATHER_SCENARIO)
-    run = start_run(paced, thread_with(paced, "weather in Oslo"), assistant(paced, tools=[WEATHER]))
+    run = await start_run(paced, await thread_with(paced, "weather in Oslo"), await assistant(paced, tools=[WEATHER]))
     clock.now += 2
-    waiting = poll(paced, run)
+    waiting = await poll(paced, run)
     assert waiting["status"] == "requires_action"
     (call,) = waiting["required_action"]["submit_tool_outputs"]["tool_calls"]
     outputs = SubmitToolOutputs(tool_outputs=[{"tool_call_id": call["id"], "output": "cold"}])
-    runs.submit_tool_outputs(paced, run["thread_id"], run["id"], outputs)
-    assert [poll(paced, run)["status"] for _ in range(2)] == ["queued", "in_progress"]
+    await runs.submit_tool_outputs(paced, run["thread_id"], run["id"], outputs)
+    assert [(await poll(paced, run))["status"] for _ in range(2)] == ["queued", "in_progress"]
     clock.now += 2
-    assert poll(paced, run)["status"] == "completed"
+    assert (await poll(paced, run))["status"] == "completed"
 
 
-def test_at_pace_zero_the_first_look_finishes_a_run(runtime: Runtime) -> None:
+async def test_at_pace_zero_the_first_look_finishes_a_run(runtime: Runtime) -> None:
     assert runtime.settings.run_seconds == 0
-    assert poll(runtime, start_run(runtime, thread_with(runtime, "hi"), assistant(runtime)))["status"] == "completed"
+    assert (await poll(runtime, await start_run(runtime, await thread_with(runtime, "hi"), await assistant(runtime))))[
+        "status"
+    ] == "completed"
 
 
 def test_the_pace_is_a_setting() -> None:

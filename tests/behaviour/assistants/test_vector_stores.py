@@ -44,115 +44,133 @@ def test_static_chunking_and_its_limit() -> None:
     assert caught.value.param == "chunking_strategy.static.chunk_overlap_tokens"
 
 
-def test_a_store_processes_its_files_at_the_first_look(runtime: Runtime) -> None:
-    put_file(runtime, "file-fr", FRANCE, "france.txt")
-    made = stores.create_store(runtime, CreateVectorStore(name="europe", file_ids=["file-fr"], metadata={"a": "b"}))
+async def test_a_store_processes_its_files_at_the_first_look(runtime: Runtime) -> None:
+    await put_file(runtime, "file-fr", FRANCE, "france.txt")
+    made = await stores.create_store(
+        runtime, CreateVectorStore(name="europe", file_ids=["file-fr"], metadata={"a": "b"})
+    )
     assert made["status"] == "in_progress" and made["file_counts"]["in_progress"] == 1
     assert made["id"].startswith("vs_") and made["name"] == "europe" and made["expires_at"] is None
-    seen = stores.retrieve_store(runtime, made["id"])
+    seen = await stores.retrieve_store(runtime, made["id"])
     assert seen["status"] == "completed" and seen["usage_bytes"] == len(FRANCE)
     assert seen["file_counts"] == {"in_progress": 0, "completed": 1, "failed": 0, "cancelled": 0, "total": 1}
-    (listed,) = files.list_files(runtime, made["id"], ListQuery())["data"]
+    (listed,) = (await files.list_files(runtime, made["id"], ListQuery()))["data"]
     assert listed["id"] == "file-fr" and listed["object"] == "vector_store.file" and listed["last_error"] is None
     assert listed["chunking_strategy"]["static"]["max_chunk_size_tokens"] == 800
 
 
-def test_files_that_cannot_be_read_fail(runtime: Runtime) -> None:
-    put_file(runtime, "file-bin", b"\x00\x01\x02PNG", "image.png")
-    put_file(runtime, "file-empty", b"   ", "empty.txt")
-    made = stores.create_store(runtime, CreateVectorStore(file_ids=["file-bin", "file-empty"]))
-    binary = files.retrieve_file(runtime, made["id"], "file-bin")
+async def test_files_that_cannot_be_read_fail(runtime: Runtime) -> None:
+    await put_file(runtime, "file-bin", b"\x00\x01\x02PNG", "image.png")
+    await put_file(runtime, "file-empty", b"   ", "empty.txt")
+    made = await stores.create_store(runtime, CreateVectorStore(file_ids=["file-bin", "file-empty"]))
+    binary = await files.retrieve_file(runtime, made["id"], "file-bin")
     assert binary["status"] == "failed" and binary["last_error"]["code"] == "unsupported_file"
-    assert files.retrieve_file(runtime, made["id"], "file-empty")["last_error"]["code"] == "invalid_file"
-    assert stores.retrieve_store(runtime, made["id"])["file_counts"]["failed"] == 2
-    failed = files.list_files(runtime, made["id"], ListQuery(), "failed")["data"]
-    assert len(failed) == 2 and files.list_files(runtime, made["id"], ListQuery(), "completed")["data"] == []
+    assert (await files.retrieve_file(runtime, made["id"], "file-empty"))["last_error"]["code"] == "invalid_file"
+    assert (await stores.retrieve_store(runtime, made["id"]))["file_counts"]["failed"] == 2
+    failed = (await files.list_files(runtime, made["id"], ListQuery(), "failed"))["data"]
+    assert len(failed) == 2 and (await files.list_files(runtime, made["id"], ListQuery(), "completed"))["data"] == []
     with pytest.raises(InvalidRequest, match="Invalid value: 'done'"):
-        files.list_files(runtime, made["id"], ListQuery(), "done")
+        await files.list_files(runtime, made["id"], ListQuery(), "done")
 
 
-def test_unknown_files_and_stores(runtime: Runtime) -> None:
+async def test_unknown_files_and_stores(runtime: Runtime) -> None:
     with pytest.raises(AssistantsObjectNotFound, match="No file found with id 'file-nope'"):
-        stores.create_store(runtime, CreateVectorStore(file_ids=["file-nope"]))
+        await stores.create_store(runtime, CreateVectorStore(file_ids=["file-nope"]))
     with pytest.raises(AssistantsObjectNotFound, match="No vector store found with id 'vs_nope'"):
-        stores.retrieve_store(runtime, "vs_nope")
-    made = stores.create_store(runtime, CreateVectorStore())
+        await stores.retrieve_store(runtime, "vs_nope")
+    made = await stores.create_store(runtime, CreateVectorStore())
     with pytest.raises(AssistantsObjectNotFound):
-        files.retrieve_file(runtime, made["id"], "file-nope")
+        await files.retrieve_file(runtime, made["id"], "file-nope")
 
 
-def test_modify_expire_and_delete(runtime: Runtime, clock: FakeClock) -> None:
-    put_file(runtime, "file-fr", FRANCE)
-    made = stores.create_store(runtime, CreateVectorStore(file_ids=["file-fr"]))
-    changed = stores.modify_store(runtime, made["id"], UpdateVectorStore(
+async def test_modify_expire_and_delete(runtime: Runtime, clock: FakeClock) -> None:
+    await put_file(runtime, "file-fr", FRANCE)
+    made = await stores.create_store(runtime, CreateVectorStore(file_ids=["file-fr"]))
+    changed = await stores.modify_store(runtime, made["id"], UpdateVectorStore(
         name="renamed", expires_after={"anchor": "last_active_at", "days": 1}))  # fmt: skip
     assert changed["name"] == "renamed" and changed["expires_at"] == int(T0) + 86400
     clock.now += 86400
-    assert stores.retrieve_store(runtime, made["id"])["status"] == "expired"
-    gone = files.delete_file(runtime, made["id"], "file-fr")
+    assert (await stores.retrieve_store(runtime, made["id"]))["status"] == "expired"
+    gone = await files.delete_file(runtime, made["id"], "file-fr")
     assert gone == {"id": "file-fr", "object": "vector_store.file.deleted", "deleted": True}
-    assert runtime.store.get("file", "file-fr") is not None  # the file itself stays
-    assert stores.delete_store(runtime, made["id"])["object"] == "vector_store.deleted"
-    assert stores.list_stores(runtime, ListQuery())["data"] == []
+    assert await runtime.store.get("file", "file-fr") is not None  # the file itself stays
+    assert (await stores.delete_store(runtime, made["id"]))["object"] == "vector_store.deleted"
+    assert (await stores.list_stores(runtime, ListQuery()))["data"] == []
 
 
-def test_batches_and_cancel(runtime: Runtime) -> None:
-    put_file(runtime, "file-fr", FRANCE)
-    put_file(runtime, "file-it", ITALY)
-    made = stores.create_store(runtime, CreateVectorStore())
-    batch = files.create_batch(runtime, made["id"], CreateFileBatch(file_ids=["file-fr", "file-it"]))
+async def test_batches_and_cancel(runtime: Runtime) -> None:
+    await put_file(runtime, "file-fr", FRANCE)
+    await put_file(runtime, "file-it", ITALY)
+    made = await stores.create_store(runtime, CreateVectorStore())
+    batch = await files.create_batch(runtime, made["id"], CreateFileBatch(file_ids=["file-fr", "file-it"]))
     assert batch["object"] == "vector_store.files_batch" and batch["status"] == "in_progress"
     assert batch["id"].startswith("vsfb_") and batch["file_counts"]["total"] == 2
-    done = files.retrieve_batch(runtime, made["id"], batch["id"])
+    done = await files.retrieve_batch(runtime, made["id"], batch["id"])
     assert done["status"] == "completed" and done["file_counts"]["completed"] == 2
-    listed = files.list_batch_files(runtime, made["id"], batch["id"], ListQuery(order="asc"))
+    listed = await files.list_batch_files(runtime, made["id"], batch["id"], ListQuery(order="asc"))
     assert [f["id"] for f in listed["data"]] == ["file-fr", "file-it"]
     with pytest.raises(InvalidRequest, match="Cannot cancel a batch with status 'completed'"):
-        files.cancel_batch(runtime, made["id"], batch["id"])
-    second = files.create_batch(runtime, made["id"], CreateFileBatch(file_ids=["file-it"]))
-    cancelled = files.cancel_batch(runtime, made["id"], second["id"])
+        await files.cancel_batch(runtime, made["id"], batch["id"])
+    second = await files.create_batch(runtime, made["id"], CreateFileBatch(file_ids=["file-it"]))
+    cancelled = await files.cancel_batch(runtime, made["id"], second["id"])
     assert cancelled["status"] == "cancelled" and cancelled["file_counts"]["cancelled"] == 1
 
 
-def test_search_ranks_chunks_by_cosine_similarity(runtime: Runtime) -> None:
-    put_file(runtime, "file-fr", FRANCE, "france.txt")
-    put_file(runtime, "file-it", ITALY, "italy.txt")
-    made = stores.create_store(runtime, CreateVectorStore(file_ids=["file-fr", "file-it"]))
-    page = stores.search_page(runtime, made["id"], SearchVectorStore(query="Where is the Colosseum in Rome?"))
-    assert page["object"] == "vector_store.search_results.page" and page["search_query"] == ["Where is the Colosseum in Rome?"]
+async def test_search_ranks_chunks_by_cosine_similarity(runtime: Runtime) -> None:
+    await put_file(runtime, "file-fr", FRANCE, "france.txt")
+    await put_file(runtime, "file-it", ITALY, "italy.txt")
+    made = await stores.create_store(runtime, CreateVectorStore(file_ids=["file-fr", "file-it"]))
+    page = await stores.search_page(runtime, made["id"], SearchVectorStore(query="Where is the Colosseum in Rome?"))
+    assert page["object"] == "vector_store.search_results.page" and page["search_query"] == [
+        "Where is the Colosseum in Rome?"
+    ]
     best, other = page["data"]
-    assert best["file_id"] == "file-it" and best["filename"] == "italy.txt" and best["content"] == [{"type": "text", "text": ITALY}]
+    assert (
+        best["file_id"] == "file-it"
+        and best["filename"] == "italy.txt"
+        and best["content"] == [{"type": "text", "text": ITALY}]
+    )
     assert 1 >= best["score"] > other["score"] >= 0
-    assert page == stores.search_page(runtime, made["id"], SearchVectorStore(query="Where is the Colosseum in Rome?"))
-    capped = stores.search_page(runtime, made["id"], SearchVectorStore(query="capital", max_num_results=1))
+    assert page == await stores.search_page(
+        runtime, made["id"], SearchVectorStore(query="Where is the Colosseum in Rome?")
+    )
+    capped = await stores.search_page(runtime, made["id"], SearchVectorStore(query="capital", max_num_results=1))
     assert len(capped["data"]) == 1 and capped["has_more"] is False and capped["next_page"] is None
-    high = stores.search_page(runtime, made["id"], SearchVectorStore(query="Rome", ranking_options={"score_threshold": 0.99}))
+    high = await stores.search_page(
+        runtime, made["id"], SearchVectorStore(query="Rome", ranking_options={"score_threshold": 0.99})
+    )
     assert high["data"] == []
 
 
-def test_search_filters_on_attributes(runtime: Runtime) -> None:
-    put_file(runtime, "file-fr", FRANCE)
-    put_file(runtime, "file-it", ITALY)
-    made = stores.create_store(runtime, CreateVectorStore())
-    files.create_file(runtime, made["id"], CreateVectorStoreFile(file_id="file-fr", attributes={"country": "fr", "year": 2020}))
-    files.create_file(runtime, made["id"], CreateVectorStoreFile(file_id="file-it", attributes={"country": "it", "year": 2024}))
-    def ids(filters: dict) -> list[str]:
-        page = stores.search_page(runtime, made["id"], SearchVectorStore(query="capital", filters=filters))
+async def test_search_filters_on_attributes(runtime: Runtime) -> None:
+    await put_file(runtime, "file-fr", FRANCE)
+    await put_file(runtime, "file-it", ITALY)
+    made = await stores.create_store(runtime, CreateVectorStore())
+    await files.create_file(
+        runtime, made["id"], CreateVectorStoreFile(file_id="file-fr", attributes={"country": "fr", "year": 2020})
+    )
+    await files.create_file(
+        runtime, made["id"], CreateVectorStoreFile(file_id="file-it", attributes={"country": "it", "year": 2024})
+    )
+
+    async def ids(filters: dict) -> list[str]:
+        page = await stores.search_page(runtime, made["id"], SearchVectorStore(query="capital", filters=filters))
         return sorted(r["file_id"] for r in page["data"])
-    assert ids({"type": "eq", "key": "country", "value": "fr"}) == ["file-fr"]
-    assert ids({"type": "gte", "key": "year", "value": 2021}) == ["file-it"]
-    assert ids({"type": "or", "filters": [{"type": "eq", "key": "country", "value": "fr"},
+
+    assert await ids({"type": "eq", "key": "country", "value": "fr"}) == ["file-fr"]
+    assert await ids({"type": "gte", "key": "year", "value": 2021}) == ["file-it"]
+    assert await ids({"type": "or", "filters": [{"type": "eq", "key": "country", "value": "fr"},
                                           {"type": "lt", "key": "year", "value": 2000}]}) == ["file-fr"]  # fmt: skip
-    files.update_file(runtime, made["id"], "file-it", UpdateVectorStoreFile(attributes={"country": "fr"}))
-    assert ids({"type": "ne", "key": "country", "value": "it"}) == ["file-fr", "file-it"]
+    await files.update_file(runtime, made["id"], "file-it", UpdateVectorStoreFile(attributes={"country": "fr"}))
+    assert await ids({"type": "ne", "key": "country", "value": "it"}) == ["file-fr", "file-it"]
     with pytest.raises(InvalidRequest, match="Invalid 'filters'"):
-        ids({"type": "like", "key": "country", "value": "f%"})
+        await ids({"type": "like", "key": "country", "value": "f%"})
 
 
-def test_file_content_pages_the_chunks(runtime: Runtime) -> None:
-    put_file(runtime, "file-fr", FRANCE)
-    made = stores.create_store(runtime, CreateVectorStore(file_ids=["file-fr"]))
-    assert files.file_content(runtime, made["id"], "file-fr") == {
+async def test_file_content_pages_the_chunks(runtime: Runtime) -> None:
+    await put_file(runtime, "file-fr", FRANCE)
+    made = await stores.create_store(runtime, CreateVectorStore(file_ids=["file-fr"]))
+    assert await files.file_content(runtime, made["id"], "file-fr") == {
         "object": "vector_store.file_content.page", "data": [{"type": "text", "text": FRANCE}],
         "has_more": False, "next_page": None,
     }  # fmt: skip

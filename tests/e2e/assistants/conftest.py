@@ -25,7 +25,7 @@ def server() -> Iterator[LiveServer]:
 def runtime(server: LiveServer) -> Iterator[Runtime]:
     """The server's runtime, emptied before the test: no objects, no active scenario."""
     found: Runtime = server.app.state.runtime
-    found.store.reset()
+    server.call(found.store.reset)  # on the server's event loop: the store is asynchronous
     for name in found.book.names():
         found.book.remove(name)
     found.reset()

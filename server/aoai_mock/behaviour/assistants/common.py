@@ -70,12 +70,12 @@ def _integer(text: str) -> Any:
         return text  # reported as a type error by the model
 
 
-def new_id(runtime: Runtime, prefix: str) -> str:
+async def new_id(runtime: Runtime, prefix: str) -> str:
     """``asst_...``: random, or with a seed the next of the family ``prefix``."""
     if not runtime.ids.frozen:
         return runtime.ids.object_id(prefix, b"", _ID_LENGTH)
     family = prefix.rstrip("_-")
-    number = runtime.store.next_serial(family)  # one atomic step where processes share the store (Redis)
+    number = await runtime.store.next_serial(family)  # one atomic step where processes share the store (Redis)
     return runtime.ids.object_id(prefix, f"{family}:{number}".encode(), _ID_LENGTH)
 
 
@@ -89,8 +89,8 @@ def public(doc: Doc) -> Doc:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-def require(runtime: Runtime, kind: str, id: str, what: str) -> Doc:
-    found = runtime.store.get(kind, id)
+async def require(runtime: Runtime, kind: str, id: str, what: str) -> Doc:
+    found = await runtime.store.get(kind, id)
     if found is None:
         raise AssistantsObjectNotFound(what, id)
     return found

@@ -5,7 +5,9 @@ the run overrides them, plus ``additional_instructions``), the thread's messages
 by ``truncation_strategy: last_messages``), then the run's own tool calls and their outputs. Scenario rules
 match it like any chat request, with operation ``assistants``: ``message``, ``tools`` (function names, and
 ``code_interpreter`` / ``file_search`` when enabled), ``tool_result``, and body paths such as
-``$.assistant_name``, ``$.assistant_id``, ``$.thread_id``, ``$.metadata.<key>``.
+``$.assistant_name``, ``$.assistant_id``, ``$.thread_id``, ``$.metadata.<key>``. With shared state
+(``--state redis://``) the scenario's counters (``times``, reply sequences, ``call``) are counted in Redis, as
+for every other request, whichever process takes the turn.
 """
 
 from __future__ import annotations
@@ -64,10 +66,10 @@ def chat_tool_calls(calls: list[tuple[str, str, str]]) -> Doc:
     }
 
 
-def _chat_messages(runtime: Runtime, run: Doc) -> list[Doc]:
+async def _chat_messages(runtime: Runtime, run: Doc) -> list[Doc]:
     found = [
         {"role": m["role"], "content": message_text(m)}
-        for m in thread_messages(runtime, run["thread_id"])
+        for m in await thread_messages(runtime, run["thread_id"])
         if m["run_id"] != run["id"]
     ]
     truncation = run.get("truncation_strategy") or {}
@@ -106,14 +108,16 @@ def _view_body(run: Doc, messages: list[Doc]) -> Doc:
     }
 
 
-def _responder(runtime: Runtime, run: Doc, deployment: Deployment, view: RequestView) -> tuple[Responder, Any]:
+async def _responder(runtime: Runtime, run: Doc, deployment: Deployment, view: RequestView) -> tuple[Responder, Any]:
     mock = run["_mock"]
     if mock.get("responder"):
         return runtime.responder(deployment, mock["responder"]), None
     scenario = mock.get("scenario")
-    if scenario is None and runtime.book.active is None:
+    book = runtime.book
+    if scenario is None and book.active is None:
         return runtime.responder(deployment), None
-    decision = runtime.book.decide(view, scenario)
+    # With shared state the scenario's counters are Redis's, awaited here (the turn runs on the event loop).
+    decision = book.decide(view, scenario) if book.shared is None else await book.decide_shared(view, scenario)
     decision.note(current())
     if decision.responder is not None:
         return decision.responder, decision
@@ -122,12 +126,12 @@ def _responder(runtime: Runtime, run: Doc, deployment: Deployment, view: Request
     return runtime.responder(deployment), decision
 
 
-def prepare(runtime: Runtime, run: Doc, api_version: str | None = None) -> ModelCall:
+async def prepare(runtime: Runtime, run: Doc, api_version: str | None = None) -> ModelCall:
     """The turn's conversation and responder (the scenario's rule, else the deployment's own)."""
     mock = run["_mock"]
     deployment = model_deployment(runtime, run["model"], mock.get("scenario"))
     encoding = tokens.encoding_name_for(deployment.model)
-    messages = _chat_messages(runtime, run)
+    messages = await _chat_messages(runtime, run)
     body = _view_body(run, messages)
     headers = dict(mock.get("headers") or {})
     view = RequestView(av.ASSISTANTS, deployment.name, api_version or mock.get("api_version"), headers, body)
@@ -145,7 +149,7 @@ def prepare(runtime: Runtime, run: Doc, api_version: str | None = None) -> Model
         parallel_tool_calls=run.get("parallel_tool_calls") is not False,
         body=body,
     )
-    responder, decision = _responder(runtime, run, deployment, view)
+    responder, decision = await _responder(runtime, run, deployment, view)
     prompt = prompt_tokens(messages, encoding, functions)
     return ModelCall(
         conversation,

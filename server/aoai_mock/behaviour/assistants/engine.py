@@ -96,18 +96,18 @@ class RunEngine:
 
     # -- statuses -----------------------------------------------------------------------------------
 
-    def save(self) -> None:
-        self.runtime.store.put(RUN, self.run)
+    async def save(self) -> None:
+        await self.runtime.store.put(RUN, self.run)
 
     @cached_property
     def schedule(self) -> RunSchedule:
         return RunSchedule.model_validate(self.mock["schedule"])
 
-    def entered(self, entry: Entry) -> None:
+    async def entered(self, entry: Entry) -> None:
         """The hook of every state: a waiting step closed, the timestamps and usage, saved, and told."""
         run, status, stamp = self.run, entry.state, now(self.runtime)
         if status in ("failed", "expired", "cancelled"):
-            self._close_pending(status)
+            await self._close_pending(status)
         if status == "in_progress":
             run["started_at"] = run.get("started_at") or stamp
         elif status in ("completed", "failed", "cancelled"):
@@ -117,20 +117,20 @@ class RunEngine:
             run["required_action"] = None
             if status in ("completed", "incomplete", "failed"):
                 run["usage"] = steps.usage(self.mock["prompt_tokens"], self.mock["completion_tokens"])
-        self.save()
+        await self.save()
         self.emit(run_event(status), public(run))
 
-    def _close_pending(self, status: str) -> None:
+    async def _close_pending(self, status: str) -> None:
         pending = self.mock.get("pending_step")
-        step = self.runtime.store.get(STEP, pending) if pending else None
+        step = await self.runtime.store.get(STEP, pending) if pending else None
         if step is not None and step["status"] == "in_progress":
-            finished = steps.finish_step(self.runtime, step, status)
+            finished = await steps.finish_step(self.runtime, step, status)
             self.emit(f"thread.run.step.{status}", steps.render_step(finished, self.run))
         self.mock["pending_step"] = None
 
     # -- executing ----------------------------------------------------------------------------------
 
-    def outcome(self) -> Move:
+    async def outcome(self) -> Move:
         """Where the run goes now: as the schedule says, else as the model answers (steps and messages written)."""
         schedule = self.schedule
         if schedule.outcome == "failed":
@@ -138,16 +138,16 @@ class RunEngine:
         if schedule.outcome == "expired":
             return Move("expired")
         try:
-            return self._turns(schedule)
+            return await self._turns(schedule)
         except AzureError as exc:
             code = "rate_limit_exceeded" if exc.status == 429 else "server_error"
             return _failed(RunError(code=code, message=exc.message))
 
-    def _turns(self, schedule: RunSchedule) -> Move:
+    async def _turns(self, schedule: RunSchedule) -> Move:
         for _ in range(MAX_TURNS):
-            if self._wants_search():
-                self._builtins([ToolCall(self._call_id(), "file_search", "{}")], None)
-            call = prepare(self.runtime, self.run)
+            if await self._wants_search():
+                await self._builtins([ToolCall(await self._call_id(), "file_search", "{}")], None)
+            call = await prepare(self.runtime, self.run)
             limit = self.run.get("max_prompt_tokens")
             if limit is not None and call.prompt_tokens > limit:
                 self.mock["prompt_tokens"] += limit
@@ -156,15 +156,15 @@ class RunEngine:
             self.mock["turn"] += 1
             choice = reply.choices[0] if reply.choices else Choice(content="")
             if not choice.tool_calls:
-                return self._answer(choice, call, schedule, reply.usage)
+                return await self._answer(choice, call, schedule, reply.usage)
             written = sum(tokens.count(c.arguments, call.encoding) for c in choice.tool_calls)
             spent = self._spend(call, written, reply.usage)
             functions = [c for c in choice.tool_calls if c.name not in BUILTIN_TOOLS]
             builtins = [c for c in choice.tool_calls if c.name in BUILTIN_TOOLS]
             if builtins:
-                self._builtins(builtins, None if functions else spent)
+                await self._builtins(builtins, None if functions else spent)
             if functions:
-                return self._requires_action(functions, spent)
+                return await self._requires_action(functions, spent)
         return _failed(RunError(message=f"The run made more than {MAX_TURNS} rounds of tool calls."))
 
     def _spend(self, call: ModelCall, completion: int, override: UsageOverride | None) -> Doc:
@@ -177,13 +177,13 @@ class RunEngine:
             record.tokens_out = (record.tokens_out or 0) + counted.completion_tokens
         return steps.usage(counted.prompt_tokens, counted.completion_tokens)
 
-    def _call_id(self) -> str:
-        return new_id(self.runtime, "call_")
+    async def _call_id(self) -> str:
+        return await new_id(self.runtime, "call_")
 
     # -- steps ----------------------------------------------------------------------------------------
 
-    def _open_step(self, details: Doc, calls: list[Doc] | None = None) -> Doc:
-        step = steps.new_step(self.runtime, self.run, details)
+    async def _open_step(self, details: Doc, calls: list[Doc] | None = None) -> Doc:
+        step = await steps.new_step(self.runtime, self.run, details)
         shown = steps.render_step(step, self.run, self.include)
         if calls is not None:
             shown["step_details"] = {"type": "tool_calls", "tool_calls": []}
@@ -193,32 +193,32 @@ class RunEngine:
             self.emit("thread.run.step.delta", delta)
         return step
 
-    def _close_step(self, step: Doc, spent: Doc) -> None:
-        steps.finish_step(self.runtime, step, "completed", spent)
+    async def _close_step(self, step: Doc, spent: Doc) -> None:
+        await steps.finish_step(self.runtime, step, "completed", spent)
         self.emit("thread.run.step.completed", steps.render_step(step, self.run, self.include))
 
-    def _requires_action(self, functions: list[ToolCall], spent: Doc) -> Move:
+    async def _requires_action(self, functions: list[ToolCall], spent: Doc) -> Move:
         calls = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments, "output": None}}
             for c in functions
         ]
-        step = self._open_step({"type": "tool_calls", "tool_calls": calls}, calls)
+        step = await self._open_step({"type": "tool_calls", "tool_calls": calls}, calls)
         step["_usage"] = spent
-        self.runtime.store.put(STEP, step)
+        await self.runtime.store.put(STEP, step)
         self.mock["pending_step"] = step["id"]
         self.mock["transcript"].append(chat_tool_calls([(c.id, c.name, c.arguments) for c in functions]))
         wanted = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in functions]
         action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": wanted}}
         return Move("requires_action", {"required_action": action})
 
-    def _builtins(self, builtins: list[ToolCall], spent: Doc | None) -> None:
+    async def _builtins(self, builtins: list[ToolCall], spent: Doc | None) -> None:
         calls, outputs = [], []
         for call in builtins:
-            made, output = self._code(call) if call.name == "code_interpreter" else self._search(call)
+            made, output = self._code(call) if call.name == "code_interpreter" else await self._search(call)
             calls.append(made)
             outputs.append(output)
-        step = self._open_step({"type": "tool_calls", "tool_calls": calls}, calls)
-        self._close_step(step, spent or steps.usage(0, 0))
+        step = await self._open_step({"type": "tool_calls", "tool_calls": calls}, calls)
+        await self._close_step(step, spent or steps.usage(0, 0))
         transcript = self.mock["transcript"]
         transcript.append(chat_tool_calls([(c.id, c.name, c.arguments) for c in builtins]))
         transcript += [{"role": "tool", "tool_call_id": c.id, "content": o} for c, o in zip(builtins, outputs)]
@@ -231,9 +231,9 @@ class RunEngine:
         outputs = [{"type": "logs", "logs": logs}] if logs else []
         return {"id": call.id, "type": "code_interpreter", "code_interpreter": {"input": code, "outputs": outputs}}, logs
 
-    def _search(self, call: ToolCall) -> tuple[Doc, str]:
-        query = str(_arguments(call).get("query") or self._last_user_text())
-        hits = search_stores(self.runtime, self._vector_stores(), query, self._max_results())
+    async def _search(self, call: ToolCall) -> tuple[Doc, str]:
+        query = str(_arguments(call).get("query") or await self._last_user_text())
+        hits = await search_stores(self.runtime, await self._vector_stores(), query, self._max_results())
         self.mock["searched"] = True
         self.mock["hits"] = [{"file_id": h.file_id, "filename": h.filename, "text": h.text} for h in hits]
         results = [
@@ -246,9 +246,9 @@ class RunEngine:
 
     # -- file search --------------------------------------------------------------------------------
 
-    def _vector_stores(self) -> list[str]:
+    async def _vector_stores(self) -> list[str]:
         ids = list(((self.mock.get("assistant_resources") or {}).get("file_search") or {}).get("vector_store_ids", ()))
-        thread = self.runtime.store.get(THREAD, self.run["thread_id"]) or {}
+        thread = await self.runtime.store.get(THREAD, self.run["thread_id"]) or {}
         ids += ((thread.get("tool_resources") or {}).get("file_search") or {}).get("vector_store_ids", ())
         return list(dict.fromkeys(ids))
 
@@ -258,18 +258,18 @@ class RunEngine:
                 return int((tool.get("file_search") or {}).get("max_num_results") or _SEARCH_RESULTS)
         return _SEARCH_RESULTS
 
-    def _wants_search(self) -> bool:
+    async def _wants_search(self) -> bool:
         choice = self.run.get("tool_choice")
         return (
             not self.mock.get("searched")
             and any(t["type"] == "file_search" for t in self.run["tools"])
             and choice != "none"
             and not (isinstance(choice, dict) and choice.get("type") == "function")
-            and bool(self._vector_stores())
+            and bool(await self._vector_stores())
         )
 
-    def _last_user_text(self) -> str:
-        users = [m for m in thread_messages(self.runtime, self.run["thread_id"]) if m["role"] == "user"]
+    async def _last_user_text(self) -> str:
+        users = [m for m in await thread_messages(self.runtime, self.run["thread_id"]) if m["role"] == "user"]
         return message_text(users[-1]) if users else ""
 
     def _citations(self, text: str) -> tuple[str, list[Doc]]:
@@ -292,7 +292,7 @@ class RunEngine:
 
     # -- the answer -----------------------------------------------------------------------------------
 
-    def _answer(
+    async def _answer(
         self, choice: Choice, call: ModelCall, schedule: RunSchedule, override: UsageOverride | None
     ) -> Move:
         text = choice.content if choice.content is not None else (choice.refusal or "")
@@ -306,16 +306,16 @@ class RunEngine:
         full, annotations = self._citations(body)
         if full != body:
             pieces.append(full[len(body) :])
-        self._write_message(full, pieces, annotations, reason, spent)
+        await self._write_message(full, pieces, annotations, reason, spent)
         if reason is None:
             return Move("completed")
         return Move("incomplete", {"incomplete_details": {"reason": reason}})
 
-    def _write_message(
+    async def _write_message(
         self, text: str, pieces: list[str], annotations: list[Doc], reason: str | None, spent: Doc
     ) -> None:
-        message = steps.new_message(self.runtime, self.run)
-        step = self._open_step({"type": "message_creation", "message_creation": {"message_id": message["id"]}})
+        message = await steps.new_message(self.runtime, self.run)
+        step = await self._open_step({"type": "message_creation", "message_creation": {"message_id": message["id"]}})
         self.emit("thread.message.created", public(message))
         self.emit("thread.message.in_progress", public(message))
         for delta in message_deltas(message["id"], pieces, annotations):
@@ -325,6 +325,6 @@ class RunEngine:
             message.update(status="completed", completed_at=now(self.runtime))
         else:
             message.update(status="incomplete", incomplete_at=now(self.runtime), incomplete_details={"reason": "max_tokens"})
-        self.runtime.store.put(MESSAGE, message)
+        await self.runtime.store.put(MESSAGE, message)
         self.emit("thread.message.completed" if reason is None else "thread.message.incomplete", public(message))
-        self._close_step(step, spent)
+        await self._close_step(step, spent)

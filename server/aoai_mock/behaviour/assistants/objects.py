@@ -52,14 +52,14 @@ def tools_wire(tools: Sequence[Tool] | None) -> list[Doc]:
     return [tool.model_dump(exclude_none=True) for tool in tools or ()]
 
 
-def resources_wire(runtime: Runtime, given: ToolResources | None, current: Doc | None = None) -> Doc:
+async def resources_wire(runtime: Runtime, given: ToolResources | None, current: Doc | None = None) -> Doc:
     """``tool_resources`` as stored: the parts given replace the current ones; new vector stores are made."""
     out: Doc = dict(current or {})
     if given is None:
         return out
     if given.code_interpreter is not None:
         for file_id in given.code_interpreter.file_ids:
-            require(runtime, "file", file_id, "file")
+            await require(runtime, "file", file_id, "file")
         out["code_interpreter"] = {"file_ids": list(given.code_interpreter.file_ids)}
     search = given.file_search
     if search is not None:
@@ -71,9 +71,9 @@ def resources_wire(runtime: Runtime, given: ToolResources | None, current: Doc |
             )
         ids = list(search.vector_store_ids or ())
         for vs_id in ids:
-            require(runtime, STORE, vs_id, "vector store")
+            await require(runtime, STORE, vs_id, "vector store")
         for new in search.vector_stores or ():
-            made = create_store(runtime, CreateVectorStore(**new.model_dump(exclude_none=True)))
+            made = await create_store(runtime, CreateVectorStore(**new.model_dump(exclude_none=True)))
             ids.append(made["id"])
         out["file_search"] = {"vector_store_ids": ids}
     return out
@@ -91,11 +91,11 @@ def _response_format(value: Any) -> Any:
     return "auto" if value is None else choice_wire(value)
 
 
-def create_assistant(runtime: Runtime, request: CreateAssistant, scenario: str | None = None) -> Doc:
+async def create_assistant(runtime: Runtime, request: CreateAssistant, scenario: str | None = None) -> Doc:
     check_metadata(request.metadata)
     model_deployment(runtime, request.model, scenario)
     doc: Doc = {
-        "id": new_id(runtime, "asst_"),
+        "id": await new_id(runtime, "asst_"),
         "object": "assistant",
         "created_at": now(runtime),
         "name": request.name,
@@ -103,7 +103,7 @@ def create_assistant(runtime: Runtime, request: CreateAssistant, scenario: str |
         "model": request.model,
         "instructions": request.instructions,
         "tools": tools_wire(request.tools),
-        "tool_resources": resources_wire(runtime, request.tool_resources),
+        "tool_resources": await resources_wire(runtime, request.tool_resources),
         "metadata": request.metadata or {},
         "top_p": 1.0 if request.top_p is None else request.top_p,
         "temperature": 1.0 if request.temperature is None else request.temperature,
@@ -111,19 +111,19 @@ def create_assistant(runtime: Runtime, request: CreateAssistant, scenario: str |
     }
     if request.reasoning_effort is not None:
         doc["reasoning_effort"] = request.reasoning_effort
-    runtime.store.put(ASSISTANT, doc)
+    await runtime.store.put(ASSISTANT, doc)
     return public(doc)
 
 
-def retrieve_assistant(runtime: Runtime, assistant_id: str) -> Doc:
-    return public(require(runtime, ASSISTANT, assistant_id, "assistant"))
+async def retrieve_assistant(runtime: Runtime, assistant_id: str) -> Doc:
+    return public(await require(runtime, ASSISTANT, assistant_id, "assistant"))
 
 
-def modify_assistant(
+async def modify_assistant(
     runtime: Runtime, assistant_id: str, request: ModifyAssistant, scenario: str | None = None
 ) -> Doc:
     """The fields given replace the assistant's (``tool_resources`` part by part)."""
-    doc = require(runtime, ASSISTANT, assistant_id, "assistant")
+    doc = await require(runtime, ASSISTANT, assistant_id, "assistant")
     check_metadata(request.metadata)
     given = request.model_fields_set
     if request.model is not None:
@@ -135,7 +135,7 @@ def modify_assistant(
     if "tools" in given:
         doc["tools"] = tools_wire(request.tools)
     if "tool_resources" in given:
-        doc["tool_resources"] = resources_wire(runtime, request.tool_resources, doc.get("tool_resources"))
+        doc["tool_resources"] = await resources_wire(runtime, request.tool_resources, doc.get("tool_resources"))
     if "metadata" in given:
         doc["metadata"] = request.metadata or {}
     if "temperature" in given:
@@ -144,15 +144,15 @@ def modify_assistant(
         doc["top_p"] = 1.0 if request.top_p is None else request.top_p
     if "response_format" in given:
         doc["response_format"] = _response_format(request.response_format)
-    runtime.store.put(ASSISTANT, doc)
+    await runtime.store.put(ASSISTANT, doc)
     return public(doc)
 
 
-def delete_assistant(runtime: Runtime, assistant_id: str) -> Doc:
-    require(runtime, ASSISTANT, assistant_id, "assistant")
-    runtime.store.delete(ASSISTANT, assistant_id)
+async def delete_assistant(runtime: Runtime, assistant_id: str) -> Doc:
+    await require(runtime, ASSISTANT, assistant_id, "assistant")
+    await runtime.store.delete(ASSISTANT, assistant_id)
     return deleted(assistant_id, "assistant.deleted")
 
 
-def list_assistants(runtime: Runtime, query: ListQuery) -> Doc:
-    return list_body([public(d) for d in runtime.store.all(ASSISTANT)], query)
+async def list_assistants(runtime: Runtime, query: ListQuery) -> Doc:
+    return list_body([public(d) for d in await runtime.store.all(ASSISTANT)], query)

@@ -53,16 +53,16 @@ def _finished(engine: RunEngine, run: Doc, look: Look) -> bool:
     return scheduled(engine, run, look) and _paced(engine, run, look, 1.0)
 
 
-def _outcome(engine: RunEngine, _run: Doc) -> Move:
-    return engine.outcome()
+async def _outcome(engine: RunEngine, _run: Doc) -> Move:
+    return await engine.outcome()
 
 
 def _expiry(_engine: RunEngine, run: Doc, _entered: float) -> float:
     return float(run["_mock"]["expires"]) - float(run["_t0"])
 
 
-def _entered(engine: RunEngine, _run: Doc, entry: Entry) -> None:
-    engine.entered(entry)
+async def _entered(engine: RunEngine, _run: Doc, entry: Entry) -> None:
+    await engine.entered(entry)
 
 
 RUN_LIFECYCLE: Lifecycle[RunEngine] = Lifecycle(

@@ -99,9 +99,9 @@ def poll_after_ms(run: Doc) -> int | None:
     return run["_mock"]["schedule"].get("poll_after_ms")
 
 
-def _run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
-    require(runtime, THREAD, thread_id, "thread")
-    found = runtime.store.get(RUN, run_id)
+async def _run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
+    await require(runtime, THREAD, thread_id, "thread")
+    found = await runtime.store.get(RUN, run_id)
     if found is None or found["thread_id"] != thread_id:
         raise AssistantsObjectNotFound("run", run_id)
     return found
@@ -128,10 +128,10 @@ def _instructions(request: RunOptions, assistant: Doc) -> str | None:
     return f"{text}\n{extra}" if text and extra else text or extra or None
 
 
-def _new_run(runtime: Runtime, thread_id: str, assistant: Doc, request: RunOptions, context: Doc) -> Doc:
+async def _new_run(runtime: Runtime, thread_id: str, assistant: Doc, request: RunOptions, context: Doc) -> Doc:
     created = now(runtime)
     return {
-        "id": new_id(runtime, "run_"),
+        "id": await new_id(runtime, "run_"),
         "object": "thread.run",
         "created_at": created,
         "assistant_id": assistant["id"],
@@ -188,7 +188,7 @@ def _context(runtime: Runtime, assistant: Doc, headers: Mapping[str, str], api_v
     }
 
 
-def create_run(
+async def create_run(
     runtime: Runtime,
     thread_id: str,
     request: CreateRun | CreateThreadAndRun,
@@ -197,25 +197,25 @@ def create_run(
     emit: Emit = ignore,
 ) -> Doc:
     """A queued run of ``thread_id`` (its ``additional_messages`` added first); refused while one is active."""
-    require(runtime, THREAD, thread_id, "thread")
-    advance_thread(runtime, thread_id)
-    active = next((r for r in _thread_runs(runtime, thread_id) if r["status"] in ACTIVE_RUN_STATUSES), None)
+    await require(runtime, THREAD, thread_id, "thread")
+    await advance_thread(runtime, thread_id)
+    active = next((r for r in await _thread_runs(runtime, thread_id) if r["status"] in ACTIVE_RUN_STATUSES), None)
     if active is not None:
         raise InvalidRequest(f"Thread {thread_id} already has an active run {active['id']}.")
-    assistant = require(runtime, ASSISTANT, request.assistant_id, "assistant")
+    assistant = await require(runtime, ASSISTANT, request.assistant_id, "assistant")
     check_metadata(request.metadata)
     model_deployment(runtime, request.model or assistant["model"], headers.get("x-aoai-mock-scenario"))
     for message in getattr(request, "additional_messages", None) or ():
         check_metadata(message.metadata)
-        add_message(runtime, thread_id, message)
-    run = _new_run(runtime, thread_id, assistant, request, _context(runtime, assistant, headers, api_version))
+        await add_message(runtime, thread_id, message)
+    run = await _new_run(runtime, thread_id, assistant, request, _context(runtime, assistant, headers, api_version))
     run["_mock"]["streaming"] = bool(request.stream)
     emit("thread.run.created", public(run))
-    RUN_LIFECYCLE.start(RunEngine(runtime, run, emit), run, runtime.clock.now())  # stored, "thread.run.queued"
+    await RUN_LIFECYCLE.start(RunEngine(runtime, run, emit), run, runtime.clock.now())  # stored, "thread.run.queued"
     return run
 
 
-def create_thread_and_run(
+async def create_thread_and_run(
     runtime: Runtime,
     request: CreateThreadAndRun,
     headers: Mapping[str, str],
@@ -223,21 +223,21 @@ def create_thread_and_run(
     emit: Emit = ignore,
 ) -> Doc:
     """``POST /threads/runs``: a new thread (with its messages) and a run of it."""
-    require(runtime, ASSISTANT, request.assistant_id, "assistant")
-    thread = create_thread(runtime, request.thread or CreateThread())
+    await require(runtime, ASSISTANT, request.assistant_id, "assistant")
+    thread = await create_thread(runtime, request.thread or CreateThread())
     if request.tool_resources is not None:
-        stored = runtime.store.get(THREAD, thread["id"]) or {}
-        stored["tool_resources"] = resources_wire(runtime, request.tool_resources, stored.get("tool_resources"))
-        runtime.store.put(THREAD, stored)
+        stored = await runtime.store.get(THREAD, thread["id"]) or {}
+        stored["tool_resources"] = await resources_wire(runtime, request.tool_resources, stored.get("tool_resources"))
+        await runtime.store.put(THREAD, stored)
         thread = public(stored)
     emit("thread.created", thread)
-    return create_run(runtime, thread["id"], request, headers, api_version, emit)
+    return await create_run(runtime, thread["id"], request, headers, api_version, emit)
 
 
 # -- the lifecycle ----------------------------------------------------------------------------------
 
 
-def advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit = ignore) -> Doc:
+async def advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit = ignore) -> Doc:
     """The run as it is now: counted as a poll or not, moved on as far as its lifecycle lets it.
 
     A streamed run is left to its stream (:mod:`.streaming`), which drives it itself. A run the mock cannot
@@ -245,12 +245,12 @@ def advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit = ignore) -> Do
     a run of the service does: it never keeps its thread busy, nor breaks the thread's lists.
     """
     try:
-        return _advance(runtime, run, polled, emit)
+        return await _advance(runtime, run, polled, emit)
     except Exception as exc:  # noqa: BLE001 -- logged; the run ends, its thread goes on
-        return fail_broken(runtime, run, exc)
+        return await fail_broken(runtime, run, exc)
 
 
-def fail_broken(runtime: Runtime, run: Doc, exc: Exception) -> Doc:
+async def fail_broken(runtime: Runtime, run: Doc, exc: Exception) -> Doc:
     """A run that could not be moved on: logged, and ``failed`` with a ``server_error`` (saved)."""
     log.error("run %r of thread %r cannot go on: it fails", run.get("id"), run.get("thread_id"), exc_info=exc)
     if run.get("status") in TERMINAL:
@@ -261,84 +261,84 @@ def fail_broken(runtime: Runtime, run: Doc, exc: Exception) -> Doc:
     run.setdefault("_states", []).append(["failed", RUN_LIFECYCLE.age(run, clock)])
     if isinstance(run.get("_mock"), dict):
         run["_mock"]["streaming"] = False
-    runtime.store.put(RUN, run)
+    await runtime.store.put(RUN, run)
     return run
 
 
-def _advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit) -> Doc:
+async def _advance(runtime: Runtime, run: Doc, polled: bool, emit: Emit) -> Doc:
     status, mock = run["status"], run["_mock"]
     if status in TERMINAL or mock.get("streaming"):
         return run
     counts = polled and status in ("queued", "in_progress")
     mock["polls"] += 1 if counts else 0
-    moved = RUN_LIFECYCLE.advance(RunEngine(runtime, run, emit), run, runtime.clock.now(), polled=polled)
+    moved = await RUN_LIFECYCLE.advance(RunEngine(runtime, run, emit), run, runtime.clock.now(), polled=polled)
     first_sight = status == "queued" and not mock.get("seen")
     if first_sight:
         mock["seen"] = True  # the next look picks it up (.run_lifecycle)
     if first_sight or (counts and not moved):  # every state entered saved the run; else this look still counts
-        runtime.store.put(RUN, run)
+        await runtime.store.put(RUN, run)
     return run
 
 
-def _thread_runs(runtime: Runtime, thread_id: str) -> list[Doc]:
-    return [r for r in runtime.store.all(RUN) if r.get("thread_id") == thread_id]
+async def _thread_runs(runtime: Runtime, thread_id: str) -> list[Doc]:
+    return [r for r in await runtime.store.all(RUN) if r.get("thread_id") == thread_id]
 
 
-def advance_thread(runtime: Runtime, thread_id: str) -> None:
+async def advance_thread(runtime: Runtime, thread_id: str) -> None:
     """Every run of the thread as it is now (a look, not a poll)."""
-    for run in _thread_runs(runtime, thread_id):
+    for run in await _thread_runs(runtime, thread_id):
         if run.get("status") not in TERMINAL:
-            advance(runtime, run, polled=False)
+            await advance(runtime, run, polled=False)
 
 
-def retrieve_run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
-    return advance(runtime, _run(runtime, thread_id, run_id), polled=True)
+async def retrieve_run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
+    return await advance(runtime, await _run(runtime, thread_id, run_id), polled=True)
 
 
-def list_runs(runtime: Runtime, thread_id: str, query: ListQuery, api_version: str | None = None) -> Doc:
-    require(runtime, THREAD, thread_id, "thread")
-    advance_thread(runtime, thread_id)
-    return list_body(each_shown(_thread_runs(runtime, thread_id), lambda r: render(r, api_version)), query)
+async def list_runs(runtime: Runtime, thread_id: str, query: ListQuery, api_version: str | None = None) -> Doc:
+    await require(runtime, THREAD, thread_id, "thread")
+    await advance_thread(runtime, thread_id)
+    return list_body(each_shown(await _thread_runs(runtime, thread_id), lambda r: render(r, api_version)), query)
 
 
-def modify_run(runtime: Runtime, thread_id: str, run_id: str, request: ModifyRun) -> Doc:
-    run = _run(runtime, thread_id, run_id)
+async def modify_run(runtime: Runtime, thread_id: str, run_id: str, request: ModifyRun) -> Doc:
+    run = await _run(runtime, thread_id, run_id)
     check_metadata(request.metadata)
     if "metadata" in request.model_fields_set:
         run["metadata"] = request.metadata or {}
-    runtime.store.put(RUN, run)
+    await runtime.store.put(RUN, run)
     return run
 
 
-def cancel_run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
+async def cancel_run(runtime: Runtime, thread_id: str, run_id: str) -> Doc:
     """``cancelling`` now, ``cancelled`` at the next look; a finished run cannot be cancelled."""
-    run = _run(runtime, thread_id, run_id)
+    run = await _run(runtime, thread_id, run_id)
     if not RUN_LIFECYCLE.allows(run, "cancelling"):
         raise InvalidRequest(f"Cannot cancel run with status '{run['status']}'.")
     run["_mock"]["streaming"] = False
-    RUN_LIFECYCLE.move(RunEngine(runtime, run, ignore), run, "cancelling", runtime.clock.now())
+    await RUN_LIFECYCLE.move(RunEngine(runtime, run, ignore), run, "cancelling", runtime.clock.now())
     return run
 
 
-def submit_tool_outputs(
+async def submit_tool_outputs(
     runtime: Runtime, thread_id: str, run_id: str, request: SubmitToolOutputs, emit: Emit = ignore
 ) -> Doc:
     """Outputs for every call the run waits on: its step completes and the run is queued again."""
-    run = advance(runtime, _run(runtime, thread_id, run_id), polled=False)
+    run = await advance(runtime, await _run(runtime, thread_id, run_id), polled=False)
     if run["status"] != "requires_action":
         raise InvalidRequest(f"Runs in status \"{run['status']}\" do not accept tool outputs.")
     mock = run["_mock"]
-    step = runtime.store.get(STEP, mock["pending_step"]) or {}
+    step = await runtime.store.get(STEP, mock["pending_step"]) or {}
     calls = step.get("step_details", {}).get("tool_calls", [])
     outputs = _outputs(request, [c["id"] for c in calls])
     for call in calls:
         call["function"]["output"] = outputs[call["id"]]
-    finish_step(runtime, step, "completed", step.pop("_usage", None))
+    await finish_step(runtime, step, "completed", step.pop("_usage", None))
     mock["transcript"] += [{"role": "tool", "tool_call_id": c["id"], "content": outputs[c["id"]]} for c in calls]
     clock = runtime.clock.now()
     mock.update(pending_step=None, polls=0, since=clock, seen=False, streaming=bool(request.stream))
     emit("thread.run.step.completed", render_step(step, run))
-    RUN_LIFECYCLE.move(RunEngine(runtime, run, emit), run, "queued", clock, required_action=None)
+    await RUN_LIFECYCLE.move(RunEngine(runtime, run, emit), run, "queued", clock, required_action=None)
     return run
 
 
@@ -362,19 +362,19 @@ def _outputs(request: SubmitToolOutputs, wanted: Sequence[str]) -> dict[str, str
 # -- steps ------------------------------------------------------------------------------------------
 
 
-def list_steps(
+async def list_steps(
     runtime: Runtime, thread_id: str, run_id: str, query: ListQuery, include: Sequence[str] = ()
 ) -> Doc:
-    run = advance(runtime, _run(runtime, thread_id, run_id), polled=False)
-    steps = [s for s in runtime.store.all(STEP) if s.get("run_id") == run["id"]]
+    run = await advance(runtime, await _run(runtime, thread_id, run_id), polled=False)
+    steps = [s for s in await runtime.store.all(STEP) if s.get("run_id") == run["id"]]
     return list_body(each_shown(steps, lambda s: render_step(s, run, include)), query)
 
 
-def retrieve_step(
+async def retrieve_step(
     runtime: Runtime, thread_id: str, run_id: str, step_id: str, include: Sequence[str] = ()
 ) -> Doc:
-    run = _run(runtime, thread_id, run_id)
-    found = runtime.store.get(STEP, step_id)
+    run = await _run(runtime, thread_id, run_id)
+    found = await runtime.store.get(STEP, step_id)
     if found is None or found["run_id"] != run_id:
         raise AssistantsObjectNotFound("run step", step_id)
     return render_step(found, run, include)

@@ -27,10 +27,10 @@ def usage(prompt: int, completion: int) -> Doc:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def new_step(runtime: Runtime, run: Doc, details: Doc) -> Doc:
+async def new_step(runtime: Runtime, run: Doc, details: Doc) -> Doc:
     """An ``in_progress`` step of ``run``; its type follows from ``details``."""
     doc: Doc = {
-        "id": new_id(runtime, "step_"),
+        "id": await new_id(runtime, "step_"),
         "object": "thread.run.step",
         "created_at": now(runtime),
         "run_id": run["id"],
@@ -47,17 +47,17 @@ def new_step(runtime: Runtime, run: Doc, details: Doc) -> Doc:
         "usage": None,
         "metadata": {},
     }
-    runtime.store.put(STEP, doc)
+    await runtime.store.put(STEP, doc)
     return doc
 
 
-def finish_step(runtime: Runtime, step: Doc, status: str, spent: Doc | None = None) -> Doc:
+async def finish_step(runtime: Runtime, step: Doc, status: str, spent: Doc | None = None) -> Doc:
     """``completed`` (with its usage), ``cancelled``, ``expired`` or ``failed``, stamped now."""
     step["status"] = status
     step[f"{status}_at"] = now(runtime)
     if spent is not None:
         step["usage"] = spent
-    runtime.store.put(STEP, step)
+    await runtime.store.put(STEP, step)
     return step
 
 
@@ -77,10 +77,10 @@ def render_step(step: Doc, run: Doc, include: Sequence[str] = ()) -> Doc:
     return out
 
 
-def new_message(runtime: Runtime, run: Doc) -> Doc:
+async def new_message(runtime: Runtime, run: Doc) -> Doc:
     """The assistant's message of a run, ``in_progress`` and empty until the engine fills it."""
     doc: Doc = {
-        "id": new_id(runtime, "msg_"),
+        "id": await new_id(runtime, "msg_"),
         "object": "thread.message",
         "created_at": now(runtime),
         "assistant_id": run["assistant_id"],
@@ -95,5 +95,5 @@ def new_message(runtime: Runtime, run: Doc) -> Doc:
         "completed_at": None,
         "incomplete_at": None,
     }
-    runtime.store.put(MESSAGE, doc)
+    await runtime.store.put(MESSAGE, doc)
     return doc

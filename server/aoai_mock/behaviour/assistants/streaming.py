@@ -36,38 +36,39 @@ async def run_events(
     waiting for a stream that is gone, which would keep its thread busy for good."""
     driven = False
     try:
-        created = runtime.store.get(RUN, run_id)
+        created = await runtime.store.get(RUN, run_id)
         shape = shape_for(created["_mock"].get("api_version") if created is not None else None)
         for event in before:
             yield _shaped(event, shape)
-        run = runtime.store.get(RUN, run_id)
+        run = await runtime.store.get(RUN, run_id)
         if run is not None:
             wait = RunSchedule.model_validate(run["_mock"]["schedule"]).complete_after_seconds
             if wait:
                 await runtime.sleep(wait)
-                run = runtime.store.get(RUN, run_id)  # it may have been cancelled meanwhile
+                run = await runtime.store.get(RUN, run_id)  # it may have been cancelled meanwhile
         if run is not None and run["status"] in ("queued", "in_progress", "cancelling"):
             run["_mock"]["streaming"] = False
             recorder = Recorder()  # a forced look: the run goes to its outcome (or is cancelled) at once
             try:
-                RUN_LIFECYCLE.advance(RunEngine(runtime, run, recorder, include), run, runtime.clock.now(), forced=True)
+                engine = RunEngine(runtime, run, recorder, include)
+                await RUN_LIFECYCLE.advance(engine, run, runtime.clock.now(), forced=True)
             except Exception as exc:  # noqa: BLE001 -- the run fails (logged), and the stream says so
-                recorder("thread.run.failed", public(fail_broken(runtime, run, exc)))
+                recorder("thread.run.failed", public(await fail_broken(runtime, run, exc)))
             driven = True
             for event in recorder.events:
                 yield _shaped(event, shape)
         yield DONE
     finally:
         if not driven:
-            _release(runtime, run_id)
+            await _release(runtime, run_id)
 
 
-def _release(runtime: Runtime, run_id: str) -> None:
+async def _release(runtime: Runtime, run_id: str) -> None:
     """The run of a stream that ended early goes on at its next look (a poll, a listing)."""
-    run = runtime.store.get(RUN, run_id)
+    run = await runtime.store.get(RUN, run_id)
     if run is not None and (run.get("_mock") or {}).get("streaming"):
         run["_mock"]["streaming"] = False
-        runtime.store.put(RUN, run)
+        await runtime.store.put(RUN, run)
 
 
 def _shaped(event: tuple[str, Any], shape: AssistantsShape) -> tuple[str, Any]:

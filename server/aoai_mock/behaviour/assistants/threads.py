@@ -98,80 +98,80 @@ def message_text(message: Doc) -> str:
 # -- threads ----------------------------------------------------------------------------------------
 
 
-def create_thread(runtime: Runtime, request: CreateThread) -> Doc:
+async def create_thread(runtime: Runtime, request: CreateThread) -> Doc:
     check_metadata(request.metadata)
     for message in request.messages or ():
         check_metadata(message.metadata)
     doc: Doc = {
-        "id": new_id(runtime, "thread_"),
+        "id": await new_id(runtime, "thread_"),
         "object": "thread",
         "created_at": now(runtime),
         "metadata": request.metadata or {},
-        "tool_resources": resources_wire(runtime, request.tool_resources),
+        "tool_resources": await resources_wire(runtime, request.tool_resources),
     }
-    runtime.store.put(THREAD, doc)
+    await runtime.store.put(THREAD, doc)
     for message in request.messages or ():
-        add_message(runtime, doc["id"], message)
-    return public(runtime.store.get(THREAD, doc["id"]) or doc)
+        await add_message(runtime, doc["id"], message)
+    return public(await runtime.store.get(THREAD, doc["id"]) or doc)
 
 
-def retrieve_thread(runtime: Runtime, thread_id: str) -> Doc:
-    return public(require(runtime, THREAD, thread_id, "thread"))
+async def retrieve_thread(runtime: Runtime, thread_id: str) -> Doc:
+    return public(await require(runtime, THREAD, thread_id, "thread"))
 
 
-def modify_thread(runtime: Runtime, thread_id: str, request: ModifyThread) -> Doc:
-    doc = require(runtime, THREAD, thread_id, "thread")
+async def modify_thread(runtime: Runtime, thread_id: str, request: ModifyThread) -> Doc:
+    doc = await require(runtime, THREAD, thread_id, "thread")
     check_metadata(request.metadata)
     if "metadata" in request.model_fields_set:
         doc["metadata"] = request.metadata or {}
     if "tool_resources" in request.model_fields_set:
-        doc["tool_resources"] = resources_wire(runtime, request.tool_resources, doc.get("tool_resources"))
-    runtime.store.put(THREAD, doc)
+        doc["tool_resources"] = await resources_wire(runtime, request.tool_resources, doc.get("tool_resources"))
+    await runtime.store.put(THREAD, doc)
     return public(doc)
 
 
-def delete_thread(runtime: Runtime, thread_id: str) -> Doc:
+async def delete_thread(runtime: Runtime, thread_id: str) -> Doc:
     """The thread goes with its messages, runs and run steps."""
-    require(runtime, THREAD, thread_id, "thread")
+    await require(runtime, THREAD, thread_id, "thread")
     store = runtime.store
     for kind in (MESSAGE, RUN, STEP):
-        for doc in store.all(kind):
+        for doc in await store.all(kind):
             if doc.get("thread_id") == thread_id:
-                store.delete(kind, doc["id"])
-    store.delete(THREAD, thread_id)
+                await store.delete(kind, doc["id"])
+    await store.delete(THREAD, thread_id)
     return deleted(thread_id, "thread.deleted")
 
 
 # -- messages ---------------------------------------------------------------------------------------
 
 
-def _active_run(runtime: Runtime, thread_id: str) -> Doc | None:
-    runs = runtime.store.all(RUN)
+async def _active_run(runtime: Runtime, thread_id: str) -> Doc | None:
+    runs = await runtime.store.all(RUN)
     return next((r for r in runs if r.get("thread_id") == thread_id and r.get("status") in ACTIVE_RUN_STATUSES), None)
 
 
-def create_message(runtime: Runtime, thread_id: str, request: CreateMessage) -> Doc:
+async def create_message(runtime: Runtime, thread_id: str, request: CreateMessage) -> Doc:
     """``POST /threads/{id}/messages``: refused while a run of the thread is active, as the service does."""
-    require(runtime, THREAD, thread_id, "thread")
-    active = _active_run(runtime, thread_id)
+    await require(runtime, THREAD, thread_id, "thread")
+    active = await _active_run(runtime, thread_id)
     if active is not None:
         raise InvalidRequest(
             f"Can't add messages to {thread_id} while a run {active['id']} is active.", param=None, code=None
         )
     check_metadata(request.metadata)
-    return message_wire(add_message(runtime, thread_id, request))
+    return message_wire(await add_message(runtime, thread_id, request))
 
 
-def add_message(runtime: Runtime, thread_id: str, request: CreateMessage) -> Doc:
+async def add_message(runtime: Runtime, thread_id: str, request: CreateMessage) -> Doc:
     """A user's (or scripted assistant's) message, its file_search attachments indexed for the thread."""
     attachments = []
     for attachment in request.attachments or ():
-        require(runtime, "file", attachment.file_id, "file")
+        await require(runtime, "file", attachment.file_id, "file")
         attachments.append({"file_id": attachment.file_id, "tools": [t.model_dump() for t in attachment.tools]})
         if any(t.type == "file_search" for t in attachment.tools):
-            _index_for_thread(runtime, thread_id, attachment.file_id)
+            await _index_for_thread(runtime, thread_id, attachment.file_id)
     doc: Doc = {
-        "id": new_id(runtime, "msg_"),
+        "id": await new_id(runtime, "msg_"),
         "object": "thread.message",
         "created_at": now(runtime),
         "assistant_id": None,
@@ -186,56 +186,57 @@ def add_message(runtime: Runtime, thread_id: str, request: CreateMessage) -> Doc
         "completed_at": None,
         "incomplete_at": None,
     }
-    runtime.store.put(MESSAGE, doc)
+    await runtime.store.put(MESSAGE, doc)
     return doc
 
 
-def _index_for_thread(runtime: Runtime, thread_id: str, file_id: str) -> None:
-    thread = require(runtime, THREAD, thread_id, "thread")
+async def _index_for_thread(runtime: Runtime, thread_id: str, file_id: str) -> None:
+    thread = await require(runtime, THREAD, thread_id, "thread")
     resources = thread.setdefault("tool_resources", {})
     ids = (resources.get("file_search") or {}).get("vector_store_ids") or []
     if not ids:
         expiry = ExpiresAfter(anchor="last_active_at", days=7)
-        made = create_store(runtime, CreateVectorStore(name=f"vector store for {thread_id}", expires_after=expiry))
+        request = CreateVectorStore(name=f"vector store for {thread_id}", expires_after=expiry)
+        made = await create_store(runtime, request)
         ids = [made["id"]]
         resources["file_search"] = {"vector_store_ids": ids}
-        runtime.store.put(THREAD, thread)
-    attach(runtime, ids[0], file_id, chunks.chunking_strategy(None), None)
+        await runtime.store.put(THREAD, thread)
+    await attach(runtime, ids[0], file_id, chunks.chunking_strategy(None), None)
 
 
-def _message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
-    require(runtime, THREAD, thread_id, "thread")
-    found = runtime.store.get(MESSAGE, message_id)
+async def _message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
+    await require(runtime, THREAD, thread_id, "thread")
+    found = await runtime.store.get(MESSAGE, message_id)
     if found is None or found["thread_id"] != thread_id:
         raise AssistantsObjectNotFound("message", message_id)
     return found
 
 
-def retrieve_message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
-    return message_wire(_message(runtime, thread_id, message_id))
+async def retrieve_message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
+    return message_wire(await _message(runtime, thread_id, message_id))
 
 
-def modify_message(runtime: Runtime, thread_id: str, message_id: str, request: ModifyMessage) -> Doc:
-    doc = _message(runtime, thread_id, message_id)
+async def modify_message(runtime: Runtime, thread_id: str, message_id: str, request: ModifyMessage) -> Doc:
+    doc = await _message(runtime, thread_id, message_id)
     check_metadata(request.metadata)
     if "metadata" in request.model_fields_set:
         doc["metadata"] = request.metadata or {}
-    runtime.store.put(MESSAGE, doc)
+    await runtime.store.put(MESSAGE, doc)
     return message_wire(doc)
 
 
-def delete_message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
-    doc = _message(runtime, thread_id, message_id)
-    runtime.store.delete(MESSAGE, doc["id"])
+async def delete_message(runtime: Runtime, thread_id: str, message_id: str) -> Doc:
+    doc = await _message(runtime, thread_id, message_id)
+    await runtime.store.delete(MESSAGE, doc["id"])
     return deleted(message_id, "thread.message.deleted")
 
 
-def thread_messages(runtime: Runtime, thread_id: str) -> list[Doc]:
+async def thread_messages(runtime: Runtime, thread_id: str) -> list[Doc]:
     """The thread's messages in the order they were made."""
-    return [m for m in runtime.store.all(MESSAGE) if m.get("thread_id") == thread_id]
+    return [m for m in await runtime.store.all(MESSAGE) if m.get("thread_id") == thread_id]
 
 
-def list_messages(runtime: Runtime, thread_id: str, query: ListQuery, run_id: str | None = None) -> Doc:
-    require(runtime, THREAD, thread_id, "thread")
-    wanted = [m for m in thread_messages(runtime, thread_id) if run_id is None or m.get("run_id") == run_id]
+async def list_messages(runtime: Runtime, thread_id: str, query: ListQuery, run_id: str | None = None) -> Doc:
+    await require(runtime, THREAD, thread_id, "thread")
+    wanted = [m for m in await thread_messages(runtime, thread_id) if run_id is None or m.get("run_id") == run_id]
     return list_body(each_shown(wanted, message_wire), query)

@@ -56,32 +56,32 @@ BATCH = "vector_store.file_batch"
 FILE_STATUSES = ("in_progress", "completed", "failed", "cancelled")
 
 
-def _store(runtime: Runtime, vs_id: str) -> Doc:
-    return require(runtime, STORE, vs_id, "vector store")
+async def _store(runtime: Runtime, vs_id: str) -> Doc:
+    return await require(runtime, STORE, vs_id, "vector store")
 
 
-def _file(runtime: Runtime, vs_id: str, file_id: str) -> Doc:
-    _store(runtime, vs_id)
-    settle(runtime, vs_id)
-    found = runtime.store.get(FILE, f"{vs_id}/{file_id}")
+async def _file(runtime: Runtime, vs_id: str, file_id: str) -> Doc:
+    await _store(runtime, vs_id)
+    await settle(runtime, vs_id)
+    found = await runtime.store.get(FILE, f"{vs_id}/{file_id}")
     if found is None:
         raise AssistantsObjectNotFound("file", file_id)
     return found
 
 
-def create_file(runtime: Runtime, vs_id: str, request: CreateVectorStoreFile) -> Doc:
-    _store(runtime, vs_id)
+async def create_file(runtime: Runtime, vs_id: str, request: CreateVectorStoreFile) -> Doc:
+    await _store(runtime, vs_id)
     strategy = chunks.chunking_strategy(request.chunking_strategy)
-    require(runtime, "file", request.file_id, "file")
-    return render_file(attach(runtime, vs_id, request.file_id, strategy, request.attributes))
+    await require(runtime, "file", request.file_id, "file")
+    return render_file(await attach(runtime, vs_id, request.file_id, strategy, request.attributes))
 
 
-def retrieve_file(runtime: Runtime, vs_id: str, file_id: str) -> Doc:
-    return render_file(_file(runtime, vs_id, file_id))
+async def retrieve_file(runtime: Runtime, vs_id: str, file_id: str) -> Doc:
+    return render_file(await _file(runtime, vs_id, file_id))
 
 
-def update_file(runtime: Runtime, vs_id: str, file_id: str, request: UpdateVectorStoreFile) -> Doc:
-    doc = _file(runtime, vs_id, file_id)
+async def update_file(runtime: Runtime, vs_id: str, file_id: str, request: UpdateVectorStoreFile) -> Doc:
+    doc = await _file(runtime, vs_id, file_id)
     if request.attributes is not None and len(request.attributes) > 16:
         raise InvalidRequest(
             "Invalid 'attributes': too many properties. Expected an object with at most 16 properties, but got an "
@@ -90,21 +90,21 @@ def update_file(runtime: Runtime, vs_id: str, file_id: str, request: UpdateVecto
             code="object_above_max_properties",
         )
     doc["attributes"] = request.attributes or {}
-    runtime.store.put(FILE, doc)
+    await runtime.store.put(FILE, doc)
     return render_file(doc)
 
 
-def delete_file(runtime: Runtime, vs_id: str, file_id: str) -> Doc:
-    doc = _file(runtime, vs_id, file_id)
-    runtime.store.delete(FILE, doc["id"])
-    runtime.store.delete(CHUNKS, doc["id"])
+async def delete_file(runtime: Runtime, vs_id: str, file_id: str) -> Doc:
+    doc = await _file(runtime, vs_id, file_id)
+    await runtime.store.delete(FILE, doc["id"])
+    await runtime.store.delete(CHUNKS, doc["id"])
     return deleted(file_id, "vector_store.file.deleted")
 
 
-def file_content(runtime: Runtime, vs_id: str, file_id: str) -> Doc:
+async def file_content(runtime: Runtime, vs_id: str, file_id: str) -> Doc:
     """The parsed text of a file, chunk by chunk (``vector_store.file_content.page``)."""
-    doc = _file(runtime, vs_id, file_id)
-    found = runtime.store.get(CHUNKS, doc["id"]) or {"chunks": []}
+    doc = await _file(runtime, vs_id, file_id)
+    found = await runtime.store.get(CHUNKS, doc["id"]) or {"chunks": []}
     data = [{"type": "text", "text": c["text"]} for c in found["chunks"]]
     return {"object": "vector_store.file_content.page", "data": data, "has_more": False, "next_page": None}
 
@@ -118,15 +118,15 @@ def check_status_filter(value: str | None) -> None:
         )
 
 
-def list_files(
+async def list_files(
     runtime: Runtime, vs_id: str, query: ListQuery, status: str | None = None, batch_id: str | None = None
 ) -> Doc:
-    _store(runtime, vs_id)
+    await _store(runtime, vs_id)
     check_status_filter(status)
-    settle(runtime, vs_id)
+    await settle(runtime, vs_id)
     files = [
         f
-        for f in store_files(runtime, vs_id)
+        for f in await store_files(runtime, vs_id)
         if (status is None or f.get("status") == status) and (batch_id is None or f.get("_batch_id") == batch_id)
     ]
     return list_body(each_shown(files, render_file), query)
@@ -135,8 +135,8 @@ def list_files(
 # -- batches ----------------------------------------------------------------------------------------
 
 
-def _render_batch(runtime: Runtime, doc: Doc) -> Doc:
-    files = [f for f in store_files(runtime, doc["vector_store_id"]) if f.get("_batch_id") == doc["id"]]
+async def _render_batch(runtime: Runtime, doc: Doc) -> Doc:
+    files = [f for f in await store_files(runtime, doc["vector_store_id"]) if f.get("_batch_id") == doc["id"]]
     counts = file_counts(files)
     out = public(doc)
     out["file_counts"] = counts
@@ -151,54 +151,54 @@ def _render_batch(runtime: Runtime, doc: Doc) -> Doc:
     return out
 
 
-def _batch(runtime: Runtime, vs_id: str, batch_id: str) -> Doc:
-    _store(runtime, vs_id)
-    found = runtime.store.get(BATCH, batch_id)
+async def _batch(runtime: Runtime, vs_id: str, batch_id: str) -> Doc:
+    await _store(runtime, vs_id)
+    found = await runtime.store.get(BATCH, batch_id)
     if found is None or found["vector_store_id"] != vs_id:
         raise AssistantsObjectNotFound("file batch", batch_id)
     return found
 
 
-def create_batch(runtime: Runtime, vs_id: str, request: CreateFileBatch) -> Doc:
-    _store(runtime, vs_id)
+async def create_batch(runtime: Runtime, vs_id: str, request: CreateFileBatch) -> Doc:
+    await _store(runtime, vs_id)
     strategy = chunks.chunking_strategy(request.chunking_strategy)
     for file_id in request.file_ids:
-        require(runtime, "file", file_id, "file")
+        await require(runtime, "file", file_id, "file")
     doc: Doc = {
-        "id": new_id(runtime, "vsfb_"),
+        "id": await new_id(runtime, "vsfb_"),
         "object": "vector_store.files_batch",
         "created_at": now(runtime),
         "vector_store_id": vs_id,
     }
-    runtime.store.put(BATCH, doc)
+    await runtime.store.put(BATCH, doc)
     for file_id in dict.fromkeys(request.file_ids):
-        attach(runtime, vs_id, file_id, strategy, request.attributes, batch_id=doc["id"])
-    return _render_batch(runtime, doc)
+        await attach(runtime, vs_id, file_id, strategy, request.attributes, batch_id=doc["id"])
+    return await _render_batch(runtime, doc)
 
 
-def retrieve_batch(runtime: Runtime, vs_id: str, batch_id: str) -> Doc:
-    doc = _batch(runtime, vs_id, batch_id)
-    settle(runtime, vs_id)
-    return _render_batch(runtime, doc)
+async def retrieve_batch(runtime: Runtime, vs_id: str, batch_id: str) -> Doc:
+    doc = await _batch(runtime, vs_id, batch_id)
+    await settle(runtime, vs_id)
+    return await _render_batch(runtime, doc)
 
 
-def cancel_batch(runtime: Runtime, vs_id: str, batch_id: str) -> Doc:
+async def cancel_batch(runtime: Runtime, vs_id: str, batch_id: str) -> Doc:
     """Files not yet processed are cancelled; a batch already finished cannot be."""
-    doc = _batch(runtime, vs_id, batch_id)
-    rendered = _render_batch(runtime, doc)
+    doc = await _batch(runtime, vs_id, batch_id)
+    rendered = await _render_batch(runtime, doc)
     if rendered["status"] != "in_progress":
         raise InvalidRequest(f"Cannot cancel a batch with status '{rendered['status']}'.", code="invalid_state")
-    for f in store_files(runtime, vs_id):
+    for f in await store_files(runtime, vs_id):
         if f.get("_batch_id") == batch_id and FILE_LIFECYCLE.allows(f, "cancelled"):
-            FILE_LIFECYCLE.move(runtime, f, "cancelled", runtime.clock.now())
-            runtime.store.put(FILE, f)
+            await FILE_LIFECYCLE.move(runtime, f, "cancelled", runtime.clock.now())
+            await runtime.store.put(FILE, f)
     doc["_cancelled"] = True
-    runtime.store.put(BATCH, doc)
-    return _render_batch(runtime, doc)
+    await runtime.store.put(BATCH, doc)
+    return await _render_batch(runtime, doc)
 
 
-def list_batch_files(
+async def list_batch_files(
     runtime: Runtime, vs_id: str, batch_id: str, query: ListQuery, status: str | None = None
 ) -> Doc:
-    _batch(runtime, vs_id, batch_id)
-    return list_files(runtime, vs_id, query, status, batch_id)
+    await _batch(runtime, vs_id, batch_id)
+    return await list_files(runtime, vs_id, query, status, batch_id)

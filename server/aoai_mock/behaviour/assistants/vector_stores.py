@@ -32,7 +32,7 @@ from aoai_mock.behaviour.assistants.requests import (
     UpdateVectorStore,
 )
 from aoai_mock.behaviour.lifecycle import Lifecycle, Move, State
-from aoai_mock.behaviour.objects import each_shown
+from aoai_mock.behaviour.objects import each_looked
 from aoai_mock.behaviour.runtime import Runtime
 
 __all__ = [
@@ -61,8 +61,8 @@ CHUNKS = "vector_store.chunks"  # same doc id: {"chunks": [{"text", "vector"}]}
 _DAY = 86400
 
 
-def _render(runtime: Runtime, doc: Doc) -> Doc:
-    files = store_files(runtime, doc["id"])
+async def _render(runtime: Runtime, doc: Doc) -> Doc:
+    files = await store_files(runtime, doc["id"])
     counts = file_counts(files)
     out = public(doc)
     out["usage_bytes"] = sum(int(f.get("usage_bytes", 0)) for f in files)
@@ -82,11 +82,11 @@ def file_counts(files: Iterable[Doc]) -> Doc:
     return counts
 
 
-def store_files(runtime: Runtime, vs_id: str) -> list[Doc]:
-    return [d for d in runtime.store.all(FILE) if d.get("vector_store_id") == vs_id]
+async def store_files(runtime: Runtime, vs_id: str) -> list[Doc]:
+    return [d for d in await runtime.store.all(FILE) if d.get("vector_store_id") == vs_id]
 
 
-def attach(
+async def attach(
     runtime: Runtime,
     vs_id: str,
     file_id: str,
@@ -108,9 +108,9 @@ def attach(
         "chunking_strategy": strategy,
         "attributes": attributes or {},
     }
-    FILE_LIFECYCLE.start(runtime, doc, runtime.clock.now())
-    runtime.store.delete(CHUNKS, doc["id"])
-    runtime.store.put(FILE, doc)
+    await FILE_LIFECYCLE.start(runtime, doc, runtime.clock.now())
+    await runtime.store.delete(CHUNKS, doc["id"])
+    await runtime.store.put(FILE, doc)
     return doc
 
 
@@ -119,14 +119,14 @@ def render_file(doc: Doc) -> Doc:
     return public(doc) | {"id": doc["_file_id"]}
 
 
-def create_store(runtime: Runtime, request: CreateVectorStore) -> Doc:
+async def create_store(runtime: Runtime, request: CreateVectorStore) -> Doc:
     check_metadata(request.metadata)
     strategy = chunks.chunking_strategy(request.chunking_strategy)
     for file_id in request.file_ids or ():
-        require(runtime, "file", file_id, "file")
+        await require(runtime, "file", file_id, "file")
     created = now(runtime)
     doc: Doc = {
-        "id": new_id(runtime, "vs_"),
+        "id": await new_id(runtime, "vs_"),
         "object": "vector_store",
         "created_at": created,
         "name": request.name or "",
@@ -135,19 +135,19 @@ def create_store(runtime: Runtime, request: CreateVectorStore) -> Doc:
     }
     if request.expires_after is not None:
         doc["expires_after"] = request.expires_after.model_dump()
-    runtime.store.put(STORE, doc)
+    await runtime.store.put(STORE, doc)
     for file_id in request.file_ids or ():
-        attach(runtime, doc["id"], file_id, strategy, None)
-    return _render(runtime, doc)
+        await attach(runtime, doc["id"], file_id, strategy, None)
+    return await _render(runtime, doc)
 
 
-def retrieve_store(runtime: Runtime, vs_id: str) -> Doc:
-    settle(runtime, vs_id)
-    return _render(runtime, require(runtime, STORE, vs_id, "vector store"))
+async def retrieve_store(runtime: Runtime, vs_id: str) -> Doc:
+    await settle(runtime, vs_id)
+    return await _render(runtime, await require(runtime, STORE, vs_id, "vector store"))
 
 
-def modify_store(runtime: Runtime, vs_id: str, request: UpdateVectorStore) -> Doc:
-    doc = require(runtime, STORE, vs_id, "vector store")
+async def modify_store(runtime: Runtime, vs_id: str, request: UpdateVectorStore) -> Doc:
+    doc = await require(runtime, STORE, vs_id, "vector store")
     check_metadata(request.metadata)
     given = request.model_fields_set
     if "name" in given:
@@ -159,52 +159,52 @@ def modify_store(runtime: Runtime, vs_id: str, request: UpdateVectorStore) -> Do
             doc.pop("expires_after", None)
         else:
             doc["expires_after"] = request.expires_after.model_dump()
-    runtime.store.put(STORE, doc)
-    return retrieve_store(runtime, vs_id)
+    await runtime.store.put(STORE, doc)
+    return await retrieve_store(runtime, vs_id)
 
 
-def delete_store(runtime: Runtime, vs_id: str) -> Doc:
-    require(runtime, STORE, vs_id, "vector store")
-    for f in store_files(runtime, vs_id):
-        runtime.store.delete(FILE, f["id"])
-        runtime.store.delete(CHUNKS, f["id"])
-    runtime.store.delete(STORE, vs_id)
+async def delete_store(runtime: Runtime, vs_id: str) -> Doc:
+    await require(runtime, STORE, vs_id, "vector store")
+    for f in await store_files(runtime, vs_id):
+        await runtime.store.delete(FILE, f["id"])
+        await runtime.store.delete(CHUNKS, f["id"])
+    await runtime.store.delete(STORE, vs_id)
     return deleted(vs_id, "vector_store.deleted")
 
 
-def list_stores(runtime: Runtime, query: ListQuery) -> Doc:
-    def looked(doc: Doc) -> Doc:
-        settle(runtime, doc["id"])
-        return _render(runtime, doc)
+async def list_stores(runtime: Runtime, query: ListQuery) -> Doc:
+    async def looked(doc: Doc) -> Doc:
+        await settle(runtime, doc["id"])
+        return await _render(runtime, doc)
 
-    return list_body(each_shown(runtime.store.all(STORE), looked), query)
+    return list_body(await each_looked(await runtime.store.all(STORE), looked), query)
 
 
 # -- processing -------------------------------------------------------------------------------------
 
 
-def settle(runtime: Runtime, vs_id: str) -> None:
+async def settle(runtime: Runtime, vs_id: str) -> None:
     """Process every file of the store still ``in_progress`` (a look at each file)."""
-    for f in store_files(runtime, vs_id):
-        if FILE_LIFECYCLE.advance(runtime, f, runtime.clock.now()):
-            runtime.store.put(FILE, f)
+    for f in await store_files(runtime, vs_id):
+        if await FILE_LIFECYCLE.advance(runtime, f, runtime.clock.now()):
+            await runtime.store.put(FILE, f)
 
 
-def _process(runtime: Runtime, f: Doc) -> Move:
+async def _process(runtime: Runtime, f: Doc) -> Move:
     """Read, chunk and embed the file (its chunks stored): ``completed``, or ``failed`` with ``last_error``
     (``server_error`` when the mock itself could not: the file never stays ``in_progress`` for good)."""
     try:
-        return _processed(runtime, f)
+        return await _processed(runtime, f)
     except Exception as exc:  # noqa: BLE001 -- logged; the file fails, its store goes on
         log.error("vector store file %r cannot be processed: it fails", f.get("id"), exc_info=exc)
         return Move("failed", {"last_error": {"code": "server_error", "message": "The file could not be processed."}})
 
 
-def _processed(runtime: Runtime, f: Doc) -> Move:
+async def _processed(runtime: Runtime, f: Doc) -> Move:
     file_id = f["_file_id"]
-    data = runtime.store.get_blob(file_id)
+    data = await runtime.store.get_blob(file_id)
     problem = None
-    if runtime.store.get("file", file_id) is None or data is None:
+    if await runtime.store.get("file", file_id) is None or data is None:
         problem = ("invalid_file", f"The file {file_id} could not be found.")
     elif b"\x00" in data[:4096]:
         problem = ("unsupported_file", "The file type is not supported: it holds no text.")
@@ -216,7 +216,7 @@ def _processed(runtime: Runtime, f: Doc) -> Move:
     pieces = chunks.chunk_text(
         data.decode("utf-8", errors="replace"), static["max_chunk_size_tokens"], static["chunk_overlap_tokens"]
     )
-    runtime.store.put(CHUNKS, {"id": f["id"], "chunks": [{"text": t, "vector": chunks.embed(t)} for t in pieces]})
+    await runtime.store.put(CHUNKS, {"id": f["id"], "chunks": [{"text": t, "vector": chunks.embed(t)} for t in pieces]})
     return Move("completed", {"last_error": None, "usage_bytes": len(data)})
 
 
@@ -232,7 +232,7 @@ FILE_LIFECYCLE: Lifecycle[Runtime] = Lifecycle(
 # -- search -----------------------------------------------------------------------------------------
 
 
-def search_stores(
+async def search_stores(
     runtime: Runtime,
     vs_ids: Sequence[str],
     query: str,
@@ -244,14 +244,14 @@ def search_stores(
     wanted = chunks.embed(query)
     scored: list[tuple[float, int, chunks.Hit]] = []
     for vs_id in vs_ids:
-        settle(runtime, vs_id)
-        _touch(runtime, vs_id)
-        for f in store_files(runtime, vs_id):
+        await settle(runtime, vs_id)
+        await _touch(runtime, vs_id)
+        for f in await store_files(runtime, vs_id):
             attributes = f.get("attributes") or {}
             if f["status"] != "completed" or not chunks.passes(filters, attributes):
                 continue
-            found = runtime.store.get(CHUNKS, f["id"]) or {"chunks": []}
-            file_doc = runtime.store.get("file", f["_file_id"]) or {}
+            found = await runtime.store.get(CHUNKS, f["id"]) or {"chunks": []}
+            file_doc = await runtime.store.get("file", f["_file_id"]) or {}
             for chunk in found["chunks"]:
                 value = chunks.score(wanted, chunk["vector"])
                 if value >= threshold:
@@ -261,21 +261,21 @@ def search_stores(
     return [hit for _, _, hit in scored[:limit]]
 
 
-def _touch(runtime: Runtime, vs_id: str) -> None:
-    doc = runtime.store.get(STORE, vs_id)
+async def _touch(runtime: Runtime, vs_id: str) -> None:
+    doc = await runtime.store.get(STORE, vs_id)
     if doc is not None:
         doc["last_active_at"] = now(runtime)
-        runtime.store.put(STORE, doc)
+        await runtime.store.put(STORE, doc)
 
 
-def search_page(runtime: Runtime, vs_id: str, request: SearchVectorStore) -> Doc:
+async def search_page(runtime: Runtime, vs_id: str, request: SearchVectorStore) -> Doc:
     """``POST /vector_stores/{id}/search``: scored chunks, one result per chunk."""
-    require(runtime, STORE, vs_id, "vector store")
+    await require(runtime, STORE, vs_id, "vector store")
     if request.filters is not None:
         chunks.check_filter(request.filters)
     queries = [request.query] if isinstance(request.query, str) else list(request.query)
     threshold = (request.ranking_options.score_threshold if request.ranking_options else None) or 0.0
-    hits = search_stores(runtime, [vs_id], " ".join(queries), request.max_num_results, threshold, request.filters)
+    hits = await search_stores(runtime, [vs_id], " ".join(queries), request.max_num_results, threshold, request.filters)
     return {
         "object": "vector_store.search_results.page",
         "search_query": queries,

@@ -13,7 +13,7 @@ the message goes on to say why [captured, third party: Azure's answer in opencla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aoai_mock.behaviour.runtime import Runtime
@@ -30,29 +30,30 @@ _NOT_PERSISTED = (
 )
 
 
-def keep(runtime: Runtime, response_id: str, items: Iterable[Item]) -> None:
+async def keep(runtime: Runtime, response_id: str, items: Iterable[Item]) -> None:
     """Keep ``items`` (a stored response's input and output) by their ids; an item kept already stays its first
     response's."""
     for item in items:
         item_id = item.get("id")
-        if item_id and runtime.store.get(ITEM, item_id) is None:
-            runtime.store.put(ITEM, {"id": item_id, "response_id": response_id, "item": item})
+        if item_id and await runtime.store.get(ITEM, item_id) is None:
+            await runtime.store.put(ITEM, {"id": item_id, "response_id": response_id, "item": item})
 
 
-def forget(runtime: Runtime, response_id: str, items: Iterable[Item]) -> None:
+async def forget(runtime: Runtime, response_id: str, items: Iterable[Item]) -> None:
     """Forget those of ``items`` that ``response_id`` kept first (a deleted response's input and output)."""
     for item in items:
         item_id = item.get("id")
-        kept = runtime.store.get(ITEM, item_id) if item_id else None
+        kept = await runtime.store.get(ITEM, item_id) if item_id else None
         if kept is not None and kept["response_id"] == response_id:
-            runtime.store.delete(ITEM, item_id)
+            await runtime.store.delete(ITEM, item_id)
 
 
-def resolver(runtime: Runtime, store: bool) -> Callable[[str], Item]:
-    """``resolve(id)``: the kept item, or the service's 400 (``store``: whether the request stores its answer)."""
+def resolver(found: Mapping[str, Item | None], store: bool) -> Callable[[str], Item]:
+    """``resolve(id)``: the kept item (``found``: the kept docs read for the request, by item id), or the
+    service's 400 (``store``: whether the request stores its answer)."""
 
     def resolve(item_id: str) -> Item:
-        kept = runtime.store.get(ITEM, item_id)
+        kept = found.get(item_id)
         if kept is None:
             message = f"Item with id '{item_id}' not found." + ("" if store else _NOT_PERSISTED)
             raise InvalidRequest(message, param="input")

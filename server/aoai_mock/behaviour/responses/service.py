@@ -2,9 +2,14 @@
 
 A create runs in two steps so the route can let a scenario choose who answers in between::
 
-    prepared = prepare(runtime, deployment, api_version, body)   # parse, chain, count, check
+    prepared = await prepare(runtime, deployment, api_version, body)   # parse, chain, count, check
     chosen = choose_responder(runtime, prepared, headers, override, scenario)
-    created = create(runtime, prepared, chosen.responder)         # answer, shape, filter, store
+    created = await create(runtime, prepared, chosen.responder)         # answer, shape, filter, store
+
+The store is read and written on the event loop, around the answer, which may be worked out in a worker
+thread (the seam, :mod:`aoai_mock.behaviour.inference`, does so for a large request): :func:`load` reads what
+a request names (the response it continues, the items it refers to) before :func:`prepared_from` uses it, and
+:func:`keep_created` stores what :func:`answered` made. :func:`prepare` and :func:`create` are each pair.
 
 What is stored (``store`` is true unless the request says false), in ``runtime.store``:
 
@@ -48,7 +53,10 @@ from aoai_mock.wire import api_versions as av
 from aoai_mock.wire.eras import ResponsesShape, era_for
 from aoai_mock.wire.validation import validate
 
-__all__ = ["Prepared", "Created", "Chosen", "prepare", "choose_responder", "create", "RESPONSE", "INPUT_ITEMS"]
+__all__ = [
+    "Prepared", "Created", "Chosen", "Loaded", "load", "prepare", "prepared_from", "choose_responder", "create",
+    "answered", "keep_created", "RESPONSE", "INPUT_ITEMS",
+]  # fmt: skip
 
 RESPONSE = "response"  # store kinds
 INPUT_ITEMS = "response_input_items"
@@ -88,6 +96,7 @@ class Created:
     obfuscate: bool
     shape: ResponsesShape = ResponsesShape()
     service_tier: str | None = None  # the tier the request asked for
+    kept: Prepared | None = None  # the request whose input and history :func:`keep_created` keeps (None: not kept)
 
     def events(self) -> Iterator[dict[str, Any]]:
         return stream_events(self.response, self.planned, self.seed, shape=self.shape, obfuscate=self.obfuscate,
@@ -143,12 +152,44 @@ def _check_model(request: ResponsesRequest, deployment: Deployment) -> None:
         )
 
 
-def _history(runtime: Runtime, previous: str | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What a create request names in the store, read before it is answered: the response it continues (and
+    that response's input items), and the kept items its ``item_reference`` inputs name (None: not kept)."""
+
+    response: dict[str, Any] | None = None
+    input_items: dict[str, Any] | None = None
+    items: Mapping[str, dict[str, Any] | None] | None = None
+
+
+async def load(runtime: Runtime, body: Mapping[str, Any]) -> Loaded:
+    """Read from the store what the (not yet checked) ``body`` names: nothing for a body that names nothing."""
+    previous, references = body.get("previous_response_id"), _references(body.get("input"))
+    if not isinstance(previous, str) and not references:
+        return _NOTHING
+    store = runtime.store
+    response = inputs = None
+    if isinstance(previous, str):
+        response, inputs = await store.get(RESPONSE, previous), await store.get(INPUT_ITEMS, previous)
+    return Loaded(response, inputs, {item_id: await store.get(kept.ITEM, item_id) for item_id in references})
+
+
+def _references(given: Any) -> list[str]:
+    """The ids the ``item_reference`` items of an ``input`` list name."""
+    if not isinstance(given, list):
+        return []
+    found = (item for item in given if isinstance(item, dict) and item.get("type") == "item_reference")
+    return [item["id"] for item in found if isinstance(item.get("id"), str)]
+
+
+_NOTHING = Loaded()
+
+
+def _history(loaded: Loaded, previous: str | None) -> list[dict[str, Any]]:
     """The conversation ``previous`` ended with: its history, its input and its output."""
     if previous is None:
         return []
-    response = runtime.store.get(RESPONSE, previous)
-    kept = runtime.store.get(INPUT_ITEMS, previous)
+    response, kept = loaded.response, loaded.input_items
     if response is None or kept is None:
         raise InvalidRequest(
             f"Previous response with id '{previous}' not found.",
@@ -158,15 +199,23 @@ def _history(runtime: Runtime, previous: str | None) -> list[dict[str, Any]]:
     return [*kept["history"], *kept["items"], *response["output"]]
 
 
-def prepare(runtime: Runtime, deployment: Deployment, api_version: str, body: Mapping[str, Any]) -> Prepared:
-    """Parse and check a create request and build its conversation; raises the service's 400s."""
+async def prepare(runtime: Runtime, deployment: Deployment, api_version: str, body: Mapping[str, Any]) -> Prepared:
+    """:func:`prepared_from` what :func:`load` reads."""
+    return prepared_from(runtime, deployment, api_version, body, await load(runtime, body))
+
+
+def prepared_from(
+    runtime: Runtime, deployment: Deployment, api_version: str, body: Mapping[str, Any], loaded: Loaded
+) -> Prepared:
+    """Parse and check a create request and build its conversation (from ``loaded``: what it names in the
+    store); raises the service's 400s."""
     request = validate(ResponsesRequest, dict(body))
     _check(request)
     _check_model(request, deployment)
-    history = _history(runtime, request.previous_response_id)
+    history = _history(loaded, request.previous_response_id)
     key = request_key(body)
     new_input = input_items.stored_input(
-        request, _namer(runtime, key, b"in"), kept.resolver(runtime, request.store is not False)
+        request, _namer(runtime, key, b"in"), kept.resolver(loaded.items or {}, request.store is not False)
     )
     input_items.check_calls(history, new_input)
     chat = input_items.chat_messages(request.instructions, [*history, *new_input])
@@ -222,8 +271,15 @@ def _conversation(prepared: Prepared) -> Conversation:
     )
 
 
-def create(runtime: Runtime, prepared: Prepared, responder: Responder | None = None) -> Created:
+async def create(runtime: Runtime, prepared: Prepared, responder: Responder | None = None) -> Created:
     """Answer a prepared request; store it unless ``store: false``."""
+    created = answered(runtime, prepared, responder)
+    await keep_created(runtime, created)
+    return created
+
+
+def answered(runtime: Runtime, prepared: Prepared, responder: Responder | None = None) -> Created:
+    """Answer a prepared request (nothing stored yet: :func:`keep_created`)."""
     deployment, request = prepared.deployment, prepared.request
     conversation = _conversation(prepared)
     reply = (responder or runtime.responder(deployment)).respond(conversation, runtime.context(deployment))
@@ -249,9 +305,17 @@ def create(runtime: Runtime, prepared: Prepared, responder: Responder | None = N
         reasoning_model=deployment.reasoning,
         shape=prepared.shape,
     )
-    if request.store is not False:
-        runtime.store.put(RESPONSE, response)
-        runtime.store.put(INPUT_ITEMS, {"id": response["id"], "items": prepared.new_input, "history": prepared.history})
-        kept.keep(runtime, response["id"], [*prepared.new_input, *response["output"]])
     obfuscate = not (request.stream_options and request.stream_options.include_obfuscation is False)
-    return Created(response, output.items, prepared.seed, obfuscate, prepared.shape, request.service_tier)
+    stored = prepared if request.store is not False else None
+    return Created(response, output.items, prepared.seed, obfuscate, prepared.shape, request.service_tier, stored)
+
+
+async def keep_created(runtime: Runtime, created: Created) -> None:
+    """Store an answered response, its input items and history, and its items (unless ``store: false``)."""
+    prepared, response = created.kept, created.response
+    if prepared is None:
+        return
+    await runtime.store.put(RESPONSE, response)
+    inputs = {"id": response["id"], "items": prepared.new_input, "history": prepared.history}
+    await runtime.store.put(INPUT_ITEMS, inputs)
+    await kept.keep(runtime, response["id"], [*prepared.new_input, *response["output"]])

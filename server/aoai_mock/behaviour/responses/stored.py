@@ -18,22 +18,22 @@ from aoai_mock.state.store import paginate
 __all__ = ["retrieve", "delete", "list_input_items"]
 
 
-def retrieve(runtime: Runtime, response_id: str) -> dict[str, Any]:
-    found = runtime.store.get(RESPONSE, response_id)
+async def retrieve(runtime: Runtime, response_id: str) -> dict[str, Any]:
+    found = await runtime.store.get(RESPONSE, response_id)
     if found is None:
         raise ResponseNotFound(response_id)
     return found
 
 
-def delete(runtime: Runtime, response_id: str) -> dict[str, Any]:
+async def delete(runtime: Runtime, response_id: str) -> dict[str, Any]:
     """Forget a response, its input items and the items it kept; later chaining from it, or referring to its
     items, fails as for an unknown id."""
-    response = runtime.store.get(RESPONSE, response_id)
-    if response is None or not runtime.store.delete(RESPONSE, response_id):
+    response = await runtime.store.get(RESPONSE, response_id)
+    if response is None or not await runtime.store.delete(RESPONSE, response_id):
         raise ResponseNotFound(response_id)
-    inputs = runtime.store.get(INPUT_ITEMS, response_id)
-    runtime.store.delete(INPUT_ITEMS, response_id)
-    kept.forget(runtime, response_id, [*(inputs or {}).get("items", ()), *response["output"]])
+    inputs = await runtime.store.get(INPUT_ITEMS, response_id)
+    await runtime.store.delete(INPUT_ITEMS, response_id)
+    await kept.forget(runtime, response_id, [*(inputs or {}).get("items", ()), *response["output"]])
     return {"id": response_id, "object": "response.deleted", "deleted": True}
 
 
@@ -53,7 +53,7 @@ def _limit(raw: str | None) -> int:
     return value
 
 
-def list_input_items(
+async def list_input_items(
     runtime: Runtime,
     response_id: str,
     *,
@@ -64,8 +64,8 @@ def list_input_items(
     default_order: str = "asc",
 ) -> dict[str, Any]:
     """A page of the input items (query values as given: they are checked here)."""
-    kept = runtime.store.get(INPUT_ITEMS, response_id)
-    if kept is None or runtime.store.get(RESPONSE, response_id) is None:
+    kept = await runtime.store.get(INPUT_ITEMS, response_id)
+    if kept is None or await runtime.store.get(RESPONSE, response_id) is None:
         raise ResponseNotFound(response_id)
     chosen = order or default_order
     if chosen not in ("asc", "desc"):

@@ -24,7 +24,7 @@ async def create_assistant(request: Request) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, CreateAssistant)
     scenario = headers_of(request).get(names.SCENARIO)
-    created = objects.create_assistant(call.runtime, body, scenario)
+    created = await objects.create_assistant(call.runtime, body, scenario)
     answer_as(request.scope, names.CREATE, call.runtime.deployment(body.model, scenario))  # it spends its quota
     return reply(created)
 
@@ -32,13 +32,13 @@ async def create_assistant(request: Request) -> Response:
 @router.get("/openai/assistants")
 async def list_assistants(request: Request) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(objects.list_assistants(call.runtime, paging(request)))
+    return reply(await objects.list_assistants(call.runtime, paging(request)))
 
 
 @router.get("/openai/assistants/{assistant_id}")
 async def retrieve_assistant(request: Request, assistant_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(objects.retrieve_assistant(call.runtime, assistant_id))
+    return reply(await objects.retrieve_assistant(call.runtime, assistant_id))
 
 
 @router.post("/openai/assistants/{assistant_id}")
@@ -46,10 +46,10 @@ async def modify_assistant(request: Request, assistant_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, ModifyAssistant, empty_ok=True)
     scenario = headers_of(request).get(names.SCENARIO)
-    return reply(objects.modify_assistant(call.runtime, assistant_id, body, scenario))
+    return reply(await objects.modify_assistant(call.runtime, assistant_id, body, scenario))
 
 
 @router.delete("/openai/assistants/{assistant_id}")
 async def delete_assistant(request: Request, assistant_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(objects.delete_assistant(call.runtime, assistant_id))
+    return reply(await objects.delete_assistant(call.runtime, assistant_id))

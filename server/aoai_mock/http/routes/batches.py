@@ -7,8 +7,6 @@ answers are ``application/json; charset=utf-8`` [captured: batches/net-CanCancel
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +14,6 @@ from starlette.responses import Response
 from aoai_mock.behaviour import files, tokens
 from aoai_mock.behaviour.batches import Batches
 from aoai_mock.behaviour.objects import parse_jsonl
-from aoai_mock.behaviour.runtime import Runtime
 from aoai_mock.http.front import answer_as
 from aoai_mock.http.resource import StoreRoute, azure_call
 from aoai_mock.http.routes.resource_io import (
@@ -52,19 +49,19 @@ def batches_of(request: Request) -> Batches:
 async def create(request: Request) -> Response:
     call = azure_call(request, av.BATCHES)
     body = await json_body(request)
-    doc = batches_of(request).create(body, call.api_version, mock_headers(request))
-    runtime, input_file_id = call.runtime, doc["input_file_id"]
-    answer_as(request.scope, names.CREATE, enqueued_tokens=lambda: str(_enqueued_tokens(runtime, input_file_id)))
+    doc = await batches_of(request).create(body, call.api_version, mock_headers(request))
+    data = await files.content(call.runtime, str(doc["input_file_id"]))
+    answer_as(request.scope, names.CREATE, enqueued_tokens=lambda: str(_enqueued_tokens(data)))
     return resource_json(doc, call.api_version, since=JOBS_ERA)
 
 
-def _enqueued_tokens(runtime: Runtime, input_file_id: Any) -> int:
+def _enqueued_tokens(data: bytes) -> int:
     """What a new batch puts in its deployment's queue (``deployment-enqueued-tokens``): its lines' prompt
     tokens (chat messages, a prompt, an embedding input) as the tokenizer counts them. The lines are not
     checked until the batch runs: one the tokenizer cannot read (a message whose ``content`` is a number)
     counts nothing, so the header, worked out as the answer is sent, never fails it."""
     total = 0
-    for line in parse_jsonl(files.content(runtime, str(input_file_id))):
+    for line in parse_jsonl(data):
         body = line.value.get("body") if isinstance(line.value, dict) else None
         if not isinstance(body, dict):
             continue

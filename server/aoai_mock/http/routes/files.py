@@ -33,7 +33,7 @@ router = APIRouter(route_class=StoreRoute)
 async def upload(request: Request) -> Response:
     call = azure_call(request, av.FILES)
     given = await read_upload(request, files.size_limit(call.runtime, None))
-    doc = files.upload(call.runtime, given, call.api_version)
+    doc = await files.upload(call.runtime, given, call.api_version)
     if files.assistants_service(doc):
         answer_as(request.scope, names.ASSISTANTS_FILES)
         return resource_json(doc, call.api_version, plain=True)
@@ -45,21 +45,22 @@ async def upload(request: Request) -> Response:
 async def list_files(request: Request) -> Response:
     call = azure_call(request, av.FILES)
     query = list_query(request)
-    return page_response(files.list_files(call.runtime, query, request.query_params.get("purpose")), call.api_version)
+    found = await files.list_files(call.runtime, query, request.query_params.get("purpose"))
+    return page_response(found, call.api_version)
 
 
 @router.get("/openai/files/{file_id}")
 async def retrieve(request: Request, file_id: str) -> Response:
     call = azure_call(request, av.FILES)
     _service(request, file_id)
-    return _answer(files.retrieve(call.runtime, file_id), call.api_version)
+    return _answer(await files.retrieve(call.runtime, file_id), call.api_version)
 
 
 @router.delete("/openai/files/{file_id}")
 async def delete(request: Request, file_id: str) -> Response:
     call = azure_call(request, av.FILES)
     _service(request, file_id)
-    return _answer(files.delete(call.runtime, file_id, call.api_version), call.api_version)
+    return _answer(await files.delete(call.runtime, file_id, call.api_version), call.api_version)
 
 
 def _service(request: Request, file_id: str) -> None:
@@ -79,4 +80,4 @@ def _answer(body: dict[str, object], api_version: str) -> Response:
 async def content(request: Request, file_id: str) -> Response:
     call = azure_call(request, av.FILES)
     _service(request, file_id)
-    return Response(files.content(call.runtime, file_id), media_type="application/octet-stream")
+    return Response(await files.content(call.runtime, file_id), media_type="application/octet-stream")

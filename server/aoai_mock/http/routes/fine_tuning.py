@@ -33,7 +33,7 @@ _JOBS = "/openai/fine_tuning/jobs"
 @router.post(_JOBS)
 async def create(request: Request) -> Response:
     call = azure_call(request, av.FINE_TUNING)
-    doc = fine_tuning.create(call.runtime, await json_body(request), call.api_version)
+    doc = await fine_tuning.create(call.runtime, await json_body(request), call.api_version)
     where = f"{_JOBS}/{doc['id']}"
     return created(request, doc, where, api_version=call.api_version, versions_of=av.FINE_TUNING, since=JOBS_ERA)
 
@@ -41,13 +41,14 @@ async def create(request: Request) -> Response:
 @router.get(_JOBS)
 async def list_jobs(request: Request) -> Response:
     call = azure_call(request, av.FINE_TUNING)
-    return page_response(fine_tuning.list_jobs(call.runtime, list_query(request)), call.api_version, since=JOBS_ERA)
+    jobs = await fine_tuning.list_jobs(call.runtime, list_query(request))
+    return page_response(jobs, call.api_version, since=JOBS_ERA)
 
 
 @router.get(_JOBS + "/{job_id}")
 async def retrieve(request: Request, job_id: str) -> Response:
     call = azure_call(request, av.FINE_TUNING)
-    return _job(fine_tuning.retrieve(call.runtime, job_id), call.api_version)
+    return _job(await fine_tuning.retrieve(call.runtime, job_id), call.api_version)
 
 
 @router.delete(_JOBS + "/{job_id}")
@@ -55,28 +56,29 @@ async def delete(request: Request, job_id: str) -> Response:
     call = azure_call(request, av.FINE_TUNING)
     if not call.api_version or not av.is_at_least(call.api_version, fine_tuning.ERA_2025_04):
         raise ResourceNotFound()  # not recorded before 2025-04-01-preview: the route is not offered
-    fine_tuning.delete(call.runtime, job_id)
+    await fine_tuning.delete(call.runtime, job_id)
     return _job(None, call.api_version, status=204)
 
 
 @router.post(_JOBS + "/{job_id}/cancel")
 async def cancel(request: Request, job_id: str) -> Response:
     call = azure_call(request, av.FINE_TUNING)
-    return _job(fine_tuning.cancel(call.runtime, job_id), call.api_version)
+    return _job(await fine_tuning.cancel(call.runtime, job_id), call.api_version)
 
 
 @router.get(_JOBS + "/{job_id}/events")
 async def events(request: Request, job_id: str) -> Response:
     call = azure_call(request, av.FINE_TUNING)
     query = list_query(request, default_order="asc")
-    return page_response(fine_tuning.list_events(call.runtime, job_id, query), call.api_version, since=JOBS_ERA)
+    return page_response(await fine_tuning.list_events(call.runtime, job_id, query), call.api_version, since=JOBS_ERA)
 
 
 @router.get(_JOBS + "/{job_id}/checkpoints")
 async def checkpoints(request: Request, job_id: str) -> Response:
     call = azure_call(request, av.FINE_TUNING)
     query = list_query(request, default_order="asc", default_limit=10)
-    return page_response(fine_tuning.list_checkpoints(call.runtime, job_id, query), call.api_version, since=JOBS_ERA)
+    found = await fine_tuning.list_checkpoints(call.runtime, job_id, query)
+    return page_response(found, call.api_version, since=JOBS_ERA)
 
 
 def _job(body: dict[str, object] | None, api_version: str, status: int = 200) -> Response:

@@ -68,7 +68,7 @@ async def generations(request: Request, deployment: str) -> Response:
     created = call.runtime.clock.created()
     media, prefix = call.runtime.media, _url_prefix(request)
     answered = await anyio.to_thread.run_sync(images.answer_images, job, media, created, prefix)
-    return _answered(request, answered, media)
+    return await _answered(request, answered, media)
 
 
 def _typed_fields(form: Form) -> dict[str, Any]:
@@ -112,10 +112,10 @@ async def edits(request: Request, deployment: str) -> Response:
         job = images.edit_job(_typed_fields(form), upload, found, call.api_version, seed)
         return images.answer_images(job, media, created, _url_prefix(request))
 
-    return _answered(request, await anyio.to_thread.run_sync(work), media)
+    return await _answered(request, await anyio.to_thread.run_sync(work), media)
 
 
-def _answered(request: Request, answered: images.ImagesAnswer, media: MediaStore) -> Response:
+async def _answered(request: Request, answered: images.ImagesAnswer, media: MediaStore) -> Response:
     """The answer, its usage (gpt-image-1 reports one) in the request's record for the journal and metrics;
     the images its ``url``s name are kept once it is rendered."""
     body = answered.body
@@ -124,14 +124,14 @@ def _answered(request: Request, answered: images.ImagesAnswer, media: MediaStore
         record = record_of(request.scope)
         record.tokens_in, record.tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
     response = json_response(body)
-    answered.keep(media)
+    await answered.keep(media)
     return response
 
 
 @router.api_route(FILES_PATH + "{name}", methods=["GET", "HEAD"])
 async def image_file(request: Request, name: str) -> Response:
     runtime = request.app.state.runtime
-    recipe = runtime.media.image_recipes.get(name)
+    recipe = await runtime.media.image_recipes.fetch(name)
     if recipe is None:
         return Response(_BLOB_NOT_FOUND, status_code=404, media_type="application/xml")
     image = await anyio.to_thread.run_sync(images.stored_image, runtime.media, recipe)

@@ -134,6 +134,8 @@ def _route(family: Family, framing: Framing) -> FastRoute:
             # A paced answer's clock runs from its arrival: let the loop read the rest of a burst (stamping each
             # request's arrival) before this one is worked out, instead of after every ready request is.
             await asyncio.sleep(0)
+        if family.load is not None:  # what it names in the store, read here, on the loop
+            call.loaded = await family.load(call)
         if exchange.record.body_size < family.offload_bytes:
             if call.runtime.shared is not None and (
                 call.deployment.rate_limit.enforce or call.deployment.ptu is not None or needs_redis(call)
@@ -141,10 +143,14 @@ def _route(family: Family, framing: Framing) -> FastRoute:
                 outcome = await answer_shared(call, family)
             else:
                 outcome = answer(call, family)
+            if family.keep is not None and outcome.answer is not None:
+                await family.keep(call, outcome.answer)
             if outcome.plan is None and not outcome.stream:  # most answers: as they are
                 return JsonReply(json_bytes(outcome.answer.body()))  # type: ignore[union-attr]
         else:  # a large request: worked out in a thread while the loop serves others
             outcome, whole = await anyio.to_thread.run_sync(_answered_in_thread, call, family)
+            if family.keep is not None and outcome.answer is not None:
+                await family.keep(call, outcome.answer)
             if whole is not None:
                 return JsonReply(whole)
         return await deliver(exchange, outcome, framing)
@@ -162,7 +168,7 @@ def _held(serve: FastRoute) -> FastRoute:
     async def held(exchange: Exchange) -> ASGIApp:
         with transaction(exchange.runtime.store) as writes:
             reply = await serve(exchange)
-            writes.commit()
+            await writes.commit()
         return reply
 
     return held

@@ -38,17 +38,17 @@ def _v1_call(request: Request) -> AzureCall:
     return call
 
 
-def _retrieve(request: Request, call: AzureCall, response_id: str) -> Response:
+async def _retrieve(request: Request, call: AzureCall, response_id: str) -> Response:
     if request.query_params.get("stream") in ("true", "True", "1"):
         raise InvalidRequest(
             "aoai-mock does not replay stored responses as streams: retrieve without 'stream'.", param="stream"
         )
-    return json_response(responses.retrieve(call.runtime, response_id))
+    return json_response(await responses.retrieve(call.runtime, response_id))
 
 
-def _input_items(request: Request, call: AzureCall, response_id: str, default_order: str) -> Response:
+async def _input_items(request: Request, call: AzureCall, response_id: str, default_order: str) -> Response:
     query = request.query_params
-    page = responses.list_input_items(
+    page = await responses.list_input_items(
         call.runtime,
         response_id,
         limit=query.get("limit"),
@@ -65,18 +65,18 @@ def _input_items(request: Request, call: AzureCall, response_id: str, default_or
 
 @router.get("/openai/responses/{response_id}")
 async def retrieve(request: Request, response_id: str) -> Response:
-    return _retrieve(request, _preview_call(request), response_id)
+    return await _retrieve(request, _preview_call(request), response_id)
 
 
 @router.delete("/openai/responses/{response_id}")
 async def delete(request: Request, response_id: str) -> Response:
-    return json_response(responses.delete(_preview_call(request).runtime, response_id))
+    return json_response(await responses.delete(_preview_call(request).runtime, response_id))
 
 
 @router.get("/openai/responses/{response_id}/input_items")
 async def input_items(request: Request, response_id: str) -> Response:
     # The 2025-03-01-preview spec: "Default is `asc`".
-    return _input_items(request, _preview_call(request), response_id, "asc")
+    return await _input_items(request, _preview_call(request), response_id, "asc")
 
 
 # -- /openai/v1/responses -----------------------------------------------------------------------------
@@ -84,15 +84,15 @@ async def input_items(request: Request, response_id: str) -> Response:
 
 @router.get("/openai/v1/responses/{response_id}")
 async def retrieve_v1(request: Request, response_id: str) -> Response:
-    return _retrieve(request, _v1_call(request), response_id)
+    return await _retrieve(request, _v1_call(request), response_id)
 
 
 @router.delete("/openai/v1/responses/{response_id}")
 async def delete_v1(request: Request, response_id: str) -> Response:
-    return json_response(responses.delete(_v1_call(request).runtime, response_id))
+    return json_response(await responses.delete(_v1_call(request).runtime, response_id))
 
 
 @router.get("/openai/v1/responses/{response_id}/input_items")
 async def input_items_v1(request: Request, response_id: str) -> Response:
     # OpenAI's API, which the v1 family follows, lists input items newest first by default.
-    return _input_items(request, _v1_call(request), response_id, "desc")
+    return await _input_items(request, _v1_call(request), response_id, "desc")

@@ -52,7 +52,7 @@ async def create_thread_and_run(request: Request) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, CreateThreadAndRun)
     recorder = Recorder()
-    run = runs.create_thread_and_run(call.runtime, body, headers_of(request), call.api_version, recorder)
+    run = await runs.create_thread_and_run(call.runtime, body, headers_of(request), call.api_version, recorder)
     if body.stream:
         return _streamed(request, call.runtime, run, recorder, includes(request))
     return _run_reply(run, call.api_version)
@@ -63,7 +63,7 @@ async def create_run(request: Request, thread_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, CreateRun)
     recorder = Recorder()
-    run = runs.create_run(call.runtime, thread_id, body, headers_of(request), call.api_version, recorder)
+    run = await runs.create_run(call.runtime, thread_id, body, headers_of(request), call.api_version, recorder)
     if body.stream:
         return _streamed(request, call.runtime, run, recorder, includes(request))
     return _run_reply(run, call.api_version)
@@ -72,26 +72,26 @@ async def create_run(request: Request, thread_id: str) -> Response:
 @router.get("/openai/threads/{thread_id}/runs")
 async def list_runs(request: Request, thread_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(runs.list_runs(call.runtime, thread_id, paging(request), call.api_version))
+    return reply(await runs.list_runs(call.runtime, thread_id, paging(request), call.api_version))
 
 
 @router.get(_RUN)
 async def retrieve_run(request: Request, thread_id: str, run_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return _run_reply(runs.retrieve_run(call.runtime, thread_id, run_id), call.api_version)
+    return _run_reply(await runs.retrieve_run(call.runtime, thread_id, run_id), call.api_version)
 
 
 @router.post(_RUN)
 async def modify_run(request: Request, thread_id: str, run_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, ModifyRun, empty_ok=True)
-    return _run_reply(runs.modify_run(call.runtime, thread_id, run_id, body), call.api_version)
+    return _run_reply(await runs.modify_run(call.runtime, thread_id, run_id, body), call.api_version)
 
 
 @router.post(_RUN + "/cancel")
 async def cancel_run(request: Request, thread_id: str, run_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return _run_reply(runs.cancel_run(call.runtime, thread_id, run_id), call.api_version)
+    return _run_reply(await runs.cancel_run(call.runtime, thread_id, run_id), call.api_version)
 
 
 @router.post(_RUN + "/submit_tool_outputs")
@@ -99,7 +99,7 @@ async def submit_tool_outputs(request: Request, thread_id: str, run_id: str) -> 
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, SubmitToolOutputs)
     recorder = Recorder()
-    run = runs.submit_tool_outputs(call.runtime, thread_id, run_id, body, recorder)
+    run = await runs.submit_tool_outputs(call.runtime, thread_id, run_id, body, recorder)
     if body.stream:
         return _streamed(request, call.runtime, run, recorder, includes(request))
     return _run_reply(run, call.api_version)
@@ -108,10 +108,10 @@ async def submit_tool_outputs(request: Request, thread_id: str, run_id: str) -> 
 @router.get(_RUN + "/steps")
 async def list_steps(request: Request, thread_id: str, run_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(runs.list_steps(call.runtime, thread_id, run_id, paging(request), includes(request)))
+    return reply(await runs.list_steps(call.runtime, thread_id, run_id, paging(request), includes(request)))
 
 
 @router.get(_RUN + "/steps/{step_id}")
 async def retrieve_step(request: Request, thread_id: str, run_id: str, step_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(runs.retrieve_step(call.runtime, thread_id, run_id, step_id, includes(request)))
+    return reply(await runs.retrieve_step(call.runtime, thread_id, run_id, step_id, includes(request)))

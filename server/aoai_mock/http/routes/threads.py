@@ -30,60 +30,60 @@ router = APIRouter(route_class=StoreRoute)
 async def create_thread(request: Request) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, CreateThread, empty_ok=True)
-    return reply(threads.create_thread(call.runtime, body))
+    return reply(await threads.create_thread(call.runtime, body))
 
 
 @router.get("/openai/threads/{thread_id}")
 async def retrieve_thread(request: Request, thread_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(threads.retrieve_thread(call.runtime, thread_id))
+    return reply(await threads.retrieve_thread(call.runtime, thread_id))
 
 
 @router.post("/openai/threads/{thread_id}")
 async def modify_thread(request: Request, thread_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, ModifyThread, empty_ok=True)
-    return reply(threads.modify_thread(call.runtime, thread_id, body))
+    return reply(await threads.modify_thread(call.runtime, thread_id, body))
 
 
 @router.delete("/openai/threads/{thread_id}")
 async def delete_thread(request: Request, thread_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(threads.delete_thread(call.runtime, thread_id))
+    return reply(await threads.delete_thread(call.runtime, thread_id))
 
 
 @router.post("/openai/threads/{thread_id}/messages")
 async def create_message(request: Request, thread_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, CreateMessage)
-    runs.advance_thread(call.runtime, thread_id)
-    return reply(threads.create_message(call.runtime, thread_id, body))
+    await runs.advance_thread(call.runtime, thread_id)
+    return reply(await threads.create_message(call.runtime, thread_id, body))
 
 
 @router.get("/openai/threads/{thread_id}/messages")
 async def list_messages(request: Request, thread_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     query = paging(request)
-    threads.retrieve_thread(call.runtime, thread_id)  # 404 before anything else
-    runs.advance_thread(call.runtime, thread_id)
+    await threads.retrieve_thread(call.runtime, thread_id)  # 404 before anything else
+    await runs.advance_thread(call.runtime, thread_id)
     run_id = request.query_params.get("run_id")
-    return reply(threads.list_messages(call.runtime, thread_id, query, run_id))
+    return reply(await threads.list_messages(call.runtime, thread_id, query, run_id))
 
 
 @router.get("/openai/threads/{thread_id}/messages/{message_id}")
 async def retrieve_message(request: Request, thread_id: str, message_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(threads.retrieve_message(call.runtime, thread_id, message_id))
+    return reply(await threads.retrieve_message(call.runtime, thread_id, message_id))
 
 
 @router.post("/openai/threads/{thread_id}/messages/{message_id}")
 async def modify_message(request: Request, thread_id: str, message_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
     body = await body_of(request, ModifyMessage, empty_ok=True)
-    return reply(threads.modify_message(call.runtime, thread_id, message_id, body))
+    return reply(await threads.modify_message(call.runtime, thread_id, message_id, body))
 
 
 @router.delete("/openai/threads/{thread_id}/messages/{message_id}")
 async def delete_message(request: Request, thread_id: str, message_id: str) -> Response:
     call = azure_call(request, av.ASSISTANTS)
-    return reply(threads.delete_message(call.runtime, thread_id, message_id))
+    return reply(await threads.delete_message(call.runtime, thread_id, message_id))

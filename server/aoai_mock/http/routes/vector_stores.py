@@ -31,32 +31,32 @@ _SEARCH_SINCE = "2025-03-01-preview"  # the first spec with /search and /files/{
 async def create_store(request: Request) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
     body = await body_of(request, CreateVectorStore, empty_ok=True)
-    return reply(stores.create_store(call.runtime, body))
+    return reply(await stores.create_store(call.runtime, body))
 
 
 @router.get("/openai/vector_stores")
 async def list_stores(request: Request) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
-    return reply(stores.list_stores(call.runtime, paging(request)))
+    return reply(await stores.list_stores(call.runtime, paging(request)))
 
 
 @router.get(_STORE)
 async def retrieve_store(request: Request, vs_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
-    return reply(stores.retrieve_store(call.runtime, vs_id))
+    return reply(await stores.retrieve_store(call.runtime, vs_id))
 
 
 @router.post(_STORE)
 async def modify_store(request: Request, vs_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
     body = await body_of(request, UpdateVectorStore, empty_ok=True)
-    return reply(stores.modify_store(call.runtime, vs_id, body))
+    return reply(await stores.modify_store(call.runtime, vs_id, body))
 
 
 @router.delete(_STORE)
 async def delete_store(request: Request, vs_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
-    return reply(stores.delete_store(call.runtime, vs_id))
+    return reply(await stores.delete_store(call.runtime, vs_id))
 
 
 @router.post(_STORE + "/search")
@@ -64,7 +64,7 @@ async def search(request: Request, vs_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
     require_version(call, _SEARCH_SINCE)
     body = await body_of(request, SearchVectorStore)
-    return reply(stores.search_page(call.runtime, vs_id, body))
+    return reply(await stores.search_page(call.runtime, vs_id, body))
 
 
 # -- files ------------------------------------------------------------------------------------------
@@ -74,40 +74,40 @@ async def search(request: Request, vs_id: str) -> Response:
 async def create_file(request: Request, vs_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
     body = await body_of(request, CreateVectorStoreFile)
-    return reply(files.create_file(call.runtime, vs_id, body))
+    return reply(await files.create_file(call.runtime, vs_id, body))
 
 
 @router.get(_STORE + "/files")
 async def list_files(request: Request, vs_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
     status = request.query_params.get("filter")
-    return reply(files.list_files(call.runtime, vs_id, paging(request), status))
+    return reply(await files.list_files(call.runtime, vs_id, paging(request), status))
 
 
 @router.get(_STORE + "/files/{file_id}")
 async def retrieve_file(request: Request, vs_id: str, file_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
-    return reply(files.retrieve_file(call.runtime, vs_id, file_id))
+    return reply(await files.retrieve_file(call.runtime, vs_id, file_id))
 
 
 @router.post(_STORE + "/files/{file_id}")
 async def update_file(request: Request, vs_id: str, file_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
     body = await body_of(request, UpdateVectorStoreFile)
-    return reply(files.update_file(call.runtime, vs_id, file_id, body))
+    return reply(await files.update_file(call.runtime, vs_id, file_id, body))
 
 
 @router.delete(_STORE + "/files/{file_id}")
 async def delete_file(request: Request, vs_id: str, file_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
-    return reply(files.delete_file(call.runtime, vs_id, file_id))
+    return reply(await files.delete_file(call.runtime, vs_id, file_id))
 
 
 @router.get(_STORE + "/files/{file_id}/content")
 async def file_content(request: Request, vs_id: str, file_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
     require_version(call, _SEARCH_SINCE)
-    return reply(files.file_content(call.runtime, vs_id, file_id))
+    return reply(await files.file_content(call.runtime, vs_id, file_id))
 
 
 # -- file batches -----------------------------------------------------------------------------------
@@ -117,23 +117,23 @@ async def file_content(request: Request, vs_id: str, file_id: str) -> Response:
 async def create_batch(request: Request, vs_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
     body = await body_of(request, CreateFileBatch)
-    return reply(files.create_batch(call.runtime, vs_id, body))
+    return reply(await files.create_batch(call.runtime, vs_id, body))
 
 
 @router.get(_STORE + "/file_batches/{batch_id}")
 async def retrieve_batch(request: Request, vs_id: str, batch_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
-    return reply(files.retrieve_batch(call.runtime, vs_id, batch_id))
+    return reply(await files.retrieve_batch(call.runtime, vs_id, batch_id))
 
 
 @router.post(_STORE + "/file_batches/{batch_id}/cancel")
 async def cancel_batch(request: Request, vs_id: str, batch_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
-    return reply(files.cancel_batch(call.runtime, vs_id, batch_id))
+    return reply(await files.cancel_batch(call.runtime, vs_id, batch_id))
 
 
 @router.get(_STORE + "/file_batches/{batch_id}/files")
 async def list_batch_files(request: Request, vs_id: str, batch_id: str) -> Response:
     call = azure_call(request, av.VECTOR_STORES)
     status = request.query_params.get("filter")
-    return reply(files.list_batch_files(call.runtime, vs_id, batch_id, paging(request), status))
+    return reply(await files.list_batch_files(call.runtime, vs_id, batch_id, paging(request), status))
