@@ -14,6 +14,7 @@ from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
 
 from tests.conftest import KEY
+from tests.e2e.conftest import sleeps  # noqa: F401 (the injected sleep and clock, on this folder's server)
 
 QUESTION = "What's the weather in Paris?"
 SILENCE_MS = 600

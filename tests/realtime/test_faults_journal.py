@@ -22,16 +22,6 @@ from tests.realtime.support import text_turn as _text_turn
 
 
 @pytest.fixture()
-def sleeps(server: LiveServer) -> Iterator[Sleeps]:
-    runtime = server.app.state.runtime
-    real = runtime.sleep, runtime.monotonic
-    recorder = Sleeps()
-    runtime.sleep, runtime.monotonic = recorder, recorder.clock
-    yield recorder
-    runtime.sleep, runtime.monotonic = real
-
-
-@pytest.fixture()
 def control(server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"{server.url}/_mock", timeout=10) as client:
         client.post("/reset").raise_for_status()
