@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from aoai_mock.behaviour.provisioned import ProvisionedMeter
 from aoai_mock.behaviour.ratelimit import RateLimiter
 from aoai_mock.settings import resolve
 from aoai_mock.testing import LiveServer
@@ -225,3 +226,24 @@ def test_with_an_admin_key_nothing_shows_until_it_is_given(page: Page, locked: L
     expect(page.locator("#key-screen")).to_be_visible()
     assert page.locator(ROWS).count() == 0
     assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_a_provisioned_deployment_shows_its_utilization(page: Page) -> None:
+    """A provisioned deployment's panel entry is its utilization, as ``GET /_mock/deployments`` states it (the
+    meter's clock stands still), not a quota."""
+    with LiveServer(resolve({"port": 0}, env={})) as server:
+        server.app.state.runtime.provisioned = ProvisionedMeter(clock=lambda: 1000.0)
+        with admin(server) as control:
+            added = {"name": "ptu-4o", "model": "gpt-4o", "version": "2024-08-06", "kind": "chat",
+                     "sku": "global_provisioned", "ptu": 15}
+            control.post("/_mock/deployments", json=added).raise_for_status()
+            client(server).chat.completions.create(
+                model="ptu-4o", max_tokens=50, messages=[{"role": "user", "content": "How full are you?"}]
+            )
+            [state] = [d for d in control.get("/_mock/deployments").json()["data"] if d["name"] == "ptu-4o"]
+        used = state["utilization"]
+        assert 0 < used["utilization"] < 100
+        page.goto(ui(server))
+        entry = page.locator('[data-deployment="ptu-4o"]')
+        expect(entry.locator("[data-utilization] .num")).to_have_text(f"{used['utilization']:.1f}% of 15 PTU")
+        expect(entry).not_to_contain_text("quota not enforced")

@@ -706,7 +706,7 @@
       return;
     }
     const counts = traffic();
-    const notable = (d) => counts.has(d.name) || d.quota || paced(d) || d.source !== "config";
+    const notable = (d) => counts.has(d.name) || d.quota || d.utilization || paced(d) || d.source !== "config";
     const ranked = [...data].sort((a, b) => Number(notable(b)) - Number(notable(a)) ||
       (counts.get(b.name)?.requests || 0) - (counts.get(a.name)?.requests || 0));
     const first = ranked.filter(notable);
@@ -726,7 +726,9 @@
     const sub = [d.model + (d.version ? " " + d.version : ""), d.kind];
     if (d.source !== "config") sub.push(d.source);
     const lines = [];
-    if (d.quota) {
+    if (d.utilization) {
+      lines.push(utilization(d.utilization));
+    } else if (d.quota) {
       lines.push(meter("Tokens", d.quota.tokens, "tokens"), meter("Requests", d.quota.requests, ""));
     } else {
       lines.push(el("div", { class: "item-sub",
@@ -752,6 +754,19 @@
 
   function paced(d) {
     return d.paced ?? Boolean(d.pacing && (d.pacing.time_to_first_token_ms || d.pacing.tokens_per_second));
+  }
+
+  // A provisioned deployment: how full its capacity is (at 100% its requests get an immediate 429).
+  function utilization(u) {
+    const used = Math.max(0, Math.min(1, u.utilization / 100));
+    const fill = el("span");
+    fill.style.width = `${100 * used}%`;
+    const spare = u.below_100_in_s > 0 ? ` · below 100% in ${ms(u.below_100_in_s * 1000)}` : "";
+    return el("div", { class: "meter", "data-utilization": "",
+      title: `${number(u.ptu)} PTU · ${number(u.capacity_tokens_per_minute)} tokens a minute${spare}` },
+      el("span", { class: "muted", text: "Utilization" }),
+      el("span", { class: "bar" + (used >= 0.8 ? " low" : "") }, fill),
+      el("span", { class: "num", text: `${u.utilization.toFixed(1)}% of ${number(u.ptu)} PTU` }));
   }
 
   function meter(label, bucket, kind) {
